@@ -1,0 +1,322 @@
+/*
+ * libreferral — commission settlement for an "all-round mom" distributor
+ * network: events in, monthly statements out, every fen exact.
+ *
+ * Conventions of this header
+ *  - One opaque handle, referral_store, per open store (a SQLite file). A
+ *    handle is used by one thread at a time; distinct handles may be used in
+ *    parallel. The library keeps no global mutable state.
+ *  - Every call that can fail returns an int status from enum referral_status.
+ *    The status values are the exit-code families of the `referral` command.
+ *    After a failure, referral_errmsg(store) describes it (the text is owned
+ *    by the store and valid until the next call on it).
+ *  - Money, rates and points cross the ABI as canonical decimal strings
+ *    ("119.5685", "-0.005", "80.00"), never as floating point.
+ *  - Strings the library returns through `const char *` are lent: they stay
+ *    valid until the next call on the same object unless stated otherwise.
+ *  - The library never aborts, exits or prints. The one exception is GMP:
+ *    when GMP cannot allocate memory it aborts the process, and offers no way
+ *    to recover.
+ */
+#ifndef REFERRAL_REFERRAL_H
+#define REFERRAL_REFERRAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(REFERRAL_BUILDING)
+#define REFERRAL_API __attribute__((visibility("default")))
+#else
+#define REFERRAL_API
+#endif
+#if defined(__GNUC__)
+#define REFERRAL_NODISCARD __attribute__((warn_unused_result))
+#else
+#define REFERRAL_NODISCARD
+#endif
+
+#define REFERRAL_VERSION_MAJOR 0
+#define REFERRAL_VERSION_MINOR 1
+#define REFERRAL_VERSION_PATCH 0
+#define REFERRAL_VERSION "0.1.0"
+/* REFERRAL_VERSION_NUMBER is major*10000 + minor*100 + patch. */
+#define REFERRAL_VERSION_NUMBER 100
+
+/* The version of the library actually loaded, e.g. "0.1.0". Static string. */
+REFERRAL_API const char *referral_version(void);
+/* The same as REFERRAL_VERSION_NUMBER, for the library actually loaded. */
+REFERRAL_API int referral_version_number(void);
+
+/*
+ * Status codes. Append-only: a retired value keeps its number.
+ */
+enum referral_status {
+	REFERRAL_OK = 0,
+	REFERRAL_EUSAGE = 2,   /* a bad argument: NULL handle, malformed period string, unknown export name */
+	REFERRAL_EINPUT = 3,   /* rejected input: a bad event line or plan */
+	REFERRAL_ESTATE = 4,   /* refused by state: period closed or not the earliest open,
+	                          conflicting duplicate, store already initialised */
+	REFERRAL_EIO = 5,      /* storage, I/O or out-of-memory failure */
+	REFERRAL_EVERIFY = 6   /* verify found a discrepancy */
+};
+
+/* A short static English name of a status ("ok", "usage", "input", ...). */
+REFERRAL_API const char *referral_status_name(int status);
+
+typedef struct referral_store referral_store;
+
+/*
+ * Creates a new store at `path` (a SQLite file, created if missing) with its
+ * first plan, given as the JSON text `plan_json` (SPEC §5). The first period
+ * open is the plan's start_period.
+ *
+ * On return *out is set to a handle, even on most failures (like
+ * sqlite3_open), so that referral_errmsg(*out) can tell what went wrong; the
+ * caller always releases it with referral_store_free(). *out is NULL only
+ * when memory ran out before a handle existed.
+ *
+ * Errors: REFERRAL_EINPUT (the plan is invalid; the message names the key),
+ * REFERRAL_ESTATE (the file already holds a store), REFERRAL_EIO.
+ * On any error nothing is written.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_store_create(referral_store **out, const char *path,
+                                                          const char *plan_json);
+
+/*
+ * Opens an existing store, migrating its schema to the current version if it
+ * is older. The *out convention is that of referral_store_create().
+ * Errors: REFERRAL_EIO (missing file, not a store, newer schema, I/O).
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_store_open(referral_store **out, const char *path);
+
+/* Closes the store and frees the handle. Accepts NULL. Any batch still open on
+ * it must have been freed first. */
+REFERRAL_API void referral_store_free(referral_store *store);
+
+/* The message of the last failed call on `store` ("" if none; "out of memory"
+ * for a NULL store). Lent: valid until the next call on the store. */
+REFERRAL_API const char *referral_errmsg(const referral_store *store);
+
+/*
+ * Adds a plan version effective from `from_period` ("YYYY-MM"), which must be
+ * no earlier than the earliest open period. utc_offset and start_period must
+ * equal the first plan's.
+ * Errors: REFERRAL_EUSAGE (malformed period), REFERRAL_EINPUT (invalid plan),
+ * REFERRAL_ESTATE (from_period already closed), REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_plan_add(referral_store *store, const char *plan_json,
+                                                      const char *from_period);
+
+/*
+ * The earliest open period as "YYYY-MM" into buf (at least 8 bytes).
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_open_period(referral_store *store, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Ingestion: one atomic batch of events.
+ *
+ *   referral_batch *b;
+ *   referral_batch_begin(store, &b, "orders.jsonl");
+ *   referral_batch_add_json(b, line, len, lineno);    -- repeatedly
+ *   rc = referral_batch_commit(b);                    -- all or nothing
+ *   referral_batch_free(b);
+ *
+ * Lines are validated as they are added (against the store and the earlier
+ * lines of the batch) and held in an open SQLite transaction; commit makes
+ * them durable only if every line was good. Memory does not grow with the
+ * number of lines. While a batch is open no other call may be made on its
+ * store.
+ * ------------------------------------------------------------------------ */
+
+typedef struct referral_batch referral_batch;
+
+enum referral_event_type {
+	REFERRAL_EV_STORE = 1,
+	REFERRAL_EV_STORE_RATING = 2,
+	REFERRAL_EV_DISTRIBUTOR = 3,
+	REFERRAL_EV_STORE_CHANGE = 4,
+	REFERRAL_EV_TERMINATE = 5,
+	REFERRAL_EV_MEMBER = 6,
+	REFERRAL_EV_BIND = 7,
+	REFERRAL_EV_SHARE_BENEFITS = 8,
+	REFERRAL_EV_ORDER = 9,
+	REFERRAL_EV_REFUND = 10,
+	REFERRAL_EV_SHARE = 11,
+	REFERRAL_EV_REDEEM = 12
+};
+
+/*
+ * An event given as C strings, for callers who do not hold JSON. Set `type`,
+ * `id`, `at` and the fields of that type (SPEC §4); leave the others NULL.
+ * For the fields that may be null (`recruiter` of a distributor, `distributor`
+ * of a member) NULL means null. A share sets exactly one of `distributor` and
+ * `member`. Money, rates, ratings and points are decimal strings.
+ */
+typedef struct referral_event {
+	int type;                 /* enum referral_event_type */
+	const char *id;
+	const char *at;           /* "2026-01-10T12:00:00+08:00" */
+	const char *name, *region;      /* store */
+	const char *kind;               /* distributor: mom, doctor, practitioner */
+	const char *store;              /* store_rating, distributor, store_change */
+	const char *recruiter;          /* distributor */
+	const char *distributor;        /* store_change, terminate, member, bind, share */
+	const char *member;             /* bind, order, share, redeem */
+	const char *from, *to;          /* share_benefits */
+	const char *order;              /* refund */
+	const char *amount;             /* order, refund */
+	const char *rating;             /* store_rating */
+	const char *points;             /* redeem */
+} referral_event;
+
+/*
+ * Opens a batch on `store`. `source` names the input in error messages
+ * (FILE in "FILE:LINE: message"; "-" for standard input); it is copied.
+ * Errors: REFERRAL_EIO. On success *out owns a batch to release with
+ * referral_batch_free().
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_batch_begin(referral_store *store, referral_batch **out,
+                                                         const char *source);
+
+/*
+ * Adds one JSON Lines line (without or with its trailing newline; `len`
+ * bytes at `json`). `line` is its physical line number, used in messages.
+ * A blank line is skipped. Returns REFERRAL_OK when the line was accepted or
+ * skipped, REFERRAL_EINPUT or REFERRAL_ESTATE when it was rejected (the batch
+ * records the message and goes on: add the remaining lines so that every bad
+ * line is reported), REFERRAL_EIO on a storage failure (the batch is then
+ * dead: only referral_batch_free() is left to do).
+ */
+REFERRAL_API int referral_batch_add_json(referral_batch *batch, const char *json, size_t len,
+                                         long line);
+
+/* Adds one event given as C strings; otherwise as referral_batch_add_json(). */
+REFERRAL_API int referral_batch_add_event(referral_batch *batch, const referral_event *ev, long line);
+
+/*
+ * Reads `path` ("-" for standard input) as JSON Lines and adds every line.
+ * Returns REFERRAL_EIO if the file cannot be read, else REFERRAL_OK (bad
+ * lines are recorded in the batch; see referral_batch_commit()).
+ */
+REFERRAL_API int referral_batch_add_file(referral_batch *batch, const char *path);
+
+/*
+ * Stores the batch whole if every line was good, or nothing.
+ * Returns REFERRAL_OK, REFERRAL_EINPUT (some line was bad), REFERRAL_ESTATE
+ * (every bad line was a conflicting duplicate) or REFERRAL_EIO.
+ * A batch is committed at most once.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_batch_commit(referral_batch *batch);
+
+/* Counts of the batch so far: lines stored (or to be stored), identical
+ * duplicates skipped, bad lines (all of them, also past the first 100). */
+REFERRAL_API long referral_batch_ingested(const referral_batch *batch);
+REFERRAL_API long referral_batch_duplicates(const referral_batch *batch);
+REFERRAL_API long referral_batch_error_count(const referral_batch *batch);
+/* The i-th recorded bad line as "FILE:LINE: message", for i below
+ * min(error_count, 100); NULL otherwise. Lent until referral_batch_free(). */
+REFERRAL_API const char *referral_batch_error(const referral_batch *batch, long i);
+/* Rolls back anything uncommitted and frees the batch. Accepts NULL. */
+REFERRAL_API void referral_batch_free(referral_batch *batch);
+
+/* ------------------------------------------------------------------------
+ * Settlement lifecycle (SPEC §11). `period` is "YYYY-MM".
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Computes the draft of `period`, which must be the earliest open period,
+ * replacing any earlier draft.
+ * Errors: REFERRAL_EUSAGE (malformed period), REFERRAL_ESTATE (closed or not
+ * the earliest open), REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_settle(referral_store *store, const char *period);
+
+/*
+ * Settles `period` (the earliest open), freezes its lines and statements,
+ * grades its distributors and opens the next period, in one transaction.
+ * Errors as referral_settle().
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_close(referral_store *store, const char *period);
+
+/*
+ * Re-derives every closed period from the events ingested before it closed
+ * and compares with what was frozen; checks the conservation identity of
+ * SPEC §7 for every distributor. Returns REFERRAL_OK or REFERRAL_EVERIFY with
+ * the first discrepancy in referral_errmsg(); REFERRAL_EIO on failure.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_verify(referral_store *store);
+
+/* ------------------------------------------------------------------------
+ * Reading results: a cursor over the rows of an export (SPEC §10).
+ *
+ *   referral_rows *r;
+ *   referral_rows_open(store, &r, "statements", "2026-01");
+ *   while (referral_rows_next(r) == 1)
+ *       use referral_rows_value(r, i) for i < referral_rows_columns(r);
+ *   referral_rows_free(r);
+ *
+ * Rows come sorted as the export is. Memory does not grow with the number
+ * of rows (members is the exception: it holds one entry per member).
+ * ------------------------------------------------------------------------ */
+
+typedef struct referral_rows referral_rows;
+
+/*
+ * Opens a cursor over `table`: "statements", "lines", "grades" or
+ * "members". `period` ("YYYY-MM") restricts statements, lines and grades to
+ * one period; NULL means every period that has them. Ignored for members.
+ * Errors: REFERRAL_EUSAGE (unknown table, malformed period), REFERRAL_EIO.
+ * On success *out owns the cursor; release it with referral_rows_free().
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_rows_open(referral_store *store, referral_rows **out,
+                                                       const char *table, const char *period);
+/* Number of columns and their names (the CSV header). Names are static. */
+REFERRAL_API int referral_rows_columns(const referral_rows *rows);
+REFERRAL_API const char *referral_rows_column(const referral_rows *rows, int i);
+/* 1 if the column holds a count or grade (a JSON number), 0 if text. */
+REFERRAL_API int referral_rows_column_is_number(const referral_rows *rows, int i);
+/* Advances: 1 = a row is there, 0 = done, negative = -status on failure
+ * (the message is in referral_errmsg() of the store). */
+REFERRAL_API int referral_rows_next(referral_rows *rows);
+/* The i-th field of the current row; "" for an empty field. Lent until the
+ * next referral_rows_next() or referral_rows_free(). */
+REFERRAL_API const char *referral_rows_value(const referral_rows *rows, int i);
+/* Frees the cursor. Accepts NULL. */
+REFERRAL_API void referral_rows_free(referral_rows *rows);
+
+/*
+ * Writes an export to a file descriptor-free sink: calls `write(ctx, data,
+ * len)` with consecutive pieces of the CSV ("csv") or JSON ("json") text of
+ * SPEC §10. `write` returns 0 to go on, non-zero to stop (then REFERRAL_EIO).
+ * Errors: those of referral_rows_open(), REFERRAL_EIO.
+ */
+typedef int (*referral_write_fn)(void *ctx, const char *data, size_t len);
+REFERRAL_API REFERRAL_NODISCARD int referral_export(referral_store *store, const char *table,
+                                                    const char *period, const char *format,
+                                                    referral_write_fn write, void *ctx);
+
+/*
+ * One member's points (SPEC §9), as of every event ingested so far.
+ * Fields are lent until the next call on the store.
+ */
+typedef struct referral_member_info {
+	const char *member;
+	const char *lifetime;       /* canonical decimal */
+	const char *balance;        /* canonical decimal, may be negative */
+	const char *tier;           /* own tier name */
+	const char *sharer;         /* member id or "" */
+	const char *effective_tier; /* better of own and sharer's own tier */
+} referral_member_info;
+
+/* Errors: REFERRAL_EINPUT (no such member), REFERRAL_EIO. */
+REFERRAL_API REFERRAL_NODISCARD int referral_member_get(referral_store *store, const char *member,
+                                                        referral_member_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,272 @@
+/*
+ * grading.c — the 4-level grading run when a period closes (SPEC §8).
+ *
+ * Each distributor with a statement row in P is measured over the window of
+ * the last `window_months` periods ending with P, by booking period: bounties
+ * earned minus reversed, commission bases minus reversal bases, her shares,
+ * and the latest rating of her store as of the end of P. The highest grade
+ * whose every threshold she meets is her grade for P+1; without demotion it
+ * never falls below her grade for P.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "decimal.h"
+#include "idmap.h"
+#include "timeutil.h"
+
+struct graded {
+	int64_t dist, store;
+	int grade;
+	long members, shares;
+	mpq_t sales, rating;
+};
+
+struct grading {
+	referral_store *st;
+	const plan *pl;
+	int period, lo;
+	int64_t limit;
+	struct graded *g;
+	size_t n;
+	struct idmap map;
+};
+
+static int load_rows(struct grading *G, const char *out)
+{
+	struct strbuf sql = {0};
+	sqlite3_stmt *q;
+	int rc, step;
+	size_t cap = 0;
+
+	if (sb_printf(&sql, "SELECT dist, store, grade FROM %sstatements WHERE period = ?1", out))
+		return st_nomem(G->st);
+	rc = st_prepare(G->st, sb_str(&sql), &q);
+	sb_free(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, G->period);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		if (G->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			struct graded *ng = realloc(G->g, cap * sizeof *ng);
+			if (!ng) {
+				rc = st_nomem(G->st);
+				break;
+			}
+			G->g = ng;
+		}
+		struct graded *g = &G->g[G->n];
+		g->dist = sqlite3_column_int64(q, 0);
+		g->store = sqlite3_column_int64(q, 1);
+		g->grade = sqlite3_column_int(q, 2);
+		g->members = g->shares = 0;
+		mpq_inits(g->sales, g->rating, NULL);
+		if (idmap_put(&G->map, g->dist, (int32_t)G->n)) {
+			mpq_clears(g->sales, g->rating, NULL);
+			rc = st_nomem(G->st);
+			break;
+		}
+		G->n++;
+	}
+	sqlite3_finalize(q);
+	if (!rc && step != SQLITE_DONE)
+		rc = st_sqlfail(G->st, "reading statements");
+	return rc;
+}
+
+/* Members and sales from the lines of the window: earlier periods from the
+ * frozen lines, P itself from what this close just wrote. */
+static int measure_lines(struct grading *G, const char *out)
+{
+	struct strbuf sql = {0};
+	sqlite3_stmt *q;
+	mpq_t base;
+	int rc, step;
+
+	if (sb_printf(&sql, "SELECT dist, type, base FROM main.lines"
+			    " WHERE period BETWEEN ?1 AND ?2 - 1 AND type IN (1, 2, 3, 4)"
+			    " UNION ALL SELECT dist, type, base FROM %slines"
+			    " WHERE period = ?2 AND type IN (1, 2, 3, 4)", out))
+		return st_nomem(G->st);
+	rc = st_prepare(G->st, sb_str(&sql), &q);
+	sb_free(&sql);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, G->lo);
+	sqlite3_bind_int(q, 2, G->period);
+	mpq_init(base);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int32_t i = idmap_get(&G->map, sqlite3_column_int64(q, 0));
+		if (i < 0)
+			continue;
+		struct graded *g = &G->g[i];
+		const char *b = (const char *)sqlite3_column_text(q, 2);
+		switch (sqlite3_column_int(q, 1)) {
+		case LINE_BOUNTY:
+			g->members++;
+			break;
+		case LINE_BOUNTY_REVERSAL:
+			g->members--;
+			break;
+		case LINE_COMMISSION:
+			dec_parse_signed(base, b);
+			mpq_add(g->sales, g->sales, base);
+			break;
+		case LINE_COMMISSION_REVERSAL:
+			dec_parse_signed(base, b);
+			mpq_sub(g->sales, g->sales, base);
+			break;
+		}
+	}
+	mpq_clear(base);
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(G->st, "reading lines for grading");
+	return 0;
+}
+
+static int measure_shares(struct grading *G)
+{
+	sqlite3_stmt *q;
+	int rc = st_prepare(G->st, "SELECT ref1, count(*) FROM events WHERE type = 11"
+				   " AND txt1 = 'distributor' AND booked BETWEEN ?1 AND ?2"
+				   " AND seq <= ?3 GROUP BY ref1", &q), step;
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, G->lo);
+	sqlite3_bind_int(q, 2, G->period);
+	sqlite3_bind_int64(q, 3, G->limit);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int32_t i = idmap_get(&G->map, sqlite3_column_int64(q, 0));
+		if (i >= 0)
+			G->g[i].shares = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(G->st, "counting shares");
+	return 0;
+}
+
+/* The latest rating of each store as of the end of P (0 if none). */
+static int measure_ratings(struct grading *G)
+{
+	sqlite3_stmt *q;
+	struct idmap stores = {0};
+	mpq_t *ratings = NULL;
+	size_t n = 0, cap = 0;
+	int rc = st_prepare(G->st, "SELECT ref1, num FROM events WHERE type = 2 AND at < ?1"
+				   " AND seq <= ?2 ORDER BY at, seq", &q), step;
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(q, 1, period_start(G->period + 1, G->pl->utc_offset_min));
+	sqlite3_bind_int64(q, 2, G->limit);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t store = sqlite3_column_int64(q, 0);
+		const char *r = (const char *)sqlite3_column_text(q, 1);
+		int32_t i = idmap_get(&stores, store);
+		if (i < 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				mpq_t *nr = realloc(ratings, cap * sizeof *nr);
+				if (!nr) {
+					rc = st_nomem(G->st);
+					break;
+				}
+				ratings = nr;
+			}
+			if (idmap_put(&stores, store, (int32_t)n)) {
+				rc = st_nomem(G->st);
+				break;
+			}
+			mpq_init(ratings[n]);
+			i = (int32_t)n++;
+		}
+		dec_parse_signed(ratings[i], r); /* later rows win */
+	}
+	sqlite3_finalize(q);
+	if (!rc && step != SQLITE_DONE)
+		rc = st_sqlfail(G->st, "reading store ratings");
+	for (size_t k = 0; k < G->n && !rc; k++) {
+		int32_t i = idmap_get(&stores, G->g[k].store);
+		if (i >= 0)
+			mpq_set(G->g[k].rating, ratings[i]);
+	}
+	for (size_t k = 0; k < n; k++)
+		mpq_clear(ratings[k]);
+	free(ratings);
+	idmap_free(&stores);
+	return rc;
+}
+
+static int next_grade(const struct grading *G, const struct graded *g)
+{
+	int next = 1;
+	for (int k = PLAN_GRADES; k >= 2; k--) {
+		const struct plan_grade *t = &G->pl->grades[k - 1];
+		if (g->members >= t->min_members && mpq_cmp(g->sales, t->min_sales) >= 0 &&
+		    g->shares >= t->min_shares && mpq_cmp(g->rating, t->min_store_rating) >= 0) {
+			next = k;
+			break;
+		}
+	}
+	if (!G->pl->allow_demotion && next < g->grade)
+		next = g->grade;
+	return next;
+}
+
+static int write_grades(struct grading *G, const char *out)
+{
+	struct strbuf sql = {0};
+	sqlite3_stmt *q;
+	char sales[160], rating[160];
+	int rc;
+
+	if (sb_printf(&sql, "INSERT INTO %sgrades(period, dist, grade, members, sales, shares,"
+			    " store_rating, next_grade) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", out))
+		return st_nomem(G->st);
+	rc = st_prepare(G->st, sb_str(&sql), &q);
+	sb_free(&sql);
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < G->n && !rc; k++) {
+		struct graded *g = &G->g[k];
+		dec_format(sales, sizeof sales, g->sales);
+		dec_format(rating, sizeof rating, g->rating);
+		sqlite3_bind_int(q, 1, G->period);
+		sqlite3_bind_int64(q, 2, g->dist);
+		sqlite3_bind_int(q, 3, g->grade);
+		sqlite3_bind_int64(q, 4, g->members);
+		sqlite3_bind_text(q, 5, sales, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 6, g->shares);
+		sqlite3_bind_text(q, 7, rating, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 8, next_grade(G, g));
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = st_sqlfail(G->st, "writing a grade");
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int grade_period(referral_store *st, int period, int64_t limit, const char *out)
+{
+	struct grading G;
+	int rc;
+
+	memset(&G, 0, sizeof G);
+	G.st = st;
+	G.pl = st_plan_for(st, period);
+	G.period = period;
+	G.lo = period - (int)G.pl->grading_window_months + 1;
+	G.limit = limit;
+	if (!(rc = load_rows(&G, out)) && !(rc = measure_lines(&G, out)) &&
+	    !(rc = measure_shares(&G)) && !(rc = measure_ratings(&G)))
+		rc = write_grades(&G, out);
+	for (size_t k = 0; k < G.n; k++)
+		mpq_clears(G.g[k].sales, G.g[k].rating, NULL);
+	free(G.g);
+	idmap_free(&G.map);
+	return rc;
+}

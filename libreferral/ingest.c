@@ -1,0 +1,942 @@
+/*
+ * ingest.c — validating events and appending them to the log, one atomic
+ * batch at a time (SPEC §4).
+ *
+ * A batch holds one SQLite transaction open from begin to commit. Each line
+ * is checked against the log as it stands inside that transaction, which
+ * already holds the batch's earlier good lines, and is inserted at once when
+ * good. A bad line is recorded and inserts nothing, so a later line naming
+ * what it would have created is bad too. Commit keeps the transaction only if
+ * no line was bad. Memory stays flat whatever the batch size.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "decimal.h"
+#include "timeutil.h"
+
+#define MAX_REPORTED 100
+
+struct referral_batch {
+	referral_store *st;
+	char *source;
+	long ingested, duplicates, nerrors, nconflicts;
+	char *errors[MAX_REPORTED];
+	int dead;       /* a storage failure happened: only free is left */
+	int done;       /* committed or rolled back */
+	struct strbuf msg;
+	mpq_t a, b;     /* scratch values */
+};
+
+/* ---- fields ------------------------------------------------------------ */
+
+enum field {
+	F_ID, F_AT, F_NAME, F_REGION, F_KIND, F_STORE, F_RECRUITER, F_DISTRIBUTOR,
+	F_MEMBER, F_FROM, F_TO, F_ORDER, F_AMOUNT, F_RATING, F_POINTS, NFIELDS
+};
+
+static const char *const field_names[NFIELDS] = {
+	"id", "at", "name", "region", "kind", "store", "recruiter", "distributor",
+	"member", "from", "to", "order", "amount", "rating", "points"
+};
+
+enum { FS_ABSENT, FS_NULL, FS_STRING, FS_OTHER };
+
+struct fval {
+	int state;
+	const char *s;
+	size_t n;
+	json_t *j; /* the JSON value, for messages about a wrong type */
+};
+
+/* Where each event type keeps its fields (see core.h). */
+struct type_spec {
+	int ref1, ref1_type;   /* field and entity type of ref1, or -1 */
+	int ref2, ref2_type;   /* likewise for ref2 */
+	int ref2_nullable;
+	int num, num_money;    /* field of num, or -1; money form or decimal */
+	int txt1, txt2;        /* fields of the texts, or -1 */
+};
+
+static const struct type_spec specs[EV_TYPES + 1] = {
+	[REFERRAL_EV_STORE] = {-1, 0, -1, 0, 0, -1, 0, F_NAME, F_REGION},
+	[REFERRAL_EV_STORE_RATING] = {F_STORE, REFERRAL_EV_STORE, -1, 0, 0, F_RATING, 0, -1, -1},
+	[REFERRAL_EV_DISTRIBUTOR] = {F_STORE, REFERRAL_EV_STORE, F_RECRUITER, REFERRAL_EV_DISTRIBUTOR,
+				     1, -1, 0, F_KIND, -1},
+	[REFERRAL_EV_STORE_CHANGE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, F_STORE,
+				      REFERRAL_EV_STORE, 0, -1, 0, -1, -1},
+	[REFERRAL_EV_TERMINATE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, -1, 0, 0, -1, 0, -1, -1},
+	[REFERRAL_EV_MEMBER] = {-1, 0, F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, 1, -1, 0, -1, -1},
+	[REFERRAL_EV_BIND] = {F_MEMBER, REFERRAL_EV_MEMBER, F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, 0,
+			      -1, 0, -1, -1},
+	[REFERRAL_EV_SHARE_BENEFITS] = {F_TO, REFERRAL_EV_MEMBER, F_FROM, REFERRAL_EV_MEMBER, 0, -1, 0,
+					-1, -1},
+	[REFERRAL_EV_ORDER] = {F_MEMBER, REFERRAL_EV_MEMBER, -1, 0, 0, F_AMOUNT, 1, -1, -1},
+	[REFERRAL_EV_REFUND] = {F_ORDER, REFERRAL_EV_ORDER, -1, 0, 0, F_AMOUNT, 1, -1, -1},
+	/* share: ref1 is the distributor or the member, decided per line */
+	[REFERRAL_EV_SHARE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, -1, 0, 0, -1, 0, -1, -1},
+	[REFERRAL_EV_REDEEM] = {F_MEMBER, REFERRAL_EV_MEMBER, -1, 0, 0, F_POINTS, 0, -1, -1},
+};
+
+/* One event on its way in: its raw fields, then the normalised row. */
+struct event_in {
+	int type;
+	struct fval f[NFIELDS];
+	struct type_spec spec;
+	/* normalised */
+	int64_t at;
+	int booked;
+	int64_t ref1, ref2;        /* seqs, 0 = none */
+	int64_t ref1_at, ref2_at;  /* instants the referenced entities appear */
+	char num[128];             /* canonical decimal, "" = none */
+	const char *txt1, *txt2;   /* NUL-terminated copies live in txtbuf */
+	char txtbuf[1024];
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* Starts the message of a bad line with "type \"id\": ". */
+static void msg_head(referral_batch *b, const struct event_in *e)
+{
+	sb_reset(&b->msg);
+	if (e->type) {
+		sb_puts(&b->msg, ev_type_names[e->type]);
+		if (e->f[F_ID].state == FS_STRING && e->f[F_ID].n <= 64) {
+			sb_puts(&b->msg, " \"");
+			sb_append(&b->msg, e->f[F_ID].s, e->f[F_ID].n);
+			sb_putc(&b->msg, '"');
+		}
+		sb_puts(&b->msg, ": ");
+	}
+}
+
+static int bad(referral_batch *b, const struct event_in *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(referral_batch *b, const struct event_in *e, const char *fmt, ...)
+{
+	va_list ap;
+	msg_head(b, e);
+	va_start(ap, fmt);
+	sb_vprintf(&b->msg, fmt, ap);
+	va_end(ap);
+	return REFERRAL_EINPUT;
+}
+
+/* Shows what a field held: its string in quotes, or its JSON text. */
+static void show_value(struct strbuf *sb, const struct fval *v)
+{
+	if (v->state == FS_STRING) {
+		sb_putc(sb, '"');
+		sb_append(sb, v->s, v->n > 80 ? 80 : v->n);
+		sb_puts(sb, v->n > 80 ? "...\"" : "\"");
+	} else if (v->j) {
+		char *text = json_dumps(v->j, JSON_ENCODE_ANY | JSON_COMPACT);
+		sb_puts(sb, text ? text : "a non-string");
+		free(text);
+	} else {
+		sb_puts(sb, v->state == FS_NULL ? "null" : "nothing");
+	}
+}
+
+static int bad_field(referral_batch *b, const struct event_in *e, int f, const char *expected)
+{
+	msg_head(b, e);
+	const struct fval *v = &e->f[f];
+	if (v->state == FS_ABSENT) {
+		sb_printf(&b->msg, "missing field \"%s\"", field_names[f]);
+	} else {
+		sb_printf(&b->msg, "field \"%s\": expected %s, got ", field_names[f], expected);
+		show_value(&b->msg, v);
+	}
+	return REFERRAL_EINPUT;
+}
+
+/* ---- syntax of one line ----------------------------------------------- */
+
+static int valid_id(const char *s, size_t n)
+{
+	if (n < 1 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      strchr("._:@/-", c)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Well-formed UTF-8 without NUL (the C path; jansson checks JSON input). */
+static int valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p++;
+		int more;
+		unsigned min;
+		if (c == 0)
+			return 0;
+		if (c < 0x80)
+			continue;
+		if ((c & 0xE0) == 0xC0) { more = 1; min = 0x80; c &= 0x1F; }
+		else if ((c & 0xF0) == 0xE0) { more = 2; min = 0x800; c &= 0x0F; }
+		else if ((c & 0xF8) == 0xF0) { more = 3; min = 0x10000; c &= 0x07; }
+		else return 0;
+		if (end - p < more)
+			return 0;
+		while (more--) {
+			if ((*p & 0xC0) != 0x80)
+				return 0;
+			c = (c << 6) | (*p++ & 0x3F);
+		}
+		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+			return 0;
+	}
+	return 1;
+}
+
+/* Requires a string field; nullable fields may also be null. */
+static int need_string(referral_batch *b, const struct event_in *e, int f, int nullable,
+		       const char *expected)
+{
+	int s = e->f[f].state;
+	if (s == FS_STRING || (nullable && s == FS_NULL))
+		return 0;
+	return bad_field(b, e, f, expected);
+}
+
+static int need_id(referral_batch *b, const struct event_in *e, int f, int nullable)
+{
+	const char *form = nullable ? "an id (1-64 characters of [A-Za-z0-9._:@/-]) or null"
+				    : "an id (1-64 characters of [A-Za-z0-9._:@/-])";
+	int rc = need_string(b, e, f, nullable, form);
+	if (rc)
+		return rc;
+	if (e->f[f].state == FS_STRING && !valid_id(e->f[f].s, e->f[f].n))
+		return bad_field(b, e, f, form);
+	return 0;
+}
+
+/* Parses the decimal field into num (canonical text) and b->a. */
+static int need_decimal(referral_batch *b, struct event_in *e, int f, int money)
+{
+	const char *form = money ? dec_money_form() : dec_decimal_form();
+	int rc = need_string(b, e, f, 0, form);
+	if (rc)
+		return rc;
+	int err = money ? dec_parse_money(b->a, e->f[f].s, e->f[f].n)
+			: dec_parse(b->a, e->f[f].s, e->f[f].n);
+	if (err)
+		return bad_field(b, e, f, form);
+	if (dec_format(e->num, sizeof e->num, b->a) >= sizeof e->num)
+		return bad_field(b, e, f, form);
+	return 0;
+}
+
+static int copy_text(referral_batch *b, struct event_in *e, int f, size_t *used, const char **out)
+{
+	const struct fval *v = &e->f[f];
+	if (v->n + 1 > sizeof e->txtbuf - *used || !valid_utf8(v->s, v->n))
+		return bad_field(b, e, f, "a UTF-8 string of at most 500 bytes");
+	char *dst = e->txtbuf + *used;
+	memcpy(dst, v->s, v->n);
+	dst[v->n] = '\0';
+	*used += v->n + 1;
+	*out = dst;
+	return 0;
+}
+
+/* Checks the shape of every field and fills the normalised slots that need
+ * no lookup: at, booked, num, texts. */
+static int check_fields(referral_batch *b, struct event_in *e)
+{
+	referral_store *st = b->st;
+	struct type_spec *sp = &e->spec;
+	int rc;
+
+	*sp = specs[e->type];
+	if ((rc = need_id(b, e, F_ID, 0)))
+		return rc;
+	if ((rc = need_string(b, e, F_AT, 0, "a timestamp like \"2026-01-10T12:00:00+08:00\"")))
+		return rc;
+	const plan *p0 = &st->plans[0].p;
+	if (ts_parse(e->f[F_AT].s, e->f[F_AT].n, p0->utc_offset_min, &e->at))
+		return bad_field(b, e, F_AT,
+				 "a timestamp YYYY-MM-DDTHH:MM:SS[.ffffff] with Z, +HH:MM or no offset, "
+				 "like \"2026-01-10T12:00:00+08:00\"");
+	int p = period_of(e->at, p0->utc_offset_min);
+	e->booked = p < st->first_open ? st->first_open : p;
+
+	if (e->type == REFERRAL_EV_SHARE) {
+		int d = e->f[F_DISTRIBUTOR].state, m = e->f[F_MEMBER].state;
+		int hasd = d != FS_ABSENT && d != FS_NULL, hasm = m != FS_ABSENT && m != FS_NULL;
+		if (hasd == hasm)
+			return bad(b, e, "a share names exactly one of \"distributor\" and \"member\"");
+		if (hasm) {
+			sp->ref1 = F_MEMBER;
+			sp->ref1_type = REFERRAL_EV_MEMBER;
+		}
+	}
+	if (sp->ref1 >= 0 && (rc = need_id(b, e, sp->ref1, 0)))
+		return rc;
+	if (sp->ref2 >= 0 && (rc = need_id(b, e, sp->ref2, sp->ref2_nullable)))
+		return rc;
+	e->num[0] = '\0';
+	if (sp->num >= 0 && (rc = need_decimal(b, e, sp->num, sp->num_money)))
+		return rc;
+
+	size_t used = 0;
+	e->txt1 = e->txt2 = NULL;
+	if (e->type == REFERRAL_EV_STORE) {
+		if ((rc = need_string(b, e, F_NAME, 0, "a string")) ||
+		    (rc = need_string(b, e, F_REGION, 0, "a string")) ||
+		    (rc = copy_text(b, e, F_NAME, &used, &e->txt1)) ||
+		    (rc = copy_text(b, e, F_REGION, &used, &e->txt2)))
+			return rc;
+	} else if (e->type == REFERRAL_EV_DISTRIBUTOR) {
+		const char *form = "one of \"mom\", \"doctor\", \"practitioner\"";
+		if ((rc = need_string(b, e, F_KIND, 0, form)))
+			return rc;
+		const struct fval *k = &e->f[F_KIND];
+		if (!((k->n == 3 && !memcmp(k->s, "mom", 3)) || (k->n == 6 && !memcmp(k->s, "doctor", 6)) ||
+		      (k->n == 12 && !memcmp(k->s, "practitioner", 12))))
+			return bad_field(b, e, F_KIND, form);
+		if ((rc = copy_text(b, e, F_KIND, &used, &e->txt1)))
+			return rc;
+	} else if (e->type == REFERRAL_EV_SHARE) {
+		e->txt1 = sp->ref1 == F_MEMBER ? "member" : "distributor";
+	}
+	return 0;
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+/* Finds the entity (type, id): 1 with its seq and instant, 0 if none,
+ * negative on storage failure. */
+static int find_entity(referral_store *st, int type, const char *id, size_t n, int64_t *seq,
+		       int64_t *at)
+{
+	sqlite3_stmt *q = st->q[Q_FIND];
+	sqlite3_bind_int(q, 1, type);
+	sqlite3_bind_text(q, 2, id, (int)n, SQLITE_STATIC);
+	int rc = sqlite3_step(q), found = 0;
+	if (rc == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(q, 0);
+		*at = sqlite3_column_int64(q, 1);
+		found = 1;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -st_sqlfail(st, "looking up an id");
+	return found;
+}
+
+/* The termination instant of a distributor, or INT64_MAX. */
+static int termination_of(referral_store *st, int64_t dist, int64_t *term)
+{
+	sqlite3_stmt *q = st->q[Q_BY_REF];
+	sqlite3_bind_int64(q, 1, dist);
+	sqlite3_bind_int(q, 2, REFERRAL_EV_TERMINATE);
+	int rc = sqlite3_step(q);
+	*term = rc == SQLITE_ROW ? sqlite3_column_int64(q, 1) : INT64_MAX;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return st_sqlfail(st, "looking up a termination");
+	return 0;
+}
+
+static void explain_ref(referral_batch *b, const struct event_in *e, int f)
+{
+	sb_append(&b->msg, field_names[f], strlen(field_names[f]));
+	sb_puts(&b->msg, " \"");
+	sb_append(&b->msg, e->f[f].s, e->f[f].n);
+	sb_putc(&b->msg, '"');
+}
+
+/* Resolves ref1 and ref2 to seqs. Returns 0, REFERRAL_EINPUT when a
+ * reference does not exist (message set), or a storage status. */
+static int resolve_refs(referral_batch *b, struct event_in *e)
+{
+	const struct type_spec *sp = &e->spec;
+	int fields[2] = {sp->ref1, sp->ref2}, types[2] = {sp->ref1_type, sp->ref2_type};
+	int64_t *seqs[2] = {&e->ref1, &e->ref2}, *ats[2] = {&e->ref1_at, &e->ref2_at};
+
+	for (int i = 0; i < 2; i++) {
+		*seqs[i] = 0;
+		*ats[i] = INT64_MIN;
+		int f = fields[i];
+		if (f < 0 || e->f[f].state != FS_STRING)
+			continue;
+		int found = find_entity(b->st, types[i], e->f[f].s, e->f[f].n, seqs[i], ats[i]);
+		if (found < 0)
+			return -found;
+		if (!found) {
+			msg_head(b, e);
+			explain_ref(b, e, f);
+			sb_puts(&b->msg, " does not exist");
+			return REFERRAL_EINPUT;
+		}
+	}
+	return 0;
+}
+
+/* ---- the rules that need the log -------------------------------------- */
+
+static int bad_time(referral_batch *b, const struct event_in *e, int f)
+{
+	msg_head(b, e);
+	explain_ref(b, e, f);
+	sb_puts(&b->msg, " does not exist yet at ");
+	sb_append(&b->msg, e->f[F_AT].s, e->f[F_AT].n);
+	return REFERRAL_EINPUT;
+}
+
+/* A distributor a member binds to must not be terminated at or before at. */
+static int check_not_terminated(referral_batch *b, const struct event_in *e, int f, int64_t dist,
+				int64_t *term)
+{
+	int rc = termination_of(b->st, dist, term);
+	if (rc)
+		return rc;
+	if (*term <= e->at) {
+		msg_head(b, e);
+		explain_ref(b, e, f);
+		sb_puts(&b->msg, " is terminated at or before ");
+		sb_append(&b->msg, e->f[F_AT].s, e->f[F_AT].n);
+		return REFERRAL_EINPUT;
+	}
+	return 0;
+}
+
+/* A new binding [at, end) of member `m` must not overlap any of hers. */
+static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t m, int64_t end)
+{
+	referral_store *st = b->st;
+	sqlite3_stmt *q;
+	int rc = 0;
+
+	/* the binding made when she joined */
+	q = st->q[Q_BY_SEQ];
+	sqlite3_bind_int64(q, 1, m);
+	int step = sqlite3_step(q);
+	int64_t bat = 0, dist = 0;
+	int bbooked = 0;
+	if (step == SQLITE_ROW && sqlite3_column_type(q, 5) != SQLITE_NULL) {
+		bat = sqlite3_column_int64(q, 2);
+		bbooked = sqlite3_column_int(q, 3);
+		dist = sqlite3_column_int64(q, 5);
+	}
+	sqlite3_reset(q);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return st_sqlfail(st, "reading a member");
+
+	/* then every bind of hers; the statement is reused below, so the rows
+	 * are checked one at a time with a fresh termination lookup each */
+	for (int64_t after_seq = -1;;) {
+		if (dist) {
+			int64_t term;
+			if ((rc = termination_of(st, dist, &term)))
+				return rc;
+			int64_t bend = binding_end(st, bat, bbooked, term);
+			if (bat < end && e->at < bend) {
+				msg_head(b, e);
+				sb_puts(&b->msg, "member \"");
+				sb_append(&b->msg, e->f[F_MEMBER].state == FS_STRING ? e->f[F_MEMBER].s : e->f[F_ID].s,
+					  e->f[F_MEMBER].state == FS_STRING ? e->f[F_MEMBER].n : e->f[F_ID].n);
+				sb_puts(&b->msg, "\" already has a binding active at some instant of this one");
+				return REFERRAL_EINPUT;
+			}
+		}
+		/* the next bind by seq */
+		if (st_prepare(st, "SELECT seq, at, booked, ref2 FROM events"
+				   " WHERE ref1 = ?1 AND type = 7 AND seq > ?2 ORDER BY seq LIMIT 1", &q))
+			return REFERRAL_EIO;
+		sqlite3_bind_int64(q, 1, m);
+		sqlite3_bind_int64(q, 2, after_seq);
+		step = sqlite3_step(q);
+		if (step == SQLITE_ROW) {
+			after_seq = sqlite3_column_int64(q, 0);
+			bat = sqlite3_column_int64(q, 1);
+			bbooked = sqlite3_column_int(q, 2);
+			dist = sqlite3_column_int64(q, 3);
+		}
+		sqlite3_finalize(q);
+		if (step == SQLITE_DONE)
+			return 0;
+		if (step != SQLITE_ROW)
+			return st_sqlfail(st, "reading bindings");
+	}
+}
+
+static int check_rules(referral_batch *b, struct event_in *e)
+{
+	referral_store *st = b->st;
+	const struct type_spec *sp = &e->spec;
+	int rc;
+	int64_t term;
+
+	/* every entity named must exist at the event's instant */
+	if (e->ref1 && e->ref1_at > e->at)
+		return bad_time(b, e, sp->ref1);
+	if (e->ref2 && e->ref2_at > e->at)
+		return bad_time(b, e, sp->ref2);
+
+	switch (e->type) {
+	case REFERRAL_EV_STORE_RATING:
+		mpq_set_ui(b->b, 5, 1);
+		if (mpq_cmp(b->a, b->b) > 0)
+			return bad_field(b, e, F_RATING, "a rating from 0 to 5");
+		return 0;
+	case REFERRAL_EV_TERMINATE: {
+		if ((rc = termination_of(st, e->ref1, &term)))
+			return rc;
+		if (term != INT64_MAX)
+			return bad(b, e, "distributor \"%.*s\" is already terminated",
+				   (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
+		sqlite3_stmt *q;
+		if ((rc = st_prepare(st, "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)", &q)))
+			return rc;
+		sqlite3_bind_int64(q, 1, e->ref1);
+		int step = sqlite3_step(q);
+		int late = step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
+			   sqlite3_column_int64(q, 0) >= e->at;
+		sqlite3_finalize(q);
+		if (step != SQLITE_ROW)
+			return st_sqlfail(st, "reading bindings");
+		if (late)
+			return bad(b, e, "distributor \"%.*s\" has a binding that starts at or after "
+				   "the termination", (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
+		return 0;
+	}
+	case REFERRAL_EV_MEMBER:
+		if (!e->ref2)
+			return 0;
+		return check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term);
+	case REFERRAL_EV_BIND:
+		if ((rc = check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term)))
+			return rc;
+		return check_no_overlap(b, e, e->ref1, binding_end(st, e->at, e->booked, term));
+	case REFERRAL_EV_SHARE_BENEFITS: {
+		if (e->ref1 == e->ref2)
+			return bad(b, e, "a member cannot share benefits with herself");
+		sqlite3_stmt *q = st->q[Q_BY_REF];
+		sqlite3_bind_int64(q, 1, e->ref1);
+		sqlite3_bind_int(q, 2, REFERRAL_EV_SHARE_BENEFITS);
+		int step = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (step == SQLITE_ROW)
+			return bad(b, e, "member \"%.*s\" already has a sharer", (int)e->f[F_TO].n,
+				   e->f[F_TO].s);
+		if (step != SQLITE_DONE)
+			return st_sqlfail(st, "reading sharers");
+		return 0;
+	}
+	case REFERRAL_EV_ORDER:
+		if (mpq_sgn(b->a) <= 0)
+			return bad_field(b, e, F_AMOUNT, "an amount greater than 0");
+		return 0;
+	case REFERRAL_EV_REFUND: {
+		if (mpq_sgn(b->a) <= 0)
+			return bad_field(b, e, F_AMOUNT, "an amount greater than 0");
+		sqlite3_stmt *q = st->q[Q_BY_SEQ];
+		sqlite3_bind_int64(q, 1, e->ref1);
+		int step = sqlite3_step(q);
+		if (step == SQLITE_ROW) {
+			const char *amount = (const char *)sqlite3_column_text(q, 6);
+			dec_parse_signed(b->b, amount);
+		}
+		sqlite3_reset(q);
+		if (step != SQLITE_ROW)
+			return st_sqlfail(st, "reading an order");
+		mpq_sub(b->b, b->b, b->a); /* what is left after this refund */
+		q = st->q[Q_BY_REF];
+		sqlite3_bind_int64(q, 1, e->ref1);
+		sqlite3_bind_int(q, 2, REFERRAL_EV_REFUND);
+		while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *r = (const char *)sqlite3_column_text(q, 4);
+			dec_parse_signed(b->a, r);
+			mpq_sub(b->b, b->b, b->a);
+		}
+		sqlite3_reset(q);
+		if (step != SQLITE_DONE)
+			return st_sqlfail(st, "reading refunds");
+		if (mpq_sgn(b->b) < 0)
+			return bad(b, e, "the refunds of order \"%.*s\" would exceed its amount",
+				   (int)e->f[F_ORDER].n, e->f[F_ORDER].s);
+		return 0;
+	}
+	case REFERRAL_EV_REDEEM: {
+		if (mpq_sgn(b->a) <= 0)
+			return bad_field(b, e, F_POINTS, "points greater than 0");
+		if ((rc = points_member_balance(st, e->ref1, e->at, b->b)))
+			return rc;
+		if (mpq_cmp(b->a, b->b) > 0) {
+			char bal[128];
+			dec_format(bal, sizeof bal, b->b);
+			return bad(b, e, "redeeming %s points exceeds the balance of %s at %.*s", e->num,
+				   bal, (int)e->f[F_AT].n, e->f[F_AT].s);
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* ---- duplicates -------------------------------------------------------- */
+
+static int same_text(sqlite3_stmt *q, int col, const char *s)
+{
+	const char *t = (const char *)sqlite3_column_text(q, col);
+	if (!s || !t)
+		return !s && !t;
+	return strcmp(s, t) == 0;
+}
+
+/* Compares with a stored event of the same key: 1 identical, 0 conflicting
+ * (message set), negative on failure. */
+static int compare_stored(referral_batch *b, struct event_in *e, sqlite3_stmt *q)
+{
+	const struct type_spec *sp = &e->spec;
+	const char *differs = NULL;
+
+	if (sqlite3_column_int64(q, 1) != e->at)
+		differs = "at";
+	else if ((sqlite3_column_type(q, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 3)) != e->ref1)
+		differs = sp->ref1 >= 0 ? field_names[sp->ref1] : "reference";
+	else if ((sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4)) != e->ref2)
+		differs = sp->ref2 >= 0 ? field_names[sp->ref2] : "reference";
+	else if (!same_text(q, 5, e->num[0] ? e->num : NULL))
+		differs = field_names[sp->num];
+	else if (!same_text(q, 6, e->txt1))
+		differs = e->type == REFERRAL_EV_SHARE ? "distributor/member"
+						       : field_names[sp->txt1];
+	else if (!same_text(q, 7, e->txt2))
+		differs = field_names[sp->txt2];
+	if (!differs)
+		return 1;
+	bad(b, e, "conflicts with the %s \"%.*s\" already stored (different %s)",
+	    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s, differs);
+	return 0;
+}
+
+/* ---- one event ---------------------------------------------------------- */
+
+static void record_error(referral_batch *b, long line, int conflict)
+{
+	if (conflict)
+		b->nconflicts++;
+	if (b->nerrors < MAX_REPORTED) {
+		struct strbuf full = {0};
+		sb_printf(&full, "%s:%ld: %s", b->source, line, sb_str(&b->msg));
+		b->errors[b->nerrors] = full.data; /* NULL if out of memory: reported as such */
+	}
+	b->nerrors++;
+}
+
+static int ingest_event(referral_batch *b, struct event_in *e, long line)
+{
+	referral_store *st = b->st;
+	int rc;
+
+	if ((rc = check_fields(b, e)))
+		goto rejected;
+	/* a reference that cannot be resolved makes an existing key a conflict */
+	int refs = resolve_refs(b, e);
+	if (refs == REFERRAL_EIO)
+		return refs;
+
+	sqlite3_stmt *q = st->q[Q_FIND];
+	sqlite3_bind_int(q, 1, e->type);
+	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
+	int step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		int same = refs ? 0 : compare_stored(b, e, q);
+		if (refs)
+			bad(b, e, "conflicts with the %s \"%.*s\" already stored (different references)",
+			    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s);
+		sqlite3_reset(q);
+		if (same) {
+			b->duplicates++;
+			return 0;
+		}
+		record_error(b, line, 1);
+		return REFERRAL_ESTATE;
+	}
+	sqlite3_reset(q);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(st, "looking up an event");
+	if ((rc = refs) || (rc = check_rules(b, e)))
+		goto rejected;
+
+	q = st->q[Q_INSERT];
+	sqlite3_bind_int(q, 1, e->type);
+	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, e->at);
+	sqlite3_bind_int(q, 4, e->booked);
+	if (e->ref1)
+		sqlite3_bind_int64(q, 5, e->ref1);
+	else
+		sqlite3_bind_null(q, 5);
+	if (e->ref2)
+		sqlite3_bind_int64(q, 6, e->ref2);
+	else
+		sqlite3_bind_null(q, 6);
+	if (e->num[0])
+		sqlite3_bind_text(q, 7, e->num, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 7);
+	sqlite3_bind_text(q, 8, e->txt1, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 9, e->txt2, -1, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(st, "appending an event");
+	b->ingested++;
+	return 0;
+
+rejected:
+	if (rc == REFERRAL_EIO)
+		return rc;
+	record_error(b, line, 0);
+	return rc;
+}
+
+/* ---- the public calls -------------------------------------------------- */
+
+int referral_batch_begin(referral_store *st, referral_batch **out, const char *source)
+{
+	if (!out)
+		return st ? st_fail(st, REFERRAL_EUSAGE, "no batch pointer given") : REFERRAL_EUSAGE;
+	*out = NULL;
+	if (!st)
+		return REFERRAL_EUSAGE;
+	if (st->in_batch)
+		return st_fail(st, REFERRAL_EUSAGE, "a batch is already open on this store");
+	referral_batch *b = calloc(1, sizeof *b);
+	if (!b || !(b->source = strdup(source ? source : "-"))) {
+		free(b);
+		return st_nomem(st);
+	}
+	b->st = st;
+	mpq_init(b->a);
+	mpq_init(b->b);
+	int rc = st_begin(st);
+	if (!rc)
+		rc = st_load_state(st); /* another handle may have closed a period */
+	if (rc) {
+		st_rollback(st);
+		b->done = 1;
+		referral_batch_free(b);
+		return rc;
+	}
+	st->in_batch = 1;
+	*out = b;
+	return 0;
+}
+
+/* Reports a storage failure and kills the batch. */
+static int batch_died(referral_batch *b, int rc)
+{
+	b->dead = 1;
+	return rc;
+}
+
+static int batch_usable(referral_batch *b)
+{
+	if (!b)
+		return REFERRAL_EUSAGE;
+	if (b->dead || b->done)
+		return st_fail(b->st, REFERRAL_EUSAGE, "the batch is no longer open");
+	return 0;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n", s[i]))
+			return 0;
+	return 1;
+}
+
+/* In a referral_event, NULL means null for the fields that may be null (a
+ * distributor's recruiter, a member's distributor) and absent elsewhere. */
+static int c_field_null_means_null(int type, int f)
+{
+	return (type == REFERRAL_EV_DISTRIBUTOR && f == F_RECRUITER) ||
+	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
+}
+
+int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
+{
+	int rc = batch_usable(b);
+	if (rc)
+		return rc;
+	if (!json || is_blank(json, len))
+		return 0;
+
+	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		bad(b, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		record_error(b, line, 0);
+		return REFERRAL_EINPUT;
+	}
+	if (!json_is_object(root)) {
+		rc = bad(b, &e, "expected a JSON object");
+		goto out;
+	}
+	json_t *type = json_object_get(root, "type");
+	if (!json_is_string(type)) {
+		rc = bad(b, &e, type ? "field \"type\": expected a string" : "missing field \"type\"");
+		goto out;
+	}
+	for (int t = 1; t <= EV_TYPES; t++)
+		if (!strcmp(json_string_value(type), ev_type_names[t]))
+			e.type = t;
+	if (!e.type) {
+		rc = bad(b, &e, "unknown event type \"%.40s\"", json_string_value(type));
+		goto out;
+	}
+	for (int f = 0; f < NFIELDS; f++) {
+		json_t *v = json_object_get(root, field_names[f]);
+		struct fval *fv = &e.f[f];
+		fv->j = v;
+		if (!v)
+			fv->state = FS_ABSENT;
+		else if (json_is_null(v))
+			fv->state = FS_NULL;
+		else if (json_is_string(v)) {
+			fv->state = FS_STRING;
+			fv->s = json_string_value(v);
+			fv->n = json_string_length(v);
+		} else
+			fv->state = FS_OTHER;
+	}
+	rc = ingest_event(b, &e, line);
+	json_decref(root);
+	return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
+out:
+	json_decref(root);
+	record_error(b, line, 0);
+	return rc;
+}
+
+int referral_batch_add_event(referral_batch *b, const referral_event *ev, long line)
+{
+	int rc = batch_usable(b);
+	if (rc)
+		return rc;
+	if (!ev)
+		return st_fail(b->st, REFERRAL_EUSAGE, "no event given");
+	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	if (ev->type < 1 || ev->type > EV_TYPES) {
+		bad(b, &e, "unknown event type %d", ev->type);
+		record_error(b, line, 0);
+		return REFERRAL_EINPUT;
+	}
+	e.type = ev->type;
+	const char *vals[NFIELDS] = {
+		ev->id, ev->at, ev->name, ev->region, ev->kind, ev->store, ev->recruiter,
+		ev->distributor, ev->member, ev->from, ev->to, ev->order, ev->amount, ev->rating,
+		ev->points
+	};
+	for (int f = 0; f < NFIELDS; f++) {
+		struct fval *fv = &e.f[f];
+		if (vals[f]) {
+			fv->state = FS_STRING;
+			fv->s = vals[f];
+			fv->n = strlen(vals[f]);
+		} else {
+			fv->state = c_field_null_means_null(e.type, f) ? FS_NULL : FS_ABSENT;
+		}
+	}
+	rc = ingest_event(b, &e, line);
+	return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
+}
+
+int referral_batch_add_file(referral_batch *b, const char *path)
+{
+	int rc = batch_usable(b);
+	if (rc)
+		return rc;
+	int use_stdin = !path || !strcmp(path, "-");
+	FILE *f = use_stdin ? stdin : fopen(path, "rb");
+	if (!f)
+		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long line = 0;
+	rc = 0;
+	while ((n = getline(&buf, &cap, f)) >= 0) {
+		line++;
+		int r = referral_batch_add_json(b, buf, (size_t)n, line);
+		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
+			rc = r;
+			break;
+		}
+	}
+	if (!rc && ferror(f))
+		rc = st_fail(b->st, REFERRAL_EIO, "%s: read error: %s", use_stdin ? "-" : path,
+			     strerror(errno));
+	free(buf);
+	if (!use_stdin)
+		fclose(f);
+	return rc;
+}
+
+int referral_batch_commit(referral_batch *b)
+{
+	int rc = batch_usable(b);
+	if (rc)
+		return rc;
+	referral_store *st = b->st;
+	b->done = 1;
+	st->in_batch = 0;
+	if (b->nerrors) {
+		st_rollback(st);
+		b->ingested = 0;
+		rc = b->nconflicts == b->nerrors ? REFERRAL_ESTATE : REFERRAL_EINPUT;
+		return st_fail(st, rc, "%ld bad line%s: nothing was stored", b->nerrors,
+			       b->nerrors == 1 ? "" : "s");
+	}
+	return st_commit(st);
+}
+
+long referral_batch_ingested(const referral_batch *b) { return b ? b->ingested : 0; }
+long referral_batch_duplicates(const referral_batch *b) { return b ? b->duplicates : 0; }
+long referral_batch_error_count(const referral_batch *b) { return b ? b->nerrors : 0; }
+
+const char *referral_batch_error(const referral_batch *b, long i)
+{
+	if (!b || i < 0 || i >= b->nerrors || i >= MAX_REPORTED)
+		return NULL;
+	return b->errors[i] ? b->errors[i] : "out of memory while recording this error";
+}
+
+void referral_batch_free(referral_batch *b)
+{
+	if (!b)
+		return;
+	if (!b->done) {
+		st_rollback(b->st);
+		b->st->in_batch = 0;
+	}
+	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)
+		free(b->errors[i]);
+	sb_free(&b->msg);
+	mpq_clear(b->a);
+	mpq_clear(b->b);
+	free(b->source);
+	free(b);
+}

@@ -1,0 +1,68 @@
+/*
+ * plan.h — the settlement plan (SPEC §5), parsed and validated with jansson.
+ */
+#ifndef REFERRAL_PLAN_H
+#define REFERRAL_PLAN_H
+
+#include <gmp.h>
+#include <stddef.h>
+
+#define PLAN_GRADES 4
+#define PLAN_TIER_NAME_MAX 32
+
+struct plan_grade {
+	mpq_t rate;             /* 0 <= rate < 1 */
+	mpq_t bounty;           /* money */
+	/* thresholds; all zero for grade 1, which has none */
+	long min_members;
+	mpq_t min_sales;        /* money */
+	long min_shares;
+	mpq_t min_store_rating; /* 0..5 */
+};
+
+struct plan_tier {
+	char name[PLAN_TIER_NAME_MAX + 1];
+	mpq_t min_points;
+};
+
+typedef struct plan {
+	int utc_offset_min;            /* "+08:00" -> 480 */
+	int start_period;              /* see timeutil.h */
+	long commission_window_months; /* >= 1 */
+	struct plan_grade grades[PLAN_GRADES]; /* grades[0] is grade 1 */
+	long grading_window_months;    /* >= 1 */
+	int initial_grade;             /* 1..4 */
+	int allow_demotion;            /* 0/1 */
+	mpq_t override_rate;
+	mpq_t share_bonus_rate;
+	mpq_t per_yuan, per_share;     /* points */
+	size_t ntiers;
+	struct plan_tier *tiers;       /* ascending min_points, first is 0 */
+	int rounding;                  /* enum dec_rounding */
+	mpq_t min_payout;              /* money */
+} plan;
+
+/*
+ * Parses and validates the plan JSON text (NUL-terminated). On success
+ * returns 0 and *out owns its values (release with plan_clear()). On failure
+ * returns -1, writes a message naming the offending key (like
+ * "plan: grades[2].rate: expected a decimal string like \"0.05\", got 0.08")
+ * into err (cap bytes), and leaves nothing to release.
+ *
+ * Validation: every key of SPEC §5 present, unknown keys rejected at every
+ * level; integers where counts/months/grades are due, strings in the money
+ * or decimal forms of decimal.h elsewhere; exactly four grades with `grade`
+ * 1..4 in order; grade 1 without thresholds and grades 2..4 with all four;
+ * rates, bounties and each threshold non-decreasing with grade; 0 <= rate < 1;
+ * 0 <= ratings <= 5; override_rate and share_bonus_rate in [0, 1);
+ * commission_window_months 1..1200; grading.window_months 1..1200;
+ * initial_grade 1..4; allow_demotion a boolean; at least one tier, names of
+ * 1..32 of [A-Za-z0-9_-], unique, min_points strictly ascending, the first 0;
+ * rounding one of half_up, half_even, down; min_payout money.
+ */
+int plan_parse(plan *out, const char *json, char *err, size_t cap);
+
+/* Releases what plan_parse() allocated. Accepts a zeroed plan. */
+void plan_clear(plan *p);
+
+#endif

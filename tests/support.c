@@ -1,0 +1,71 @@
+/* support.c — see support.h. */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void remove_tmpdir(void)
+{
+	char cmd[300];
+	if (tmpdir[0]) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0) { /* best effort */ }
+	}
+}
+
+const char *test_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		strcpy(tmpdir, "/tmp/referral-test-XXXXXX");
+		if (!mkdtemp(tmpdir))
+			return "/tmp";
+		atexit(remove_tmpdir);
+	}
+	return tmpdir;
+}
+
+const char *test_db_path(void)
+{
+	static char path[300];
+	static int n;
+	snprintf(path, sizeof path, "%s/store%d-%d.db", test_tmpdir(), (int)getpid(), n++);
+	return path;
+}
+
+char *test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = p;
+		}
+		size_t n = fread(buf + len, 1, 4096, f);
+		len += n;
+		if (n < 4096)
+			break;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+char *test_reference_plan(void)
+{
+	return test_read_file(REFERRAL_SHARED_DIR "/plans/reference.json");
+}
