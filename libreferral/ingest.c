@@ -242,7 +242,7 @@ static int need_decimal(referral_batch *b, struct event_in *e, int f, int money)
 static int copy_text(referral_batch *b, struct event_in *e, int f, size_t *used, const char **out)
 {
 	const struct fval *v = &e->f[f];
-	if (v->n + 1 > sizeof e->txtbuf - *used || !valid_utf8(v->s, v->n))
+	if (v->n > 500 || v->n + 1 > sizeof e->txtbuf - *used || !valid_utf8(v->s, v->n))
 		return bad_field(b, e, f, "a UTF-8 string of at most 500 bytes");
 	char *dst = e->txtbuf + *used;
 	memcpy(dst, v->s, v->n);

@@ -1,0 +1,120 @@
+"""Shared helpers for the end-to-end tests of the `referral` command.
+
+The command under test is $REFERRAL_CLI (default: the e2e build). The shared
+folder (SPEC, reference plan, worked examples) sits next to the repository:
+$REFERRAL_SOURCE_DIR/../shared. Standard library only.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLI = os.environ.get("REFERRAL_CLI") or "/work/main/build-e2e/referral"
+SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
+SHARED_DIR = os.path.normpath(os.path.join(SOURCE_DIR, "..", "shared"))
+BASIC_DIR = os.path.join(SHARED_DIR, "examples", "basic")
+REFERENCE_PLAN = os.path.join(SHARED_DIR, "plans", "reference.json")
+
+# Exit codes of INTERFACES.md §2.
+OK, USAGE, INPUT, STATE, IO, VERIFY = 0, 2, 3, 4, 5, 6
+
+
+class Result:
+    """What one run of the command did: exit code, stdout and stderr."""
+
+    def __init__(self, args, proc):
+        self.args = args
+        self.code = proc.returncode
+        self.raw_out = proc.stdout
+        self.out = proc.stdout.decode("utf-8")
+        self.err = proc.stderr.decode("utf-8")
+
+    def __repr__(self):
+        return "referral %s -> exit %d\nstdout: %r\nstderr: %r" % (
+            " ".join(self.args), self.code, self.out[:2000], self.err[:2000])
+
+
+def run(*args, stdin=None, cwd=None, timeout=120):
+    """Runs `referral ARGS...`; stdin is bytes or str fed to standard input."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode("utf-8")
+    proc = subprocess.run([CLI] + [str(a) for a in args], input=stdin,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          cwd=cwd, timeout=timeout,
+                          stdin=None if stdin is not None else subprocess.DEVNULL)
+    return Result([str(a) for a in args], proc)
+
+
+def jsonl(events):
+    """The JSON Lines text of a list of event dicts (one compact object a line)."""
+    return "".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n"
+                   for e in events)
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+# A small network on the reference plan, all in 2026-01 (+08:00):
+# store s1; R1 (no recruiter) recruits D1; member m1 bound to D1.
+def at(day, hour=12, month=1):
+    return "2026-%02d-%02dT%02d:00:00+08:00" % (month, day, hour)
+
+
+BASE_EVENTS = [
+    {"type": "store", "id": "s1", "at": at(1, 8), "name": "Store One", "region": "east"},
+    {"type": "distributor", "id": "R1", "at": at(2, 9), "kind": "mom", "store": "s1",
+     "recruiter": None},
+    {"type": "distributor", "id": "D1", "at": at(3, 9), "kind": "doctor", "store": "s1",
+     "recruiter": "R1"},
+    {"type": "member", "id": "m1", "at": at(4, 9), "distributor": "D1"},
+]
+
+
+def order(oid, day, amount, member="m1", month=1):
+    return {"type": "order", "id": oid, "at": at(day, 12, month), "member": member,
+            "amount": amount}
+
+
+class StoreCase(unittest.TestCase):
+    """A test with a fresh temporary folder; self.db is a store path in it
+    (not created: call self.init())."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="referral-e2e-")
+        self.dir = self._tmp.name
+        self.db = os.path.join(self.dir, "store.db")
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def cli(self, *args, **kw):
+        return run(*args, **kw)
+
+    def expect(self, code, *args, **kw):
+        """Runs the command and asserts its exit code; returns the Result."""
+        r = run(*args, **kw)
+        self.assertEqual(r.code, code, r)
+        return r
+
+    def init(self, plan=REFERENCE_PLAN):
+        self.expect(OK, "init", self.db, "--plan", plan)
+
+    def ingest_events(self, events, name="batch.jsonl", code=OK):
+        return self.expect(code, "ingest", self.db, write(self.path(name), jsonl(events)))
+
+    def export(self, table, *extra):
+        return self.expect(OK, "export", self.db, table, *extra).out
+
+    def assert_usage(self, r):
+        """A usage error: exit 2, a message on stderr, nothing on stdout."""
+        self.assertEqual(r.code, USAGE, r)
+        self.assertNotEqual(r.err.strip(), "", r)
+        self.assertEqual(r.out, "", r)
