@@ -46,8 +46,10 @@ typedef struct plan {
  * Parses and validates the plan JSON text (NUL-terminated). On success
  * returns 0 and *out owns its values (release with plan_clear()). On failure
  * returns -1, writes a message naming the offending key (like
- * "plan: grades[2].rate: expected a decimal string like \"0.05\", got 0.08")
- * into err (cap bytes), and leaves nothing to release.
+ * "plan: grades[2].rate: expected a decimal string like \"0.05\", got 0.08";
+ * array indexes count from 0, so grades[2] is grade 3) into err (cap bytes,
+ * NUL-terminated, truncated if need be; err may be NULL when cap is 0), and
+ * leaves *out zeroed, with nothing to release.
  *
  * Validation: every key of SPEC §5 present, unknown keys rejected at every
  * level; integers where counts/months/grades are due, strings in the money
@@ -62,7 +64,8 @@ typedef struct plan {
  */
 int plan_parse(plan *out, const char *json, char *err, size_t cap);
 
-/* Releases what plan_parse() allocated. Accepts a zeroed plan. */
+/* Releases what plan_parse() allocated and zeroes *p. Accepts a zeroed plan
+ * (and NULL), so clearing twice is harmless. */
 void plan_clear(plan *p);
 
 #endif
