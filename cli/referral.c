@@ -55,12 +55,30 @@ static int report(referral_store *st, int rc)
 	return rc;
 }
 
+static void show_progress(void *ctx, const char *phase, long done)
+{
+	fprintf(stderr, "\r%s: %ld events", phase, done);
+	*(int *)ctx = 1;
+}
+
+static int progress_shown;
+
+/* Opens a store; long runs show progress when standard error is a terminal. */
 static int open_store(const char *path, referral_store **st)
 {
 	int rc = referral_store_open(st, path);
 	if (rc)
 		report(*st, rc);
+	else if (isatty(STDERR_FILENO))
+		referral_set_progress(*st, show_progress, &progress_shown);
 	return rc;
+}
+
+static void end_progress(void)
+{
+	if (progress_shown)
+		fputc('\n', stderr);
+	progress_shown = 0;
 }
 
 static char *read_file(const char *path)
@@ -216,8 +234,11 @@ static int period_command(int argc, char **argv, int (*fn)(referral_store *, con
 		return usage_error(argv[0], "expected: %s DB YYYY-MM", argv[0]);
 	referral_store *st;
 	int rc = open_store(argv[1], &st);
-	if (!rc)
-		rc = report(st, fn(st, argv[2]));
+	if (!rc) {
+		rc = fn(st, argv[2]);
+		end_progress();
+		report(st, rc);
+	}
 	referral_store_free(st);
 	return rc;
 }
@@ -272,7 +293,9 @@ static int cmd_verify(int argc, char **argv)
 	referral_store *st;
 	int rc = open_store(argv[1], &st);
 	if (!rc) {
-		rc = report(st, referral_verify(st));
+		rc = referral_verify(st);
+		end_progress();
+		report(st, rc);
 		if (!rc)
 			printf("verify: ok\n");
 	}

@@ -77,9 +77,18 @@ struct referral_store {
 	int first_open;             /* earliest open period */
 	int in_batch;
 	sqlite3_stmt *q[Q_COUNT];
+	referral_progress_fn progress;
+	void *progress_ctx;
 	/* buffers lent by referral_member_get() */
 	struct strbuf member_buf;
 };
+
+/* Reports progress every 2^16 units when a callback is set. */
+static inline void st_progress(referral_store *st, const char *phase, long done)
+{
+	if (st->progress && (done & 0xFFFF) == 0)
+		st->progress(st->progress_ctx, phase, done);
+}
 
 /* Records a message and returns `status`. */
 int st_fail(referral_store *st, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

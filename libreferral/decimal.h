@@ -28,8 +28,11 @@ enum dec_error {
 	DEC_TOO_LONG    /* more digits than allowed */
 };
 
-/* Parses `len` bytes at `s` as money. On success sets `out` and returns
- * DEC_OK; otherwise returns the error and leaves `out` unchanged. */
+/* Parses `len` bytes at `s` (not necessarily NUL-terminated) as money. On
+ * success sets `out` and returns DEC_OK; otherwise returns the error and
+ * leaves `out` unchanged. Every digit counts toward the limit, leading
+ * zeros included. When several errors apply, the first of DEC_SYNTAX,
+ * DEC_TOO_MANY_DECIMALS, DEC_TOO_LONG is returned. */
 int dec_parse_money(mpq_t out, const char *s, size_t len);
 
 /* Parses `len` bytes at `s` as a non-negative decimal (rates, ratings,
@@ -43,7 +46,10 @@ const char *dec_decimal_form(void);
 
 /* Writes the canonical form of `v` (which must be a terminating decimal)
  * into buf, NUL-terminated when cap > 0; returns the length the full text
- * needs, excluding the NUL, like snprintf. */
+ * needs, excluding the NUL, like snprintf (buf may be NULL when cap is 0).
+ * A value that is not a terminating decimal (a caller bug) is written
+ * truncated toward zero at 64 fraction digits. Thread-safe; allocates
+ * nothing for values whose digits fit in 64 bits. */
 size_t dec_format(char *buf, size_t cap, const mpq_t v);
 
 /* The canonical form in a new malloc'd string, or NULL when out of memory.
@@ -57,7 +63,9 @@ enum dec_rounding {
 	DEC_ROUND_DOWN = 2       /* toward zero */
 };
 
-/* out = v rounded to a whole fen (0.01) by `mode`. out may alias v. */
+/* out = v rounded to a whole fen (0.01) by `mode`, exactly, for any sign
+ * and any rational v. out may alias v. A mode outside the enum rounds like
+ * DEC_ROUND_HALF_UP. */
 void dec_round_fen(mpq_t out, const mpq_t v, int mode);
 
 #endif

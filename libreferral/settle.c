@@ -485,7 +485,9 @@ static int stream_period(struct settle *s)
 		return rc;
 	sqlite3_bind_int(q, 1, s->period);
 	sqlite3_bind_int64(q, 2, s->limit);
+	long done = 0;
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		st_progress(s->st, "settle", ++done);
 		int64_t seq = sqlite3_column_int64(q, 0), t = sqlite3_column_int64(q, 2);
 		int64_t ref1 = sqlite3_column_int64(q, 3);
 		const char *num = (const char *)sqlite3_column_text(q, 4);

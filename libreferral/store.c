@@ -466,6 +466,15 @@ fail:
 	return rc;
 }
 
+int referral_set_progress(referral_store *st, referral_progress_fn fn, void *ctx)
+{
+	if (!st)
+		return REFERRAL_EUSAGE;
+	st->progress = fn;
+	st->progress_ctx = ctx;
+	return 0;
+}
+
 int referral_open_period(referral_store *st, char *buf, size_t cap)
 {
 	if (!st || !buf || cap < 8)

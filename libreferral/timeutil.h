@@ -16,13 +16,17 @@
  * Parses `len` bytes at `s` as "YYYY-MM-DDTHH:MM:SS[.f{1,6}]" followed by
  * "Z", "+HH:MM", "-HH:MM" or nothing (then `default_offset_min` applies); a
  * single space may replace the "T". Rejects impossible dates and times
- * (Feb 30, hour 24, minute 60, second 60) and offsets beyond ±23:59.
- * Returns 0 and sets *out, or -1.
+ * (Feb 30, hour 24, minute 60, second 60), years outside 0001..9999, more
+ * than 6 fraction digits, offsets beyond ±23:59, lowercase "t"/"z" and any
+ * trailing byte. `s` need not be NUL-terminated. Returns 0 and sets *out,
+ * or -1 and leaves *out alone.
  */
 int ts_parse(const char *s, size_t len, int default_offset_min, int64_t *out);
 
 /* Formats an instant as "YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM" in the given
- * offset (fraction only when non-zero, 6 digits), into buf of >= 40 bytes. */
+ * offset (fraction only when non-zero, 6 digits; "+00:00" for UTC), into
+ * buf of >= 40 bytes; a smaller cap truncates, always NUL-terminated. A
+ * local year outside 0000..9999 is written with as many digits as needed. */
 void ts_format(int64_t t, int offset_min, char *buf, size_t cap);
 
 /* Parses "+HH:MM" / "-HH:MM" (HH <= 23, MM <= 59) into minutes. 0 or -1. */
@@ -32,10 +36,13 @@ int utc_offset_parse(const char *s, size_t len, int *out_min);
  * period. Returns 0 or -1. */
 int period_parse(const char *s, size_t len, int *out);
 
-/* Writes "YYYY-MM" and a NUL into buf (at least 8 bytes). */
+/* Writes "YYYY-MM" and a NUL into buf (at least 8 bytes). A period outside
+ * years 0000..9999 is written as "0000-00", which period_parse rejects. */
 void period_format(int period, char *buf);
 
-/* The period containing instant t, in local time at the offset. */
+/* The period containing instant t, in local time at the offset. The
+ * functions below are pure and thread-safe; the calendar is proleptic
+ * Gregorian and instants before 1970 work too. */
 int period_of(int64_t t, int offset_min);
 
 /* The first instant of a period: local YYYY-MM-01T00:00 at the offset. */

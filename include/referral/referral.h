@@ -112,6 +112,15 @@ REFERRAL_API REFERRAL_NODISCARD int referral_plan_add(referral_store *store, con
                                                       const char *from_period);
 
 /*
+ * Progress of long runs. When set, `fn` is called now and then during
+ * settle, close and verify with the name of the phase ("settle", "grade",
+ * "verify") and how many events or rows it has done so far; it must not call
+ * back into the store. NULL removes it. Returns REFERRAL_OK.
+ */
+typedef void (*referral_progress_fn)(void *ctx, const char *phase, long done);
+REFERRAL_API int referral_set_progress(referral_store *store, referral_progress_fn fn, void *ctx);
+
+/*
  * The earliest open period as "YYYY-MM" into buf (at least 8 bytes).
  */
 REFERRAL_API REFERRAL_NODISCARD int referral_open_period(referral_store *store, char *buf, size_t cap);
