@@ -579,8 +579,9 @@ static int check_rules(referral_batch *b, struct event_in *e)
 		if (mpq_cmp(b->a, b->b) > 0) {
 			char bal[128];
 			dec_format(bal, sizeof bal, b->b);
-			return bad(b, e, "redeeming %s points exceeds the balance of %s at %.*s", e->num,
-				   bal, (int)e->f[F_AT].n, e->f[F_AT].s);
+			return bad(b, e, "redeeming %s points exceeds the balance %s of member \"%.*s\""
+				   " at %.*s", e->num, bal, (int)e->f[F_MEMBER].n, e->f[F_MEMBER].s,
+				   (int)e->f[F_AT].n, e->f[F_AT].s);
 		}
 		return 0;
 	}

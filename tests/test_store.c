@@ -1,0 +1,248 @@
+/*
+ * test_store.c — the store: creating, opening, schema versions, plan
+ * versions, and the guards that keep the log and closed periods unchanged.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <referral/referral.h>
+
+#include "support.h"
+
+static char *plan_text;
+
+static void setup(void) { plan_text = test_reference_plan(); }
+static void teardown(void) { free(plan_text); }
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+/* Runs one SQL statement on the file directly; returns the SQLite code. */
+static int raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static long count_rows(const char *path, const char *table)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char sql[128];
+	long n = -1;
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A new store with the reference plan, or a failed test. */
+static referral_store *new_store(const char *path)
+{
+	referral_store *st;
+	int rc = referral_store_create(&st, path, plan_text);
+	cr_assert_eq(rc, REFERRAL_OK, "%s", referral_errmsg(st));
+	return st;
+}
+
+static int ingest(referral_store *st, const char *lines)
+{
+	referral_batch *b;
+	int rc = referral_batch_begin(st, &b, "t");
+	cr_assert_eq(rc, REFERRAL_OK);
+	long n = 0;
+	for (const char *p = lines; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		referral_batch_add_json(b, p, len, ++n);
+		p += len + (nl != NULL);
+	}
+	rc = referral_batch_commit(b);
+	referral_batch_free(b);
+	return rc;
+}
+
+Test(store, create_then_open_reports_the_first_open_period)
+{
+	const char *path = test_db_path();
+	referral_store *st = new_store(path);
+	referral_store_free(st);
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	char p[8];
+	cr_assert_eq(referral_open_period(st, p, sizeof p), REFERRAL_OK);
+	cr_assert_str_eq(p, "2026-01");
+	referral_store_free(st);
+}
+
+Test(store, create_twice_is_refused_by_state)
+{
+	const char *path = test_db_path();
+	referral_store_free(new_store(path));
+	referral_store *st;
+	cr_assert_eq(referral_store_create(&st, path, plan_text), REFERRAL_ESTATE);
+	cr_assert(strstr(referral_errmsg(st), "already initialised"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(store, create_with_a_bad_plan_writes_nothing)
+{
+	const char *path = test_db_path();
+	referral_store *st;
+	cr_assert_eq(referral_store_create(&st, path, "{\"utc_offset\": \"+08:00\"}"), REFERRAL_EINPUT);
+	cr_assert(strstr(referral_errmsg(st), "plan:"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+	/* the file holds no store: open refuses it */
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "not initialised"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(store, open_of_a_missing_file_is_a_storage_failure)
+{
+	referral_store *st;
+	char path[400];
+	snprintf(path, sizeof path, "%s/no-such-dir/x.db", test_tmpdir());
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "no-such-dir"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(store, a_file_of_other_data_is_refused)
+{
+	const char *path = test_db_path();
+	cr_assert_eq(raw_sql(path, "CREATE TABLE t(x)"), SQLITE_OK);
+	referral_store *st;
+	cr_assert_eq(referral_store_create(&st, path, plan_text), REFERRAL_ESTATE);
+	referral_store_free(st);
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_EIO);
+	referral_store_free(st);
+}
+
+Test(store, a_newer_schema_is_refused)
+{
+	const char *path = test_db_path();
+	referral_store_free(new_store(path));
+	cr_assert_eq(raw_sql(path, "PRAGMA user_version = 99"), SQLITE_OK);
+	referral_store *st;
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "newer"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(store, the_store_uses_wal)
+{
+	const char *path = test_db_path();
+	referral_store_free(new_store(path));
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+Test(store, null_handles_are_usage_errors)
+{
+	cr_assert_str_eq(referral_errmsg(NULL), "out of memory");
+	cr_assert_eq(referral_settle(NULL, "2026-01"), REFERRAL_EUSAGE);
+	cr_assert_eq(referral_verify(NULL), REFERRAL_EUSAGE);
+	referral_store_free(NULL);
+	referral_batch_free(NULL);
+	referral_rows_free(NULL);
+}
+
+Test(store, version_calls_agree_with_the_header)
+{
+	cr_assert_str_eq(referral_version(), REFERRAL_VERSION);
+	cr_assert_eq(referral_version_number(), REFERRAL_VERSION_NUMBER);
+	cr_assert_str_eq(referral_status_name(REFERRAL_EVERIFY), "verify");
+}
+
+Test(store, a_plan_version_needs_an_open_period_and_the_same_offset)
+{
+	const char *path = test_db_path();
+	referral_store *st = new_store(path);
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	/* 2026-01 is closed now */
+	cr_assert_eq(referral_plan_add(st, plan_text, "2026-01"), REFERRAL_ESTATE);
+	cr_assert(strstr(referral_errmsg(st), "2026-01"), "%s", referral_errmsg(st));
+	cr_assert_eq(referral_plan_add(st, plan_text, "2026-1"), REFERRAL_EUSAGE);
+	cr_assert(strstr(referral_errmsg(st), "YYYY-MM"), "%s", referral_errmsg(st));
+
+	char *other = strdup(plan_text);
+	char *off = strstr(other, "+08:00");
+	cr_assert_not_null(off);
+	memcpy(off, "+09:00", 6);
+	cr_assert_eq(referral_plan_add(st, other, "2026-02"), REFERRAL_EINPUT);
+	cr_assert(strstr(referral_errmsg(st), "utc_offset"), "%s", referral_errmsg(st));
+	free(other);
+
+	cr_assert_eq(referral_plan_add(st, plan_text, "2026-02"), REFERRAL_OK, "%s",
+		     referral_errmsg(st));
+	referral_store_free(st);
+	cr_assert_eq(count_rows(path, "plans"), 2);
+}
+
+Test(store, the_event_log_is_append_only)
+{
+	const char *path = test_db_path();
+	referral_store *st = new_store(path);
+	cr_assert_eq(ingest(st, "{\"type\":\"store\",\"id\":\"s1\",\"at\":\"2026-01-01T08:00:00\","
+				"\"name\":\"One\",\"region\":\"east\"}"), REFERRAL_OK);
+	referral_store_free(st);
+	cr_assert_neq(raw_sql(path, "UPDATE events SET id = 's2'"), SQLITE_OK);
+	cr_assert_neq(raw_sql(path, "DELETE FROM events"), SQLITE_OK);
+	cr_assert_eq(count_rows(path, "events"), 1);
+}
+
+Test(store, closed_periods_are_frozen_in_the_schema)
+{
+	const char *path = test_db_path();
+	referral_store *st = new_store(path);
+	cr_assert_eq(ingest(st,
+		"{\"type\":\"store\",\"id\":\"s1\",\"at\":\"2026-01-01T08:00:00\",\"name\":\"One\",\"region\":\"e\"}\n"
+		"{\"type\":\"distributor\",\"id\":\"D1\",\"at\":\"2026-01-02T08:00:00\",\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n"
+		"{\"type\":\"member\",\"id\":\"m1\",\"at\":\"2026-01-03T08:00:00\",\"distributor\":\"D1\"}\n"
+		"{\"type\":\"order\",\"id\":\"o1\",\"at\":\"2026-01-04T08:00:00\",\"member\":\"m1\",\"amount\":\"100.00\"}"),
+		REFERRAL_OK);
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_store_free(st);
+	cr_assert_eq(count_rows(path, "lines"), 2); /* commission 5.00, bounty 20.00 */
+	cr_assert_neq(raw_sql(path, "UPDATE lines SET value = '9.00'"), SQLITE_OK);
+	cr_assert_neq(raw_sql(path, "DELETE FROM statements"), SQLITE_OK);
+	cr_assert_neq(raw_sql(path, "INSERT INTO grades VALUES(24312, 2, 1, 0, '0.00', 0, '0.00', 1)"),
+		      SQLITE_OK);
+	cr_assert_neq(raw_sql(path, "DELETE FROM closes"), SQLITE_OK);
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK);
+	cr_assert_eq(referral_verify(st), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(store, a_batch_left_open_is_rolled_back_when_freed)
+{
+	const char *path = test_db_path();
+	referral_store *st = new_store(path);
+	referral_batch *b;
+	cr_assert_eq(referral_batch_begin(st, &b, "t"), REFERRAL_OK);
+	const char *line = "{\"type\":\"store\",\"id\":\"s1\",\"at\":\"2026-01-01T08:00:00\","
+			   "\"name\":\"One\",\"region\":\"e\"}";
+	cr_assert_eq(referral_batch_add_json(b, line, strlen(line), 1), REFERRAL_OK);
+	/* a second batch on the same handle is refused while one is open */
+	referral_batch *other;
+	cr_assert_eq(referral_batch_begin(st, &other, "u"), REFERRAL_EUSAGE);
+	referral_batch_free(b);
+	referral_store_free(st);
+	cr_assert_eq(count_rows(path, "events"), 0);
+}
