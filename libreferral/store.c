@@ -136,7 +136,7 @@ int st_commit(referral_store *st)
 
 void st_rollback(referral_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
+	if (st->db && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -287,10 +287,11 @@ static int prepare_all(referral_store *st)
 	return 0;
 }
 
-/* Opens the SQLite file with the settings every handle uses. */
+/* Opens the SQLite file with the settings every handle uses, into the
+ * handle *out (allocated here unless the caller already did). */
 static int open_db(referral_store **out, const char *path, int create)
 {
-	referral_store *st = calloc(1, sizeof *st);
+	referral_store *st = *out ? *out : calloc(1, sizeof *st);
 	*out = st;
 	if (!st)
 		return REFERRAL_EIO;
@@ -316,19 +317,22 @@ static int open_db(referral_store **out, const char *path, int create)
 
 int referral_store_create(referral_store **out, const char *path, const char *plan_json)
 {
-	referral_store *st;
-	int rc = open_db(out, path, 1), version;
+	referral_store *st = *out = calloc(1, sizeof *st);
+	int rc, version;
 	char err[512];
 	plan p;
 
-	if (!(st = *out) || rc)
-		return st ? rc : REFERRAL_EIO;
+	if (!st)
+		return REFERRAL_EIO;
+	/* the plan first: a bad plan must not leave a file behind */
 	if (!plan_json)
 		return st_fail(st, REFERRAL_EUSAGE, "no plan given");
 	if (plan_parse(&p, plan_json, err, sizeof err))
 		return st_fail(st, REFERRAL_EINPUT, "%s", err);
 	int start = p.start_period;
 	plan_clear(&p);
+	if ((rc = open_db(out, path, 1)))
+		return rc;
 	if ((rc = st_begin(st)))
 		return rc;
 	if ((rc = user_version(st, &version)))
@@ -370,7 +374,10 @@ fail:
 int referral_store_open(referral_store **out, const char *path)
 {
 	referral_store *st;
-	int rc = open_db(out, path, 0), version;
+	int rc, version;
+
+	*out = NULL;
+	rc = open_db(out, path, 0);
 
 	if (!(st = *out) || rc)
 		return st ? rc : REFERRAL_EIO;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the worked example through the CLI and the Criterion suites under
+# valgrind; any error or leak fails. Expects a build in build/ (scripts/test.sh).
+#   ./scripts/valgrind.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build"
+vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible
+    --error-exitcode=99 --trace-children=yes)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+example="$root/../shared/examples/basic"
+if [ -d "$example" ]; then
+	cli="$build/referral"
+	(
+		cd "$example"
+		while read -r cmd args; do
+			# shellcheck disable=SC2086
+			case "$cmd" in
+			init) "${vg[@]}" "$cli" init "$work/basic.db" --plan $args ;;
+			verify) "${vg[@]}" "$cli" verify "$work/basic.db" >/dev/null ;;
+			*) "${vg[@]}" "$cli" "$cmd" "$work/basic.db" $args >/dev/null ;;
+			esac
+		done <script.txt
+		for t in statements lines grades members; do
+			"${vg[@]}" "$cli" export "$work/basic.db" "$t" --format json >/dev/null
+		done
+	)
+	echo "valgrind: the worked example is clean"
+fi
+
+for t in "$build"/tests/test_*; do
+	[ -x "$t" ] || continue
+	"${vg[@]}" "$t" --jobs 1 >/dev/null 2>"$work/log" || { cat "$work/log"; exit 1; }
+	echo "valgrind: $(basename "$t") is clean"
+done
