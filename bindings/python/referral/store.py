@@ -1,0 +1,427 @@
+"""Store: one open libreferral store (a SQLite file) and everything done
+with it. See the package docstring and bindings/python/README.md."""
+
+import ctypes
+import json
+import os
+from dataclasses import fields
+from decimal import Decimal
+
+from . import _native
+from ._native import lib, BatchP, MemberInfo, RowsP, StoreP, WRITE_FN
+from .errors import (REFERRAL_EINPUT, REFERRAL_EIO, REFERRAL_ESTATE, REFERRAL_EUSAGE,
+                     ConflictError, InputError, ReferralError, UsageError, error_for)
+from .rows import TABLES, IngestResult, Member
+
+_MAX_REPORTED = 100  # bad lines a batch keeps (referral_batch_error)
+
+
+def _text_arg(value, what):
+    """A str argument as UTF-8 bytes for the C side; None stays NULL."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, str):
+        raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
+    return value.encode("utf-8")
+
+
+def _json_default(value):
+    """json.dumps hook: Decimals are written as plain decimal strings, the form
+    the library expects for money, rates, ratings and points."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError("%s is not JSON serialisable" % type(value).__name__)
+
+
+def _dumps(obj):
+    return json.dumps(obj, default=_json_default, separators=(",", ":")).encode("ascii")
+
+
+def _plan_text(plan):
+    """A plan as JSON bytes: a dict is serialised, str/bytes are JSON text, an
+    os.PathLike (pathlib.Path) is a file to read."""
+    if isinstance(plan, dict):
+        return _dumps(plan)
+    if isinstance(plan, str):
+        return plan.encode("utf-8")
+    if isinstance(plan, bytes):
+        return plan
+    if isinstance(plan, os.PathLike):
+        with open(plan, "rb") as f:
+            return f.read()
+    raise TypeError("plan must be a dict, JSON text or a path, not %s" % type(plan).__name__)
+
+
+def _event_line(event):
+    if isinstance(event, dict):
+        return _dumps(event)
+    if isinstance(event, str):
+        return event.encode("utf-8", "surrogateescape")
+    if isinstance(event, (bytes, bytearray)):
+        return bytes(event)
+    raise TypeError("an event must be a dict or a JSON text line, not %s" % type(event).__name__)
+
+
+def _message(ptr):
+    raw = lib.referral_errmsg(ptr)
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+class _Cursor:
+    """A referral_rows pointer, owned by its Store's set of open cursors so
+    that the store frees every cursor before itself, whatever the order in
+    which Python collects them."""
+
+    __slots__ = ("ptr", "owner")
+
+    def __init__(self, ptr, owner):
+        self.ptr = ptr
+        self.owner = owner
+
+    def free(self):
+        if self.ptr is not None:
+            lib.referral_rows_free(self.ptr)
+            self.ptr = None
+            self.owner._cursors.discard(self)
+
+
+class RowIterator:
+    """Iterates the rows of one export as plain objects (see referral.rows).
+
+    Rows stream from the library one at a time. The cursor is released when
+    the iterator is exhausted, closed (close() or a with block), collected, or
+    when its Store closes; iterating after the Store closed raises
+    UsageError. Finish or close an iterator before writing to the store
+    (ingest, settle, close_period) with the same Store.
+    """
+
+    def __init__(self, store, table, period):
+        handle = store._handle()
+        ptr = RowsP()
+        lib.referral_rows_open(handle, ctypes.byref(ptr), _text_arg(table, "table"),
+                               _text_arg(period, "period"))
+        self._store = store
+        self._cursor = _Cursor(ptr, store)
+        self._done = False
+        store._cursors.add(self._cursor)
+        try:
+            self._cls, decimals = TABLES[table]
+            ncols = lib.referral_rows_columns(ptr)
+            names = [lib.referral_rows_column(ptr, i).decode("ascii") for i in range(ncols)]
+            expected = [f.name for f in fields(self._cls)]
+            if names != expected:
+                raise ReferralError(
+                    "the library's %s columns %s differ from the binding's %s: the library "
+                    "and the binding are of different versions" % (table, names, expected))
+            self._convert = []
+            for i, name in enumerate(names):
+                if lib.referral_rows_column_is_number(ptr, i):
+                    self._convert.append(int)
+                elif name in decimals:
+                    self._convert.append(Decimal)
+                else:
+                    self._convert.append(lambda raw: raw)
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        ptr = self._cursor.ptr
+        if ptr is None:
+            if self._done:
+                raise StopIteration
+            raise UsageError("the store was closed while its rows were being read")
+        got = lib.referral_rows_next(ptr)
+        if got == 1:
+            values = []
+            for i, convert in enumerate(self._convert):
+                # c_char_p: the lent value is copied into bytes right here
+                raw = lib.referral_rows_value(ptr, i).decode("utf-8")
+                values.append(convert(raw) if raw != "" else None)
+            return self._cls(*values)
+        message = _message(self._store._ptr) if got < 0 else ""
+        self.close()
+        if got == 0:
+            raise StopIteration
+        raise error_for(-got, message)
+
+    def close(self):
+        """Releases the cursor; further iteration ends at once."""
+        self._done = True
+        cursor = getattr(self, "_cursor", None)
+        if cursor is not None:
+            cursor.free()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class Store:
+    """An open libreferral store (a SQLite file).
+
+    Make one with Store.create(path, plan) or Store.open(path); release it
+    with close() or a with block (a forgotten Store is closed when collected).
+    A Store is used by one thread at a time; distinct Stores may be used in
+    parallel. Every method of a closed Store raises UsageError.
+
+    Note: close() closes the handle; closing a settlement period is
+    close_period(period).
+    """
+
+    def __init__(self, _ptr, path):
+        # use Store.create() or Store.open()
+        self._ptr = _ptr
+        self._cursors = set()
+        self._busy = False
+        self.path = path
+
+    # ---- life cycle ----------------------------------------------------
+
+    @classmethod
+    def _adopt(cls, out, status, path):
+        if status != 0:
+            message = _message(out)  # "out of memory" for a NULL handle
+            lib.referral_store_free(out)
+            raise error_for(status, message)
+        return cls(out, path)
+
+    @classmethod
+    def create(cls, path, plan):
+        """Creates a store at `path` with its first plan (a dict, JSON text,
+        or a pathlib.Path of a JSON file). The first open period is the plan's
+        start_period. Raises InputError (invalid plan: the message names the
+        key), StateError (the file already holds a store), StorageError."""
+        text = _plan_text(plan)
+        out = StoreP()
+        status = lib.referral_store_create(ctypes.byref(out), os.fsencode(path), text)
+        return cls._adopt(out, status, path)
+
+    @classmethod
+    def open(cls, path):
+        """Opens an existing store. Raises StorageError if `path` is missing,
+        not a store, or of a newer schema."""
+        out = StoreP()
+        status = lib.referral_store_open(ctypes.byref(out), os.fsencode(path))
+        return cls._adopt(out, status, path)
+
+    @property
+    def closed(self):
+        return self._ptr is None
+
+    def close(self):
+        """Closes the store (idempotent). Open row iterators end."""
+        if self._ptr is None:
+            return
+        if self._busy:
+            raise UsageError("cannot close the store while a batch is being ingested")
+        for cursor in list(self._cursors):
+            cursor.free()
+        ptr, self._ptr = self._ptr, None
+        lib.referral_store_free(ptr)
+
+    def __enter__(self):
+        self._handle()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        # guarded: may run on a half-built object or during interpreter exit
+        try:
+            if getattr(self, "_ptr", None) is not None and not self._busy:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        state = "closed" if self._ptr is None else "open"
+        return "<referral.Store %r %s>" % (self.path, state)
+
+    def _handle(self):
+        if self._ptr is None:
+            raise UsageError("store %r is closed" % (self.path,))
+        if self._busy:
+            raise UsageError("store %r: a batch is being ingested; no other call may be made "
+                             "until it ends" % (self.path,))
+        return self._ptr
+
+    # ---- plans and periods ---------------------------------------------
+
+    def add_plan(self, plan, from_period):
+        """Adds a plan version effective from `from_period` ("YYYY-MM"), no
+        earlier than the earliest open period. Raises UsageError (malformed
+        period), InputError (invalid plan), StateError (period closed)."""
+        handle = self._handle()
+        lib.referral_plan_add(handle, _plan_text(plan), _text_arg(from_period, "from_period"))
+
+    def open_period(self):
+        """The earliest open period, "YYYY-MM"."""
+        handle = self._handle()
+        buf = ctypes.create_string_buffer(16)
+        lib.referral_open_period(handle, buf, len(buf))
+        return buf.value.decode("ascii")
+
+    # ---- ingestion -----------------------------------------------------
+
+    def ingest(self, events, source=None):
+        """Ingests one atomic batch and returns IngestResult(ingested,
+        duplicates).
+
+        `events` is either a path (str, bytes or os.PathLike) of a JSON Lines
+        file, or an iterable of events: dicts (serialised with json.dumps;
+        Decimal values become decimal strings) or JSON text lines (str or
+        bytes). `source` names the input in messages ("FILE" of
+        "FILE:LINE: message"); it defaults to the path, or "<events>" for an
+        iterable, whose LINE is the 1-based position of the event.
+
+        Either every event is stored or none: if any line is bad, raises
+        InputError (or ConflictError, a StateError, when every bad line is a
+        conflicting duplicate) whose `errors` lists every bad line (up to 100;
+        `error_count` counts all). An exception raised while iterating
+        `events` also stores nothing, and propagates.
+        """
+        handle = self._handle()
+        if isinstance(events, dict):
+            raise TypeError("ingest takes an iterable of events (or a path), not one event: "
+                            "wrap it in a list")
+        is_path = isinstance(events, (str, bytes, os.PathLike))
+        if source is None:
+            source = os.fsdecode(events) if is_path else "<events>"
+        batch = BatchP()
+        lib.referral_batch_begin(handle, ctypes.byref(batch), _text_arg(source, "source"))
+        self._busy = True
+        try:
+            if is_path:
+                status = lib.referral_batch_add_file(batch, os.fsencode(events))
+                if status in (REFERRAL_EIO, REFERRAL_EUSAGE):
+                    raise error_for(status, _message(handle))
+            else:
+                for lineno, event in enumerate(events, 1):
+                    data = _event_line(event)
+                    status = lib.referral_batch_add_json(batch, data, len(data), lineno)
+                    if status in (REFERRAL_EIO, REFERRAL_EUSAGE):
+                        raise error_for(status, _message(handle))
+            status = lib.referral_batch_commit(batch)
+            if status == 0:
+                return IngestResult(lib.referral_batch_ingested(batch),
+                                    lib.referral_batch_duplicates(batch))
+            message = _message(handle)
+            if status in (REFERRAL_EINPUT, REFERRAL_ESTATE):
+                count = lib.referral_batch_error_count(batch)
+                errors = []
+                for i in range(min(count, _MAX_REPORTED)):
+                    raw = lib.referral_batch_error(batch, i)
+                    if raw is not None:
+                        errors.append(raw.decode("utf-8", "replace"))
+                cls = InputError if status == REFERRAL_EINPUT else ConflictError
+                raise cls(message, status, errors, count)
+            raise error_for(status, message)
+        finally:
+            lib.referral_batch_free(batch)  # rolls back anything uncommitted
+            self._busy = False
+
+    # ---- settlement ----------------------------------------------------
+
+    def settle(self, period):
+        """Computes the draft of `period`, the earliest open period."""
+        lib.referral_settle(self._handle(), _text_arg(period, "period"))
+
+    def close_period(self, period):
+        """Settles `period` (the earliest open) if needed, freezes it, grades
+        its distributors and opens the next period, in one transaction."""
+        lib.referral_close(self._handle(), _text_arg(period, "period"))
+
+    def verify(self):
+        """Re-derives every closed period and checks conservation. Returns
+        None, or raises VerifyError naming the first discrepancy."""
+        lib.referral_verify(self._handle())
+
+    # ---- reading -------------------------------------------------------
+
+    def rows(self, table, period=None):
+        """A RowIterator over `table` ("statements", "lines", "grades",
+        "members"), restricted to `period` if given (not for members)."""
+        if table == "members" and period is not None:
+            raise UsageError("members takes no period")
+        return RowIterator(self, table, period)
+
+    def statements(self, period=None):
+        """Iterates Statement objects, sorted as the export is."""
+        return self.rows("statements", period)
+
+    def lines(self, period=None):
+        """Iterates Line objects."""
+        return self.rows("lines", period)
+
+    def grades(self, period=None):
+        """Iterates Grade objects (closed periods only)."""
+        return self.rows("grades", period)
+
+    def members(self):
+        """Iterates Member objects, by member id."""
+        return self.rows("members")
+
+    def member(self, member_id):
+        """One member's points as a Member; InputError if there is no such
+        member."""
+        handle = self._handle()
+        info = MemberInfo()
+        lib.referral_member_get(handle, _text_arg(member_id, "member_id"), ctypes.byref(info))
+        # copy every lent field before anything else touches the store
+        raw = {name: getattr(info, name) for name, _ in MemberInfo._fields_}
+        text = {k: (v.decode("utf-8") if v is not None else "") for k, v in raw.items()}
+        return Member(member=text["member"], lifetime=Decimal(text["lifetime"]),
+                      balance=Decimal(text["balance"]), tier=text["tier"],
+                      sharer=text["sharer"] or None, effective_tier=text["effective_tier"])
+
+    def export(self, table, period=None, format="csv"):
+        """The text of an export (SPEC §10) as str, exactly what
+        `referral export DB TABLE [--period P] [--format F]` prints."""
+        if table == "members" and period is not None:
+            raise UsageError("members takes no period")
+        handle = self._handle()
+        chunks = []
+
+        def write(ctx, data, length):
+            try:
+                chunks.append(ctypes.string_at(data, length))
+                return 0
+            except BaseException:
+                return 1
+
+        callback = WRITE_FN(write)  # kept alive by this frame during the call
+        lib.referral_export(handle, _text_arg(table, "table"), _text_arg(period, "period"),
+                            _text_arg(format, "format"), callback, None)
+        return b"".join(chunks).decode("utf-8")
+
+
+def library_version():
+    """The version string of the loaded library, e.g. "0.1.0"."""
+    return lib.referral_version().decode("ascii")
+
+
+def status_name(status):
+    """The library's short name of a status code ("ok", "usage", "input", ...)."""
+    return lib.referral_status_name(status).decode("ascii")
+
+
+def library_path():
+    """The path (or name) libreferral was loaded from."""
+    return _native.path
