@@ -641,42 +641,48 @@ static void record_error(referral_batch *b, long line, int conflict)
 	b->nerrors++;
 }
 
-static int ingest_event(referral_batch *b, struct event_in *e, long line)
+/* Looks the event's key up in the log: NOT_STORED, 0 when an identical
+ * event is there (counted as a duplicate), REFERRAL_ESTATE when a different
+ * one is (recorded), or REFERRAL_EIO. `refs` is the status of resolving the
+ * references: an event whose references do not resolve cannot be identical. */
+#define NOT_STORED (-1)
+static int check_stored(referral_batch *b, struct event_in *e, long line, int refs)
 {
-	referral_store *st = b->st;
-	int rc;
-
-	if ((rc = check_fields(b, e)))
-		goto rejected;
-	/* a reference that cannot be resolved makes an existing key a conflict */
-	int refs = resolve_refs(b, e);
-	if (refs == REFERRAL_EIO)
-		return refs;
-
-	sqlite3_stmt *q = st->q[Q_FIND];
+	sqlite3_stmt *q = b->st->q[Q_FIND];
 	sqlite3_bind_int(q, 1, e->type);
 	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
 	int step = sqlite3_step(q);
-	if (step == SQLITE_ROW) {
-		int same = refs ? 0 : compare_stored(b, e, q);
-		if (refs)
-			bad(b, e, "conflicts with the %s \"%.*s\" already stored (different references)",
-			    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s);
+	if (step != SQLITE_ROW) {
 		sqlite3_reset(q);
-		if (same) {
-			b->duplicates++;
-			return 0;
-		}
-		record_error(b, line, 1);
-		return REFERRAL_ESTATE;
+		return step == SQLITE_DONE ? NOT_STORED : st_sqlfail(b->st, "looking up an event");
 	}
+	int same = refs ? 0 : compare_stored(b, e, q);
+	if (refs)
+		bad(b, e, "conflicts with the %s \"%.*s\" already stored (different references)",
+		    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s);
 	sqlite3_reset(q);
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "looking up an event");
-	if ((rc = refs) || (rc = check_rules(b, e)))
-		goto rejected;
+	if (same) {
+		b->duplicates++;
+		return 0;
+	}
+	record_error(b, line, 1);
+	return REFERRAL_ESTATE;
+}
 
-	q = st->q[Q_INSERT];
+/* Types whose rules do not depend on the log's other events of the same
+ * key, so that an identical repeat passes them: for these the common case
+ * (a new event) is inserted straight away and the key is looked up only
+ * when the insert or a rule fails. */
+static int checked_after_insert(int type)
+{
+	return type == REFERRAL_EV_ORDER || type == REFERRAL_EV_SHARE || type == REFERRAL_EV_STORE ||
+	       type == REFERRAL_EV_STORE_RATING || type == REFERRAL_EV_DISTRIBUTOR ||
+	       type == REFERRAL_EV_STORE_CHANGE;
+}
+
+static int insert_event(referral_store *st, const struct event_in *e)
+{
+	sqlite3_stmt *q = st->q[Q_INSERT];
 	sqlite3_bind_int(q, 1, e->type);
 	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, e->at);
@@ -695,16 +701,51 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 		sqlite3_bind_null(q, 7);
 	sqlite3_bind_text(q, 8, e->txt1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 9, e->txt2, -1, SQLITE_STATIC);
-	step = sqlite3_step(q);
+	int step = sqlite3_step(q);
 	sqlite3_reset(q);
+	return step;
+}
+
+static int ingest_event(referral_batch *b, struct event_in *e, long line)
+{
+	referral_store *st = b->st;
+	int rc, late_check = checked_after_insert(e->type);
+
+	if ((rc = check_fields(b, e)))
+		goto rejected;
+	int refs = resolve_refs(b, e);
+	if (refs == REFERRAL_EIO)
+		return refs;
+	if (!late_check || refs) {
+		rc = check_stored(b, e, line, refs);
+		if (rc != NOT_STORED)
+			return rc;
+	}
+	if ((rc = refs))
+		goto rejected;
+	if ((rc = check_rules(b, e))) {
+		if (rc == REFERRAL_EIO)
+			return rc;
+		if (late_check) {
+			/* a stored event under this key makes it a conflict instead */
+			int stored = check_stored(b, e, line, REFERRAL_EINPUT);
+			if (stored != NOT_STORED)
+				return stored;
+		}
+		goto rejected;
+	}
+	int step = insert_event(st, e);
+	if (step == SQLITE_CONSTRAINT && late_check) {
+		rc = check_stored(b, e, line, 0);
+		return rc == NOT_STORED ? st_fail(st, REFERRAL_EIO, "storage: a key is both there and not")
+					: rc;
+	}
 	if (step != SQLITE_DONE)
 		return st_sqlfail(st, "appending an event");
 	b->ingested++;
 	return 0;
 
 rejected:
-	if (rc == REFERRAL_EIO)
-		return rc;
 	record_error(b, line, 0);
 	return rc;
 }
