@@ -110,7 +110,9 @@ static int record(referral_store *st, const char *sql, int period, int64_t limit
 	return rc;
 }
 
-int referral_settle(referral_store *st, const char *period_arg)
+/* Settles the earliest open period in one transaction; when `closing`,
+ * also grades it and records the close. */
+static int settle_or_close(referral_store *st, const char *period_arg, int closing)
 {
 	int period, rc;
 	int64_t limit;
@@ -118,27 +120,17 @@ int referral_settle(referral_store *st, const char *period_arg)
 		return rc;
 	if ((rc = st_begin(st)))
 		return rc;
-	if ((rc = settle_into_main(st, period, &limit)) ||
-	    (rc = record(st, "INSERT OR REPLACE INTO drafts(period, last_seq) VALUES(?1, ?2)", period,
-			 limit))) {
-		st_rollback(st);
-		return rc;
+	if (!(rc = settle_into_main(st, period, &limit))) {
+		if (!closing)
+			rc = record(st, "INSERT OR REPLACE INTO drafts(period, last_seq) VALUES(?1, ?2)",
+				    period, limit);
+		else if (!(rc = grade_period(st, period, limit, "main.")) &&
+			 !(rc = record(st, "DELETE FROM drafts WHERE period <= ?1 OR ?2 < 0", period,
+				       limit)))
+			rc = record(st, "INSERT INTO closes(period, last_seq) VALUES(?1, ?2)", period,
+				    limit);
 	}
-	return st_commit(st);
-}
-
-int referral_close(referral_store *st, const char *period_arg)
-{
-	int period, rc;
-	int64_t limit;
-	if ((rc = need_earliest_open(st, period_arg, &period)))
-		return rc;
-	if ((rc = st_begin(st)))
-		return rc;
-	if ((rc = settle_into_main(st, period, &limit)) ||
-	    (rc = grade_period(st, period, limit, "main.")) ||
-	    (rc = record(st, "DELETE FROM drafts WHERE period <= ?1 OR ?2 < 0", period, limit)) ||
-	    (rc = record(st, "INSERT INTO closes(period, last_seq) VALUES(?1, ?2)", period, limit))) {
+	if (rc) {
 		st_rollback(st);
 		return rc;
 	}
@@ -146,6 +138,10 @@ int referral_close(referral_store *st, const char *period_arg)
 		return rc;
 	return st_load_state(st);
 }
+
+int referral_settle(referral_store *st, const char *period) { return settle_or_close(st, period, 0); }
+
+int referral_close(referral_store *st, const char *period) { return settle_or_close(st, period, 1); }
 
 /* ---- verify --------------------------------------------------------------- */
 

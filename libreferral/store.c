@@ -315,6 +315,21 @@ static int open_db(referral_store **out, const char *path, int create)
 	return 0;
 }
 
+/* Stores a plan version (inside the caller's transaction). */
+static int insert_plan(referral_store *st, int from, const char *plan_json)
+{
+	sqlite3_stmt *s;
+	int rc = st_prepare(st, "INSERT INTO plans(effective, body) VALUES(?1, ?2)", &s);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(s, 1, from);
+	sqlite3_bind_text(s, 2, plan_json, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		rc = st_sqlfail(st, "storing the plan");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int referral_store_create(referral_store **out, const char *path, const char *plan_json)
 {
 	referral_store *st = *out = calloc(1, sizeof *st);
@@ -352,16 +367,8 @@ int referral_store_create(referral_store **out, const char *path, const char *pl
 	}
 	if ((rc = migrate(st, 0)))
 		goto fail;
-	if ((rc = st_prepare(st, "INSERT INTO plans(effective, body) VALUES(?1, ?2)", &s)))
+	if ((rc = insert_plan(st, start, plan_json)))
 		goto fail;
-	sqlite3_bind_int(s, 1, start);
-	sqlite3_bind_text(s, 2, plan_json, -1, SQLITE_STATIC);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		rc = st_sqlfail(st, "storing the plan");
-		goto fail;
-	}
 	if ((rc = st_commit(st)) || (rc = st_load_state(st)) || (rc = prepare_all(st)))
 		return rc;
 	sb_reset(&st->err);
@@ -452,19 +459,10 @@ int referral_plan_add(referral_store *st, const char *plan_json, const char *fro
 			       "period %s is closed: a plan can take effect from %s at the earliest",
 			       a, b);
 	}
-	sqlite3_stmt *s;
 	if ((rc = st_begin(st)))
 		return rc;
-	if ((rc = st_prepare(st, "INSERT INTO plans(effective, body) VALUES(?1, ?2)", &s)))
+	if ((rc = insert_plan(st, from, plan_json)))
 		goto fail;
-	sqlite3_bind_int(s, 1, from);
-	sqlite3_bind_text(s, 2, plan_json, -1, SQLITE_STATIC);
-	int step = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (step != SQLITE_DONE) {
-		rc = st_sqlfail(st, "storing the plan");
-		goto fail;
-	}
 	if ((rc = st_commit(st)))
 		return rc;
 	return st_load_state(st);
