@@ -298,10 +298,19 @@ REFERRAL_API const char *referral_rows_value(const referral_rows *rows, int i);
 REFERRAL_API void referral_rows_free(referral_rows *rows);
 
 /*
- * Writes an export to a file descriptor-free sink: calls `write(ctx, data,
- * len)` with consecutive pieces of the CSV ("csv") or JSON ("json") text of
- * SPEC §10. `write` returns 0 to go on, non-zero to stop (then REFERRAL_EIO).
- * Errors: those of referral_rows_open(), REFERRAL_EIO.
+ * Writes an export through a callback: calls `write(ctx, data, len)` with
+ * consecutive pieces of the CSV ("csv", also when `format` is NULL) or JSON
+ * ("json") text of SPEC §10, so that C callers can write to a FILE, a socket
+ * or a buffer and FFI callers need no FILE at all. The pieces are lent for
+ * the duration of the call. `write` returns 0 to go on, non-zero to stop
+ * (the export then fails with REFERRAL_EIO).
+ *
+ * CSV: a header row, then the rows, each ended by "\n", fields quoted as
+ * RFC 4180 says when they hold ',', '"' or a newline. JSON: an array of
+ * objects with the columns as keys, exact values as strings, counts and
+ * grades as numbers and empty fields as null, one object per line.
+ * Errors: those of referral_rows_open(), REFERRAL_EUSAGE (unknown format),
+ * REFERRAL_EIO.
  */
 typedef int (*referral_write_fn)(void *ctx, const char *data, size_t len);
 REFERRAL_API REFERRAL_NODISCARD int referral_export(referral_store *store, const char *table,
