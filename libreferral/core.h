@@ -36,13 +36,17 @@ extern const char *const ev_type_names[EV_TYPES + 1]; /* [1] = "store" ... */
 /*  distributor     store         recruiter    -        kind    -      */
 /*  store_change    distributor   store        -        -       -      */
 /*  terminate       distributor   -            -        -       -      */
-/*  member          -             distributor  -        -       -      */
-/*  bind            member        distributor  -        -       -      */
+/*  member          -             distributor  window*  -       -      */
+/*  bind            member        distributor  window*  -       -      */
 /*  share_benefits  to            from         -        -       -      */
 /*  order           member        -            amount   -       -      */
 /*  refund          order         -            amount   -       -      */
 /*  share           dist./member  -            -        "distributor"/"member" */
 /*  redeem          member        -            points   -       -      */
+/* window*: the binding's commission window in months, fixed from the plan
+ * for the event's booking period when the event is ingested (SPEC §5: it
+ * never changes, whatever plan versions are added later). Not part of the
+ * event's identity. */
 
 /* Line types, in the order of their names' bytes. */
 enum line_type {
@@ -123,9 +127,10 @@ int st_prepare(referral_store *st, const char *sql, sqlite3_stmt **out);
 /* Parses a "YYYY-MM" argument, else REFERRAL_EUSAGE with a message. */
 int st_period_arg(referral_store *st, const char *s, int *out);
 
-/* The end of a binding made at `bound_at` by an event booked in
- * `booked`, to distributor with termination `term` (INT64_MAX if none). */
-int64_t binding_end(const referral_store *st, int64_t bound_at, int booked, int64_t term);
+/* The end of a binding made at `bound_at` with a window of `months` (as
+ * the member or bind event stored it when it was ingested), to a
+ * distributor with termination `term` (INT64_MAX if none). */
+int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int64_t term);
 
 /* Settlement (settle.c). `limit` is the last event seq to consider; `out`
  * is the schema prefix to write to: "main." or "temp.v_". */

@@ -426,11 +426,11 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 	sqlite3_bind_int64(q, 1, m);
 	int step = sqlite3_step(q);
 	int64_t bat = 0, dist = 0;
-	int bbooked = 0;
+	int months = 0;
 	if (step == SQLITE_ROW && sqlite3_column_type(q, 5) != SQLITE_NULL) {
 		bat = sqlite3_column_int64(q, 2);
-		bbooked = sqlite3_column_int(q, 3);
 		dist = sqlite3_column_int64(q, 5);
+		months = sqlite3_column_int(q, 6);
 	}
 	sqlite3_reset(q);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -443,7 +443,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 			int64_t term;
 			if ((rc = termination_of(st, dist, &term)))
 				return rc;
-			int64_t bend = binding_end(st, bat, bbooked, term);
+			int64_t bend = binding_end(st, bat, months, term);
 			if (bat < end && e->at < bend) {
 				msg_head(b, e);
 				sb_puts(&b->msg, "member \"");
@@ -454,7 +454,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 			}
 		}
 		/* the next bind by seq */
-		if (st_prepare(st, "SELECT seq, at, booked, ref2 FROM events"
+		if (st_prepare(st, "SELECT seq, at, num, ref2 FROM events"
 				   " WHERE ref1 = ?1 AND type = 7 AND seq > ?2 ORDER BY seq LIMIT 1", &q))
 			return REFERRAL_EIO;
 		sqlite3_bind_int64(q, 1, m);
@@ -463,7 +463,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 		if (step == SQLITE_ROW) {
 			after_seq = sqlite3_column_int64(q, 0);
 			bat = sqlite3_column_int64(q, 1);
-			bbooked = sqlite3_column_int(q, 2);
+			months = sqlite3_column_int(q, 2);
 			dist = sqlite3_column_int64(q, 3);
 		}
 		sqlite3_finalize(q);
@@ -472,6 +472,13 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 		if (step != SQLITE_ROW)
 			return st_sqlfail(st, "reading bindings");
 	}
+}
+
+/* A member or bind event records its binding's window from the plan for
+ * its booking period, once and for all. */
+static void window_months(const referral_store *st, struct event_in *e)
+{
+	snprintf(e->num, sizeof e->num, "%ld", st_plan_for(st, e->booked)->commission_window_months);
 }
 
 static int check_rules(referral_batch *b, struct event_in *e)
@@ -517,11 +524,13 @@ static int check_rules(referral_batch *b, struct event_in *e)
 	case REFERRAL_EV_MEMBER:
 		if (!e->ref2)
 			return 0;
+		window_months(st, e);
 		return check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term);
 	case REFERRAL_EV_BIND:
 		if ((rc = check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term)))
 			return rc;
-		return check_no_overlap(b, e, e->ref1, binding_end(st, e->at, e->booked, term));
+		window_months(st, e);
+		return check_no_overlap(b, e, e->ref1, binding_end(st, e->at, atoi(e->num), term));
 	case REFERRAL_EV_SHARE_BENEFITS: {
 		if (e->ref1 == e->ref2)
 			return bad(b, e, "a member cannot share benefits with herself");
@@ -613,7 +622,7 @@ static int compare_stored(referral_batch *b, struct event_in *e, sqlite3_stmt *q
 		differs = sp->ref1 >= 0 ? field_names[sp->ref1] : "reference";
 	else if ((sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4)) != e->ref2)
 		differs = sp->ref2 >= 0 ? field_names[sp->ref2] : "reference";
-	else if (!same_text(q, 5, e->num[0] ? e->num : NULL))
+	else if (sp->num >= 0 && !same_text(q, 5, e->num[0] ? e->num : NULL))
 		differs = field_names[sp->num];
 	else if (!same_text(q, 6, e->txt1))
 		differs = e->type == REFERRAL_EV_SHARE ? "distributor/member"
@@ -815,6 +824,71 @@ static int c_field_null_means_null(int type, int f)
 	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
 }
 
+/* The name of the JSON key whose string value holds byte `pos`, found by
+ * walking back over `"key" : "...` from it; NULL if the layout is
+ * unexpected. The name is copied into buf. */
+static const char *key_before(const char *s, size_t pos, char *buf, size_t cap)
+{
+	size_t i = pos < 1 ? 0 : pos;
+	while (i > 0 && !(s[i - 1] == '"' && (i < 2 || s[i - 2] != '\\')))
+		i--; /* to the opening quote of the value */
+	if (i == 0)
+		return NULL;
+	i--;
+	while (i > 0 && strchr(" \t", s[i - 1]))
+		i--;
+	if (i == 0 || s[i - 1] != ':')
+		return NULL;
+	i--;
+	while (i > 0 && strchr(" \t", s[i - 1]))
+		i--;
+	if (i == 0 || s[i - 1] != '"')
+		return NULL;
+	size_t end = --i;
+	while (i > 0 && s[i - 1] != '"')
+		i--;
+	if (i == 0 || end - i >= cap)
+		return NULL;
+	memcpy(buf, s + i, end - i);
+	buf[end - i] = '\0';
+	return buf;
+}
+
+/* A line with invalid UTF-8: names the field, and the event when the rest
+ * of the line parses once the bad bytes are masked. */
+static void bad_utf8(referral_batch *b, const char *json, size_t len, size_t pos)
+{
+	char key[64];
+	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	char *copy = malloc(len);
+	json_t *root = NULL;
+	if (copy) {
+		/* mask every byte outside ASCII: enough to read type and id */
+		for (size_t i = 0; i < len; i++)
+			copy[i] = (unsigned char)json[i] >= 0x80 ? '?' : json[i];
+		root = json_loadb(copy, len, 0, NULL);
+	}
+	json_t *type = root ? json_object_get(root, "type") : NULL;
+	json_t *id = root ? json_object_get(root, "id") : NULL;
+	for (int t = 1; json_is_string(type) && t <= EV_TYPES; t++)
+		if (!strcmp(json_string_value(type), ev_type_names[t]))
+			e.type = t;
+	if (e.type && json_is_string(id)) {
+		e.f[F_ID].state = FS_STRING;
+		e.f[F_ID].s = json_string_value(id);
+		e.f[F_ID].n = json_string_length(id);
+	}
+	const char *field = key_before(json, pos, key, sizeof key);
+	if (field)
+		bad(b, &e, "field \"%s\": expected a UTF-8 string, got invalid UTF-8 at byte %zu",
+		    field, pos + 1);
+	else
+		bad(b, &e, "invalid UTF-8 at byte %zu", pos + 1);
+	json_decref(root);
+	free(copy);
+}
+
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -828,7 +902,10 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		bad(b, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+		if (json_error_code(&jerr) == json_error_invalid_utf8)
+			bad_utf8(b, json, len, (size_t)jerr.position);
+		else
+			bad(b, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
 		record_error(b, line, 0);
 		return REFERRAL_EINPUT;
 	}

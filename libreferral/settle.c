@@ -36,7 +36,7 @@ struct dist {
 struct binding {
 	int64_t member, seq, bound_at, end;
 	int32_t dist;
-	int booked;
+	int months;   /* the window fixed when the binding was made */
 };
 
 /* Bounty state per binding (SPEC §6.4), carried across periods. */
@@ -79,7 +79,7 @@ static int fail_nomem(struct settle *s) { return st_nomem(s->st); }
 /* ---- loading the network ------------------------------------------------ */
 
 static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t dist_seq,
-		       int64_t at, int booked, size_t *cap)
+		       int64_t at, int months, size_t *cap)
 {
 	int32_t di = idmap_get(&s->dmap, dist_seq);
 	if (di < 0)
@@ -92,7 +92,7 @@ static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t di
 		s->b = nb;
 		*cap = ncap;
 	}
-	s->b[s->nb++] = (struct binding){member, seq, at, 0, di, booked};
+	s->b[s->nb++] = (struct binding){member, seq, at, 0, di, months};
 	return 0;
 }
 
@@ -111,7 +111,7 @@ static int load_network(struct settle *s)
 	size_t capd = 0, capb = 0;
 	int rc, step;
 
-	rc = st_prepare(st, "SELECT seq, type, at, booked, ref1, ref2 FROM events"
+	rc = st_prepare(st, "SELECT seq, type, at, booked, ref1, ref2, num FROM events"
 			    " WHERE type IN (3, 4, 5, 6, 7) AND seq <= ?1 ORDER BY seq", &q);
 	if (rc)
 		return rc;
@@ -162,11 +162,12 @@ static int load_network(struct settle *s)
 				s->d[di].term = at;
 			break;
 		case REFERRAL_EV_MEMBER:
-			if (ref2 && (rc = add_binding(s, seq, seq, ref2, at, booked, &capb)))
+			if (ref2 && (rc = add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6),
+						      &capb)))
 				goto out;
 			break;
 		case REFERRAL_EV_BIND:
-			if ((rc = add_binding(s, seq, ref1, ref2, at, booked, &capb)))
+			if ((rc = add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6), &capb)))
 				goto out;
 			break;
 		}
@@ -179,7 +180,7 @@ out:
 		return rc;
 	for (size_t i = 0; i < s->nb; i++) {
 		struct binding *b = &s->b[i];
-		b->end = binding_end(st, b->bound_at, b->booked, s->d[b->dist].term);
+		b->end = binding_end(st, b->bound_at, b->months, s->d[b->dist].term);
 	}
 	if (s->nb)
 		qsort(s->b, s->nb, sizeof *s->b, cmp_binding);

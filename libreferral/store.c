@@ -166,10 +166,10 @@ const plan *st_plan_for(const referral_store *st, int period)
 	return best;
 }
 
-int64_t binding_end(const referral_store *st, int64_t bound_at, int booked, int64_t term)
+int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int64_t term)
 {
-	const plan *p = st_plan_for(st, booked);
-	int64_t end = ts_add_months(bound_at, (int)p->commission_window_months, p->utc_offset_min);
+	int offset = st->plans[0].p.utc_offset_min; /* the same in every version */
+	int64_t end = ts_add_months(bound_at, months, offset);
 	return term < end ? term : end;
 }
 
