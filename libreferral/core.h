@@ -10,9 +10,14 @@
  *   plans       plan versions with their effective period.
  *   closes      closed periods with the last event seq ingested at close.
  *   drafts      the settled draft of the earliest open period.
- *   lines, statements, grades, bounty_state
- *               what settlement derived, per period; frozen (by triggers)
- *               once the period is closed.
+ *   statements, grades, snapshots
+ *               what settlement derived, per period: each distributor's
+ *               statement (with the members and sales grading needs), her
+ *               grade at close, and the bounty state of every binding at the
+ *               end of the period. Frozen by triggers once the period is
+ *               closed.
+ *   lines       are not stored: settle.c re-derives them on demand (exports,
+ *               verify) into temporary tables of the same shape.
  */
 #ifndef REFERRAL_CORE_H
 #define REFERRAL_CORE_H
@@ -133,8 +138,12 @@ int st_period_arg(referral_store *st, const char *s, int *out);
 int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int64_t term);
 
 /* Settlement (settle.c). `limit` is the last event seq to consider; `out`
- * is the schema prefix to write to: "main." or "temp.v_". */
-int settle_period(referral_store *st, int period, int64_t limit, const char *out);
+ * is the schema prefix to write to ("main.", or "temp.v_" and "temp.x_"
+ * for verify and exports). SETTLE_STATEMENTS writes the statements and the
+ * bounty snapshot of the period; SETTLE_LINES writes its lines instead and
+ * checks that they add up to what the statements sum (REFERRAL_EVERIFY). */
+enum { SETTLE_STATEMENTS, SETTLE_LINES };
+int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode);
 /* Grading at close of `period` (grading.c), writing to `out`grades. */
 int grade_period(referral_store *st, int period, int64_t limit, const char *out);
 

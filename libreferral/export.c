@@ -2,10 +2,12 @@
  * export.c — the outputs of SPEC §10: a row cursor over statements, lines,
  * grades and members, and their CSV and JSON texts.
  *
- * Statements, lines and grades are read straight from the store, joined to
- * the event log for the ids, and sorted by SQLite on the text of every
- * column (BINARY collation compares bytes, as the spec asks). Members are
- * computed by the points ledger, then read in id order.
+ * Statements and grades are read straight from the store, joined to the
+ * event log for the ids, and sorted by SQLite on the text of every column
+ * (BINARY collation compares bytes, as the spec asks). Lines are not
+ * stored: they are re-derived into a temporary table first, period by
+ * period, as each settlement saw the log. Members are computed by the
+ * points ledger, then read in id order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,7 @@ static const struct table_def tables[] = {
 	 " WHEN 5 THEN 'override' ELSE 'override_reversal' END,"
 	 " e.id, o.id, m.id, coalesce(src.id, ''), coalesce(l.base, ''), coalesce(l.rate, ''),"
 	 " l.value"
-	 " FROM lines l JOIN events d ON d.seq = l.dist JOIN events e ON e.seq = l.event"
+	 " FROM temp.x_lines l JOIN events d ON d.seq = l.dist JOIN events e ON e.seq = l.event"
 	 " JOIN events o ON o.seq = l.ord JOIN events m ON m.seq = l.member"
 	 " LEFT JOIN events src ON src.seq = l.source"
 	 " WHERE (?1 IS NULL OR l.period = ?1)"
@@ -81,6 +83,38 @@ struct referral_rows {
 	const char *cur[MAX_COLS];
 };
 
+/* Re-derives the lines of every closed period and of the settled draft
+ * (only `period` when it is given) into temp.x_lines. */
+static int derive_lines(referral_store *st, int has_period, int period)
+{
+	sqlite3_stmt *q;
+	int rc, step;
+
+	if ((rc = st_create_derived(st, "temp.x_")) || (rc = st_exec(st, "BEGIN")))
+		return rc;
+	if ((rc = st_exec(st, "DELETE FROM temp.x_lines")) ||
+	    (rc = st_prepare(st, "SELECT period, last_seq FROM closes UNION ALL"
+				 " SELECT period, last_seq FROM drafts ORDER BY 1", &q))) {
+		st_rollback(st);
+		return rc;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int p = sqlite3_column_int(q, 0);
+		if (has_period && p != period)
+			continue;
+		if ((rc = settle_period(st, p, sqlite3_column_int64(q, 1), "temp.x_", SETTLE_LINES)))
+			break;
+	}
+	sqlite3_finalize(q);
+	if (!rc && step != SQLITE_DONE)
+		rc = st_sqlfail(st, "reading periods");
+	if (rc) {
+		st_rollback(st);
+		return rc;
+	}
+	return st_commit(st);
+}
+
 int referral_rows_open(referral_store *st, referral_rows **out, const char *table,
 		       const char *period)
 {
@@ -102,6 +136,8 @@ int referral_rows_open(referral_store *st, referral_rows **out, const char *tabl
 	if (period && (rc = st_period_arg(st, period, &p)))
 		return rc;
 	if ((rc = st_load_state(st)))
+		return rc;
+	if (def == &tables[1] && (rc = derive_lines(st, period != NULL, p)))
 		return rc;
 
 	referral_rows *r = calloc(1, sizeof *r);

@@ -76,19 +76,21 @@ static int load_rows(struct grading *G, const char *out)
 	return rc;
 }
 
-/* Members and sales from the lines of the window: earlier periods from the
- * frozen lines, P itself from what this close just wrote. */
-static int measure_lines(struct grading *G, const char *out)
+/* Members and sales over the window, from the statements: earlier periods
+ * from the frozen ones, P itself from what this close just wrote. Each
+ * statement holds her bounties earned minus reversed and her commission
+ * bases minus reversal bases of its period. */
+static int measure_statements(struct grading *G, const char *out)
 {
 	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	mpq_t base;
+	mpq_t sales;
 	int rc, step;
 
-	if (sb_printf(&sql, "SELECT dist, type, base FROM main.lines"
-			    " WHERE period BETWEEN ?1 AND ?2 - 1 AND type IN (1, 2, 3, 4)"
-			    " UNION ALL SELECT dist, type, base FROM %slines"
-			    " WHERE period = ?2 AND type IN (1, 2, 3, 4)", out))
+	if (sb_printf(&sql, "SELECT dist, members, sales FROM main.statements"
+			    " WHERE period BETWEEN ?1 AND ?2 - 1"
+			    " UNION ALL SELECT dist, members, sales FROM %sstatements"
+			    " WHERE period = ?2", out))
 		return st_nomem(G->st);
 	rc = st_prepare(G->st, sb_str(&sql), &q);
 	sb_free(&sql);
@@ -96,35 +98,24 @@ static int measure_lines(struct grading *G, const char *out)
 		return rc;
 	sqlite3_bind_int(q, 1, G->lo);
 	sqlite3_bind_int(q, 2, G->period);
-	mpq_init(base);
+	mpq_init(sales);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int32_t i = idmap_get(&G->map, sqlite3_column_int64(q, 0));
 		if (i < 0)
 			continue;
 		struct graded *g = &G->g[i];
-		const char *b = (const char *)sqlite3_column_text(q, 2);
-		switch (sqlite3_column_int(q, 1)) {
-		case LINE_BOUNTY:
-			g->members++;
-			break;
-		case LINE_BOUNTY_REVERSAL:
-			g->members--;
-			break;
-		case LINE_COMMISSION:
-			dec_parse_signed(base, b);
-			mpq_add(g->sales, g->sales, base);
-			break;
-		case LINE_COMMISSION_REVERSAL:
-			dec_parse_signed(base, b);
-			mpq_sub(g->sales, g->sales, base);
+		g->members += sqlite3_column_int64(q, 1);
+		if (dec_parse_signed(sales, (const char *)sqlite3_column_text(q, 2))) {
+			rc = st_fail(G->st, REFERRAL_EIO, "storage: a stored sales figure is not a decimal");
 			break;
 		}
+		mpq_add(g->sales, g->sales, sales);
 	}
-	mpq_clear(base);
+	mpq_clear(sales);
 	sqlite3_finalize(q);
-	if (step != SQLITE_DONE)
-		return st_sqlfail(G->st, "reading lines for grading");
-	return 0;
+	if (!rc && step != SQLITE_DONE)
+		rc = st_sqlfail(G->st, "reading statements for grading");
+	return rc;
 }
 
 static int measure_shares(struct grading *G)
@@ -261,7 +252,7 @@ int grade_period(referral_store *st, int period, int64_t limit, const char *out)
 	G.period = period;
 	G.lo = period - (int)G.pl->grading_window_months + 1;
 	G.limit = limit;
-	if (!(rc = load_rows(&G, out)) && !(rc = measure_lines(&G, out)) &&
+	if (!(rc = load_rows(&G, out)) && !(rc = measure_statements(&G, out)) &&
 	    !(rc = measure_shares(&G)) && !(rc = measure_ratings(&G)))
 		rc = write_grades(&G, out);
 	for (size_t k = 0; k < G.n; k++)

@@ -10,7 +10,9 @@
  *            then on triggers refuse any change to P's rows.
  * verify     re-derives each closed period into temporary tables from the
  *            events with seq <= the seq recorded at its close, compares them
- *            with the frozen rows, then checks conservation (SPEC §7).
+ *            with the frozen rows (statements, grades, bounty snapshot),
+ *            re-derives its lines one by one and checks that they add up to
+ *            the statements, then checks conservation (SPEC §7).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +79,8 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 	sqlite3_stmt *q;
 	int rc;
 	static const char *const clear[] = {
-		"DELETE FROM main.lines WHERE period = ?1",
 		"DELETE FROM main.statements WHERE period = ?1",
-		"DELETE FROM main.bounty_state WHERE period = ?1",
+		"DELETE FROM main.snapshots WHERE period = ?1",
 		"DELETE FROM main.grades WHERE period = ?1",
 	};
 	if ((rc = last_seq(st, limit)))
@@ -93,7 +94,7 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 		if (step != SQLITE_DONE)
 			return st_sqlfail(st, "clearing the draft");
 	}
-	return settle_period(st, period, *limit, "main.");
+	return settle_period(st, period, *limit, "main.", SETTLE_STATEMENTS);
 }
 
 static int record(referral_store *st, const char *sql, int period, int64_t limit)
@@ -147,16 +148,15 @@ int referral_close(referral_store *st, const char *period) { return settle_or_cl
 
 struct compared {
 	const char *what;   /* for the message */
-	const char *cols;   /* the columns compared */
+	const char *cols;   /* the columns compared; the first names the culprit */
 	const char *table;
 };
 
 static const struct compared compared[] = {
-	{"line", "dist, type, event, ord, member, source, binding, base, rate, value", "lines"},
 	{"statement", "dist, store, grade, opening_carry, commission, bounty, override, accrued,"
-		      " total, payable, closing_carry", "statements"},
+		      " total, payable, closing_carry, members, sales", "statements"},
 	{"grade", "dist, grade, members, sales, shares, store_rating, next_grade", "grades"},
-	{"bounty state", "binding, net, bounty", "bounty_state"},
+	{"bounty snapshot", "period, data", "snapshots"},
 };
 
 /* Compares one table of one period, both ways, and row counts. */
@@ -173,11 +173,12 @@ static int compare_table(referral_store *st, const struct compared *c, int perio
 		sb_reset(&sql);
 		if (way < 2) {
 			const char *a = way ? "temp.v_" : "main.", *b = way ? "main." : "temp.v_";
-			sb_printf(&sql, "SELECT (SELECT id FROM events WHERE seq = x.%s) FROM"
+			sb_printf(&sql, "SELECT %s FROM"
 				  " (SELECT %s FROM %s%s WHERE period = ?1 EXCEPT"
 				  " SELECT %s FROM %s%s WHERE period = ?1) x LIMIT 1",
-				  c->cols[0] == 'b' ? "binding" : "dist", c->cols, a, c->table,
-				  c->cols, b, c->table);
+				  c->cols[0] == 'd' ? "(SELECT id FROM events WHERE seq = x.dist)"
+						    : "'the period'",
+				  c->cols, a, c->table, c->cols, b, c->table);
 			side = way ? "is missing from the store" : "differs from its re-derivation";
 		} else {
 			sb_printf(&sql, "SELECT 'row count' WHERE (SELECT count(*) FROM main.%s WHERE"
@@ -211,19 +212,21 @@ static int verify_period(referral_store *st, int period, int64_t limit)
 {
 	int rc;
 	if ((rc = st_exec(st, "DELETE FROM temp.v_lines; DELETE FROM temp.v_statements;"
-			      " DELETE FROM temp.v_grades; DELETE FROM temp.v_bounty_state")))
+			      " DELETE FROM temp.v_grades; DELETE FROM temp.v_snapshots")))
 		return rc;
-	if ((rc = settle_period(st, period, limit, "temp.v_")) ||
+	if ((rc = settle_period(st, period, limit, "temp.v_", SETTLE_STATEMENTS)) ||
 	    (rc = grade_period(st, period, limit, "temp.v_")))
 		return rc;
 	for (size_t i = 0; i < sizeof compared / sizeof *compared; i++)
 		if ((rc = compare_table(st, &compared[i], period)))
 			return rc;
-	return 0;
+	/* the lines, derived one by one, must add up to the statements */
+	return settle_period(st, period, limit, "temp.v_", SETTLE_LINES);
 }
 
 /* For every distributor: the payables of the closed periods plus the last
- * closing carry equal the exact sum of her lines (SPEC §7). */
+ * closing carry equal the exact sum of her lines (SPEC §7). Each period's
+ * accrued is the sum of its lines (checked line by line per period above). */
 static int verify_conservation(referral_store *st)
 {
 	sqlite3_stmt *q;
@@ -233,8 +236,8 @@ static int verify_conservation(referral_store *st)
 	int rc, step;
 
 	/* sums[i] = lines - payables - last carry, which must come to zero */
-	rc = st_prepare(st, "SELECT dist, value, 0 FROM main.lines WHERE period IN (SELECT period"
-			    " FROM closes) UNION ALL SELECT dist, payable, 1 FROM main.statements"
+	rc = st_prepare(st, "SELECT dist, accrued, 0 FROM main.statements WHERE period IN (SELECT"
+			    " period FROM closes) UNION ALL SELECT dist, payable, 1 FROM main.statements"
 			    " WHERE period IN (SELECT period FROM closes) UNION ALL"
 			    " SELECT s.dist, s.closing_carry, 1 FROM main.statements s"
 			    " WHERE s.period = (SELECT max(period) FROM main.statements t"

@@ -1,19 +1,38 @@
 /*
  * settle.c — one settlement pass over a period (SPEC §6, §7).
  *
- * The pass loads the network as of the event limit (distributors, their
- * recruiters, terminations and stores, and every member's bindings), then
- * streams the orders and refunds booked in the period in (at, seq) order,
- * accumulating each distributor's commission, bounty and override exactly
- * and writing one line per effect. Refunds of orders settled in an earlier
- * period reverse the lines stored then; refunds of orders booked in this
- * period re-derive the order's attribution, which the pass computes the same
- * way every time. Statements are written last, rounded once per
- * distributor.
+ * The pass loads the network as of the event limit: distributors, their
+ * recruiters, terminations and stores, and every member's bindings, each
+ * with the seq of the event that made it. It then streams the orders and
+ * refunds booked in the period in (at, seq) order.
  *
- * Reads of earlier periods go to the frozen tables in `main`; writes go to
- * the `out` prefix ("main." for settle and close, "temp.v_" for verify).
+ * How the money is summed. Within a period every order of a distributor is
+ * paid at one rate, rate(grade(D, P)). So instead of multiplying order by
+ * order, the pass sums her commissionable amounts in whole fen (exact
+ * integers) and multiplies once: rate x sum equals the sum of rate x amount
+ * exactly. The same holds for the override: override_rate x rate(D) x the
+ * sum of her orders whose recruiter was active. Refunds reverse at the
+ * rates of their original order, which may differ; they are few and are
+ * summed as exact rationals.
+ *
+ * Lines are not stored: a line is a pure function of the log, the frozen
+ * grades and the bounty state carried between periods. In LINES mode the
+ * pass writes every line to a table and sums the lines' own values
+ * distributor by distributor; verify uses this to check that the lines
+ * and the statements agree exactly.
+ *
+ * A refund of an order settled in an earlier period P' re-derives that
+ * order's attribution as it was when P' closed: only the bindings and
+ * terminations ingested by then (seq <= the close's last seq), the grade
+ * frozen for P', and the plan for P'.
+ *
+ * State carried across periods: the bounty state of every binding (its
+ * net commissionable spend and the bounty that stands), kept as one
+ * compact snapshot per closed period.
+ *
+ * Reads of earlier periods go to `main`; writes go to the `out` prefix.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,19 +41,27 @@
 #include "idmap.h"
 #include "timeutil.h"
 
+typedef __int128 fen_t; /* an amount in fen (0.01 yuan) */
+
 struct dist {
 	int64_t seq;
 	int booked;
-	int64_t term;       /* termination instant, INT64_MAX if none */
-	int64_t store;      /* store as of the end of the period */
-	int64_t store_at;   /* instant of the last store change applied */
-	int32_t recruiter;  /* index, or -1 */
-	int grade;          /* grade(D, P) */
-	mpq_t opening, commission, bounty, override;
+	int64_t term, term_seq;  /* termination instant and its seq; INT64_MAX if none */
+	int64_t store;           /* store as of the end of the period */
+	int64_t store_at;        /* instant of the last store change applied */
+	int32_t recruiter;       /* index, or -1 */
+	int grade;               /* grade(D, P) */
+	fen_t com_fen;           /* her commissionable order amounts in P */
+	fen_t ov_fen;            /* those of them whose recruiter was active */
+	fen_t bounty_fen;        /* bounties earned minus reversed in P */
+	fen_t sales_fen;         /* commission bases minus reversal bases */
+	long members;            /* bounties earned minus reversed, counted */
+	mpq_t opening, commission, override; /* reversals gather here first */
+	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
 };
 
 struct binding {
-	int64_t member, seq, bound_at, end;
+	int64_t member, seq, bound_at;
 	int32_t dist;
 	int months;   /* the window fixed when the binding was made */
 };
@@ -42,41 +69,125 @@ struct binding {
 /* Bounty state per binding (SPEC §6.4), carried across periods. */
 struct bstate {
 	int64_t binding;
-	mpq_t net;          /* net commissionable spend */
-	mpq_t bounty;       /* the standing bounty, valid when standing */
-	int standing;
+	fen_t net;      /* net commissionable spend */
+	fen_t bounty;   /* the standing bounty, when standing */
+	int standing;   /* earned by the binding's distributor */
 };
 
 /* How an order was attributed. */
 struct attr {
-	int32_t dist, recruiter; /* indexes; recruiter -1 when no override */
+	int32_t dist, recruiter;  /* indexes; recruiter -1 when no override */
 	int64_t binding, member;
-	mpq_t rate, orate;
+	int grade;
+	const plan *pl;           /* the plan of the order's booking period */
+	const mpq_t *rate;
+};
+
+/* Frozen grades of one earlier period, for refunds of its orders. */
+struct old_grades {
+	int period;
+	struct idmap map; /* dist seq -> next_grade of the period before */
 };
 
 struct settle {
 	referral_store *st;
-	int period;
+	int period, mode;
 	int64_t limit, period_end;
 	const plan *pl;
+	const char *out;
 	struct dist *d;
 	size_t nd;
 	struct idmap dmap;
 	struct binding *b;
 	size_t nb;
 	struct bstate *bs;
-	size_t nbs, capbs;
+	size_t nbs, nbs_loaded, capbs;
 	struct idmap bsmap;
-	sqlite3_stmt *ins_line, *get_bstate, *orig_lines;
-	char rate_txt[PLAN_GRADES][128], orate_txt[128];
-	mpq_t x, y, amount;
-	struct attr at;
-	char base[160], value[160];
+	struct old_grades *og;
+	size_t nog;
+	int64_t *close_seq;      /* last seq of each closed period, by period - first */
+	int first_closed, nclosed;
+	sqlite3_stmt *ins_line;
+	char value[160], base[160], rate[160];
+	mpq_t x, y;
 };
 
 static int fail_nomem(struct settle *s) { return st_nomem(s->st); }
 
-/* ---- loading the network ------------------------------------------------ */
+static int fail_overflow(struct settle *s)
+{
+	return st_fail(s->st, REFERRAL_EIO, "settlement: amounts too large to sum exactly");
+}
+
+/* ---- whole fen ------------------------------------------------------------ */
+
+/* Parses a canonical money text ("2391.37", exactly two decimals) into fen. */
+static int fen_parse(const char *s, fen_t *out)
+{
+	fen_t v = 0;
+	int decimals = -1;
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s == '.') {
+			if (decimals >= 0)
+				return -1;
+			decimals = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || v > ((fen_t)1 << 120))
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (decimals >= 0)
+			decimals++;
+	}
+	if (decimals != 2)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void fen_to_mpq(mpq_t out, fen_t v)
+{
+	unsigned __int128 m = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
+	mpz_ptr num = mpq_numref(out);
+	mpz_set_ui(num, (unsigned long)(uint64_t)(m >> 64));
+	mpz_mul_2exp(num, num, 64);
+	mpz_add_ui(num, num, (unsigned long)(uint64_t)m);
+	if (v < 0)
+		mpz_neg(num, num);
+	mpz_set_ui(mpq_denref(out), 100);
+	mpq_canonicalize(out);
+}
+
+static int fen_add(fen_t *acc, fen_t v)
+{
+	return __builtin_add_overflow(*acc, v, acc) ? -1 : 0;
+}
+
+/* A money value of the plan (at most two decimals) in fen. */
+static int fen_of(const mpq_t money, fen_t *out)
+{
+	mpz_t z;
+	int rc = 0;
+	mpz_init(z);
+	mpz_mul_ui(z, mpq_numref(money), 100);
+	mpz_tdiv_q(z, z, mpq_denref(money));
+	if (mpz_sizeinbase(z, 2) > 120) {
+		rc = -1;
+	} else {
+		unsigned __int128 m = 0;
+		size_t n = 0;
+		uint64_t limbs[2] = {0, 0};
+		mpz_export(limbs, &n, -1, sizeof limbs[0], 0, 0, z);
+		m = ((unsigned __int128)limbs[1] << 64) | limbs[0];
+		*out = mpz_sgn(z) < 0 ? -(fen_t)m : (fen_t)m;
+	}
+	mpz_clear(z);
+	return rc;
+}
+
+/* ---- loading the network -------------------------------------------------- */
 
 static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t dist_seq,
 		       int64_t at, int months, size_t *cap)
@@ -92,7 +203,7 @@ static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t di
 		s->b = nb;
 		*cap = ncap;
 	}
-	s->b[s->nb++] = (struct binding){member, seq, at, 0, di, months};
+	s->b[s->nb++] = (struct binding){member, seq, at, di, months};
 	return 0;
 }
 
@@ -104,6 +215,32 @@ static int cmp_binding(const void *pa, const void *pb)
 	return a->bound_at < b->bound_at ? -1 : a->bound_at > b->bound_at;
 }
 
+static int new_dist(struct settle *s, size_t *cap, int64_t seq, int booked, int64_t store,
+		    int64_t recruiter)
+{
+	if (s->nd == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		struct dist *nd = realloc(s->d, *cap * sizeof *nd);
+		if (!nd)
+			return fail_nomem(s);
+		s->d = nd;
+	}
+	struct dist *d = &s->d[s->nd];
+	memset(d, 0, offsetof(struct dist, opening));
+	d->seq = seq;
+	d->booked = booked;
+	d->term = d->term_seq = INT64_MAX;
+	d->store = store;
+	d->store_at = INT64_MIN;
+	d->recruiter = recruiter ? idmap_get(&s->dmap, recruiter) : -1;
+	mpq_inits(d->opening, d->commission, d->override, d->line_sum[0], d->line_sum[1],
+		  d->line_sum[2], NULL);
+	if (idmap_put(&s->dmap, seq, (int32_t)s->nd))
+		return fail_nomem(s); /* its values are cleared with the others */
+	s->nd++;
+	return 0;
+}
+
 static int load_network(struct settle *s)
 {
 	referral_store *st = s->st;
@@ -111,42 +248,21 @@ static int load_network(struct settle *s)
 	size_t capd = 0, capb = 0;
 	int rc, step;
 
+	/* the partial index events_network covers this scan, type by type:
+	 * distributors first, then what refers to them */
 	rc = st_prepare(st, "SELECT seq, type, at, booked, ref1, ref2, num FROM events"
-			    " WHERE type IN (3, 4, 5, 6, 7) AND seq <= ?1 ORDER BY seq", &q);
+			    " WHERE type BETWEEN 3 AND 7 AND seq <= ?1 ORDER BY type, seq", &q);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(q, 1, s->limit);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t seq = sqlite3_column_int64(q, 0), at = sqlite3_column_int64(q, 2);
-		int type = sqlite3_column_int(q, 1), booked = sqlite3_column_int(q, 3);
+		int type = sqlite3_column_int(q, 1);
 		int64_t ref1 = sqlite3_column_int64(q, 4), ref2 = sqlite3_column_int64(q, 5);
 		int32_t di;
 		switch (type) {
 		case REFERRAL_EV_DISTRIBUTOR:
-			if (s->nd == capd) {
-				capd = capd ? capd * 2 : 256;
-				struct dist *nd = realloc(s->d, capd * sizeof *nd);
-				if (!nd) {
-					rc = fail_nomem(s);
-					goto out;
-				}
-				s->d = nd;
-			}
-			struct dist *d = &s->d[s->nd];
-			d->seq = seq;
-			d->booked = booked;
-			d->term = INT64_MAX;
-			d->store = ref1;
-			d->store_at = INT64_MIN;
-			d->recruiter = ref2 ? idmap_get(&s->dmap, ref2) : -1;
-			d->grade = 0;
-			mpq_inits(d->opening, d->commission, d->bounty, d->override, NULL);
-			if (idmap_put(&s->dmap, seq, (int32_t)s->nd)) {
-				mpq_clears(d->opening, d->commission, d->bounty, d->override, NULL);
-				rc = fail_nomem(s);
-				goto out;
-			}
-			s->nd++;
+			rc = new_dist(s, &capd, seq, sqlite3_column_int(q, 3), ref1, ref2);
 			break;
 		case REFERRAL_EV_STORE_CHANGE:
 			di = idmap_get(&s->dmap, ref1);
@@ -158,36 +274,34 @@ static int load_network(struct settle *s)
 			break;
 		case REFERRAL_EV_TERMINATE:
 			di = idmap_get(&s->dmap, ref1);
-			if (di >= 0)
+			if (di >= 0) {
 				s->d[di].term = at;
+				s->d[di].term_seq = seq;
+			}
 			break;
 		case REFERRAL_EV_MEMBER:
-			if (ref2 && (rc = add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6),
-						      &capb)))
-				goto out;
+			if (ref2)
+				rc = add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6), &capb);
 			break;
 		case REFERRAL_EV_BIND:
-			if ((rc = add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6), &capb)))
-				goto out;
+			rc = add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6), &capb);
 			break;
 		}
+		if (rc)
+			break;
 	}
-	if (step != SQLITE_DONE)
+	if (!rc && step != SQLITE_DONE)
 		rc = st_sqlfail(st, "reading the network");
-out:
 	sqlite3_finalize(q);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < s->nb; i++) {
-		struct binding *b = &s->b[i];
-		b->end = binding_end(st, b->bound_at, b->months, s->d[b->dist].term);
-	}
 	if (s->nb)
 		qsort(s->b, s->nb, sizeof *s->b, cmp_binding);
 	return 0;
 }
 
-/* grade(D, P) from the close of P-1, and the opening carry. */
+/* grade(D, P) from the close of P-1, the opening carry, and the close limits
+ * of earlier periods. */
 static int load_previous(struct settle *s)
 {
 	referral_store *st = s->st;
@@ -215,7 +329,7 @@ static int load_previous(struct settle *s)
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int32_t di = idmap_get(&s->dmap, sqlite3_column_int64(q, 0));
 		const char *c = (const char *)sqlite3_column_text(q, 1);
-		if (di >= 0 && c && dec_parse_signed(s->d[di].opening, c)) {
+		if (di >= 0 && dec_parse_signed(s->d[di].opening, c)) {
 			sqlite3_finalize(q);
 			return st_fail(st, REFERRAL_EIO, "storage: a stored carry is not a decimal");
 		}
@@ -223,14 +337,230 @@ static int load_previous(struct settle *s)
 	sqlite3_finalize(q);
 	if (step != SQLITE_DONE)
 		return st_sqlfail(st, "reading carries");
+
+	if ((rc = st_prepare(st, "SELECT period, last_seq FROM closes WHERE period < ?1"
+				 " ORDER BY period", &q)))
+		return rc;
+	sqlite3_bind_int(q, 1, s->period);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int p = sqlite3_column_int(q, 0);
+		if (!s->nclosed)
+			s->first_closed = p;
+		int64_t *n = realloc(s->close_seq, (size_t)(p - s->first_closed + 1) * sizeof *n);
+		if (!n) {
+			sqlite3_finalize(q);
+			return fail_nomem(s);
+		}
+		s->close_seq = n;
+		while (s->nclosed < p - s->first_closed)
+			s->close_seq[s->nclosed++] = 0;
+		s->close_seq[s->nclosed++] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(st, "reading closes");
 	return 0;
 }
 
-/* The binding of `member` active at `t`, or NULL. */
-static const struct binding *binding_at(const struct settle *s, int64_t member, int64_t t)
+/* ---- the bounty state snapshot ---------------------------------------------- */
+
+static int put_varint(struct strbuf *sb, unsigned __int128 v)
+{
+	char buf[20];
+	int n = 0;
+	do {
+		unsigned char byte = v & 0x7F;
+		v >>= 7;
+		buf[n++] = (char)(byte | (v ? 0x80 : 0));
+	} while (v);
+	return sb_append(sb, buf, (size_t)n);
+}
+
+static int get_varint(const unsigned char **p, const unsigned char *end, unsigned __int128 *v)
+{
+	unsigned __int128 r = 0;
+	for (int shift = 0; *p < end && shift < 128; shift += 7) {
+		unsigned char byte = *(*p)++;
+		r |= (unsigned __int128)(byte & 0x7F) << shift;
+		if (!(byte & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static unsigned __int128 zigzag(fen_t v)
+{
+	return v < 0 ? ((unsigned __int128)(-(v + 1)) << 1) | 1 : (unsigned __int128)v << 1;
+}
+
+static fen_t unzigzag(unsigned __int128 u) { return u & 1 ? -(fen_t)(u >> 1) - 1 : (fen_t)(u >> 1); }
+
+static struct bstate *new_bstate(struct settle *s, int64_t binding)
+{
+	if (s->nbs == s->capbs) {
+		size_t cap = s->capbs ? s->capbs * 2 : 4096;
+		struct bstate *n = realloc(s->bs, cap * sizeof *n);
+		if (!n)
+			return NULL;
+		s->bs = n;
+		s->capbs = cap;
+	}
+	struct bstate *b = &s->bs[s->nbs];
+	memset(b, 0, sizeof *b);
+	b->binding = binding;
+	if (idmap_put(&s->bsmap, binding, (int32_t)s->nbs))
+		return NULL;
+	s->nbs++;
+	return b;
+}
+
+/* The snapshot: for every binding with a spend or a standing bounty, in
+ * ascending binding seq: the seq's increase, the net spend in fen
+ * (zigzag), and 0 or 1 + the standing bounty in fen; all as varints. */
+static int load_snapshot(struct settle *s)
+{
+	sqlite3_stmt *q;
+	int rc = st_prepare(s->st, "SELECT data FROM main.snapshots WHERE period = ?1", &q), step;
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, s->period - 1);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_blob(q, 0);
+		const unsigned char *end = p + sqlite3_column_bytes(q, 0);
+		int64_t seq = 0;
+		while (p && p < end && !rc) {
+			unsigned __int128 dseq, net, bounty;
+			if (get_varint(&p, end, &dseq) || get_varint(&p, end, &net) ||
+			    get_varint(&p, end, &bounty)) {
+				rc = st_fail(s->st, REFERRAL_EIO, "storage: a bounty snapshot is damaged");
+				break;
+			}
+			seq += (int64_t)dseq;
+			struct bstate *b = new_bstate(s, seq);
+			if (!b) {
+				rc = fail_nomem(s);
+				break;
+			}
+			b->net = unzigzag(net);
+			b->standing = bounty != 0;
+			b->bounty = bounty ? (fen_t)(bounty - 1) : 0;
+		}
+	} else if (step != SQLITE_DONE) {
+		rc = st_sqlfail(s->st, "reading the bounty snapshot");
+	}
+	sqlite3_finalize(q);
+	s->nbs_loaded = s->nbs;
+	return rc;
+}
+
+static int cmp_bstate(const void *pa, const void *pb)
+{
+	const struct bstate *a = pa, *b = pb;
+	return a->binding < b->binding ? -1 : a->binding > b->binding;
+}
+
+static int write_snapshot(struct settle *s)
+{
+	struct strbuf data = {0}, sql = {0};
+	sqlite3_stmt *q;
+	int rc;
+
+	/* the loaded part is sorted already: sort what this period added, then
+	 * merge the two runs while encoding */
+	size_t nnew = s->nbs - s->nbs_loaded;
+	if (nnew)
+		qsort(s->bs + s->nbs_loaded, nnew, sizeof *s->bs, cmp_bstate);
+	size_t i = 0, j = s->nbs_loaded;
+	int64_t prev = 0;
+	int oom = 0;
+	while (i < s->nbs_loaded || j < s->nbs) {
+		struct bstate *b;
+		if (j >= s->nbs || (i < s->nbs_loaded && s->bs[i].binding < s->bs[j].binding))
+			b = &s->bs[i++];
+		else
+			b = &s->bs[j++];
+		if (b->net == 0 && !b->standing)
+			continue;
+		oom |= put_varint(&data, (unsigned __int128)(b->binding - prev));
+		oom |= put_varint(&data, zigzag(b->net));
+		oom |= put_varint(&data, b->standing ? (unsigned __int128)b->bounty + 1 : 0);
+		prev = b->binding;
+	}
+	if (oom || sb_printf(&sql, "INSERT INTO %ssnapshots(period, data) VALUES(?1, ?2)", s->out)) {
+		sb_free(&data);
+		return fail_nomem(s);
+	}
+	rc = st_prepare(s->st, sb_str(&sql), &q);
+	sb_free(&sql);
+	if (!rc) {
+		sqlite3_bind_int(q, 1, s->period);
+		sqlite3_bind_blob(q, 2, data.data ? data.data : "", (int)data.len, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = st_sqlfail(s->st, "writing the bounty snapshot");
+		sqlite3_finalize(q);
+	}
+	sb_free(&data);
+	return rc;
+}
+
+static struct bstate *bounty_state(struct settle *s, int64_t binding)
+{
+	int32_t i = idmap_get(&s->bsmap, binding);
+	return i >= 0 ? &s->bs[i] : new_bstate(s, binding);
+}
+
+/* ---- attribution ------------------------------------------------------------- */
+
+/* The grade of distributor `di` in an earlier period p: the next grade
+ * frozen when p-1 closed, or the initial grade of the plan for p. */
+static int old_grade(struct settle *s, int32_t di, int p, int *grade)
+{
+	struct old_grades *g = NULL;
+	for (size_t k = 0; k < s->nog; k++)
+		if (s->og[k].period == p)
+			g = &s->og[k];
+	if (!g) {
+		struct old_grades *n = realloc(s->og, (s->nog + 1) * sizeof *n);
+		if (!n)
+			return fail_nomem(s);
+		s->og = n;
+		g = &s->og[s->nog++];
+		memset(g, 0, sizeof *g);
+		g->period = p;
+		sqlite3_stmt *q;
+		int rc = st_prepare(s->st, "SELECT dist, next_grade FROM main.grades WHERE period = ?1",
+				    &q), step;
+		if (rc)
+			return rc;
+		sqlite3_bind_int(q, 1, p - 1);
+		while ((step = sqlite3_step(q)) == SQLITE_ROW)
+			if (idmap_put(&g->map, sqlite3_column_int64(q, 0), sqlite3_column_int(q, 1))) {
+				sqlite3_finalize(q);
+				return fail_nomem(s);
+			}
+		sqlite3_finalize(q);
+		if (step != SQLITE_DONE)
+			return st_sqlfail(s->st, "reading grades");
+	}
+	int32_t v = idmap_get(&g->map, s->d[di].seq);
+	*grade = v >= 0 ? v : st_plan_for(s->st, p)->initial_grade;
+	return 0;
+}
+
+/*
+ * Attributes an order by `member` at `t` booked in period p (SPEC §6.1-2,
+ * 5) as the settlement of p saw it: with the events ingested up to `limit`.
+ * Returns 1 if commissionable (*a filled in), 0 if not, or a negative
+ * status.
+ */
+static int attribute(struct settle *s, int64_t member, int64_t t, int p, int64_t limit,
+		     struct attr *a)
 {
 	size_t lo = 0, hi = s->nb;
-	/* the first binding of a later member, or with bound_at > t */
+	/* the first binding of a later member, or of hers with bound_at > t */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		const struct binding *b = &s->b[mid];
@@ -239,73 +569,60 @@ static const struct binding *binding_at(const struct settle *s, int64_t member, 
 		else
 			hi = mid;
 	}
-	if (lo == 0)
-		return NULL;
-	const struct binding *b = &s->b[lo - 1];
-	return b->member == member && t < b->end ? b : NULL;
-}
-
-/* ---- state per binding ------------------------------------------------- */
-
-static struct bstate *bounty_state(struct settle *s, int64_t binding)
-{
-	int32_t i = idmap_get(&s->bsmap, binding);
-	if (i >= 0)
-		return &s->bs[i];
-	if (s->nbs == s->capbs) {
-		size_t cap = s->capbs ? s->capbs * 2 : 1024;
-		struct bstate *n = realloc(s->bs, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		s->bs = n;
-		s->capbs = cap;
-	}
-	struct bstate *b = &s->bs[s->nbs];
-	b->binding = binding;
-	b->standing = 0;
-	mpq_inits(b->net, b->bounty, NULL);
-	if (idmap_put(&s->bsmap, binding, (int32_t)s->nbs)) {
-		mpq_clears(b->net, b->bounty, NULL);
-		return NULL;
-	}
-	s->nbs++;
-
-	/* the state left by the last period that touched this binding */
-	sqlite3_stmt *q = s->get_bstate;
-	sqlite3_bind_int64(q, 1, binding);
-	sqlite3_bind_int(q, 2, s->period);
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		const char *net = (const char *)sqlite3_column_text(q, 0);
-		const char *bounty = (const char *)sqlite3_column_text(q, 1);
-		dec_parse_signed(b->net, net);
-		if (bounty && bounty[0]) {
-			dec_parse_signed(b->bounty, bounty);
-			b->standing = 1;
+	/* her latest binding made by then that the settlement of p knew of */
+	const struct binding *b = NULL;
+	while (lo > 0 && s->b[lo - 1].member == member) {
+		if (s->b[--lo].seq <= limit) {
+			b = &s->b[lo];
+			break;
 		}
 	}
-	sqlite3_reset(q);
-	return b;
+	if (!b)
+		return 0;
+	const struct dist *d = &s->d[b->dist];
+	int64_t term = d->term_seq <= limit ? d->term : INT64_MAX;
+	if (t >= binding_end(s->st, b->bound_at, b->months, term))
+		return 0;
+
+	a->dist = b->dist;
+	a->binding = b->seq;
+	a->member = member;
+	if (p == s->period) {
+		a->grade = d->grade;
+		a->pl = s->pl;
+	} else {
+		int rc = old_grade(s, b->dist, p, &a->grade);
+		if (rc)
+			return -rc;
+		a->pl = st_plan_for(s->st, p);
+	}
+	a->rate = (const mpq_t *)&a->pl->grades[a->grade - 1].rate;
+	int32_t r = d->recruiter;
+	a->recruiter = r >= 0 && !(s->d[r].term_seq <= limit && s->d[r].term <= t) ? r : -1;
+	return 1;
 }
 
-/* ---- lines --------------------------------------------------------------- */
+/* ---- lines (LINES mode) ------------------------------------------------------ */
 
 static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int64_t ord,
-		    int64_t member, int32_t source, int64_t binding, const char *base,
-		    const char *rate, const mpq_t value)
+		    const struct attr *a, int32_t source, const char *base, const char *rate,
+		    const mpq_t value)
 {
+	static const int sum_of[7] = {0, 1, 1, 0, 0, 2, 2};
 	sqlite3_stmt *q = s->ins_line;
+	mpq_add(s->d[dist].line_sum[sum_of[type]], s->d[dist].line_sum[sum_of[type]], value);
 	dec_format(s->value, sizeof s->value, value);
 	sqlite3_bind_int(q, 1, s->period);
 	sqlite3_bind_int64(q, 2, s->d[dist].seq);
 	sqlite3_bind_int(q, 3, type);
 	sqlite3_bind_int64(q, 4, event);
 	sqlite3_bind_int64(q, 5, ord);
-	sqlite3_bind_int64(q, 6, member);
+	sqlite3_bind_int64(q, 6, a->member);
 	if (source >= 0)
 		sqlite3_bind_int64(q, 7, s->d[source].seq);
 	else
 		sqlite3_bind_null(q, 7);
-	sqlite3_bind_int64(q, 8, binding);
+	sqlite3_bind_int64(q, 8, a->binding);
 	sqlite3_bind_text(q, 9, base, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 10, rate, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 11, s->value, -1, SQLITE_STATIC);
@@ -316,104 +633,75 @@ static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int
 	return 0;
 }
 
-/* Attributes an order booked in this period (SPEC §6.1-2, 5): 1 if
- * commissionable (s->at filled), 0 if not. */
-static int attribute(struct settle *s, int64_t member, int64_t t)
+/* The bounty line or its reversal, in fen. */
+static int put_bounty_line(struct settle *s, int type, int64_t event, int64_t ord,
+			   const struct attr *a, int32_t dist, fen_t value)
 {
-	const struct binding *b = binding_at(s, member, t);
-	if (!b)
-		return 0;
-	struct attr *a = &s->at;
-	a->dist = b->dist;
-	a->binding = b->seq;
-	a->member = member;
-	mpq_set(a->rate, s->pl->grades[s->d[b->dist].grade - 1].rate);
-	int32_t r = s->d[b->dist].recruiter;
-	a->recruiter = r >= 0 && s->d[r].term > t ? r : -1;
-	mpq_set(a->orate, s->pl->override_rate);
-	return 1;
+	fen_to_mpq(s->y, value);
+	return put_line(s, dist, type, event, ord, a, -1, NULL, NULL, s->y);
 }
+
+/* ---- orders and refunds ------------------------------------------------------- */
 
 static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member,
 			const char *amount)
 {
-	if (!attribute(s, member, t))
-		return 0; /* unattributed: nothing for anyone */
-	struct attr *a = &s->at;
-	struct dist *d = &s->d[a->dist];
-	int g = d->grade, rc;
-
-	dec_parse_signed(s->amount, amount);
-	mpq_mul(s->x, s->amount, a->rate); /* the commission */
-	mpq_add(d->commission, d->commission, s->x);
-	if ((rc = put_line(s, a->dist, LINE_COMMISSION, seq, seq, member, -1, a->binding, amount,
-			   s->rate_txt[g - 1], s->x)))
-		return rc;
-
-	struct bstate *bs = bounty_state(s, a->binding);
-	if (!bs)
-		return fail_nomem(s);
-	int was_zero = mpq_sgn(bs->net) == 0;
-	mpq_add(bs->net, bs->net, s->amount);
-	if (was_zero && mpq_sgn(bs->net) > 0) {
-		mpq_set(bs->bounty, s->pl->grades[g - 1].bounty);
-		bs->standing = 1;
-		mpq_add(d->bounty, d->bounty, bs->bounty);
-		if ((rc = put_line(s, a->dist, LINE_BOUNTY, seq, seq, member, -1, a->binding, NULL,
-				   NULL, bs->bounty)))
+	struct attr a;
+	fen_t fen;
+	int rc = attribute(s, member, t, s->period, s->limit, &a);
+	if (rc <= 0)
+		return -rc; /* unattributed: nothing for anyone */
+	if (fen_parse(amount, &fen))
+		return st_fail(s->st, REFERRAL_EIO, "storage: an order amount is not money");
+	struct dist *d = &s->d[a.dist];
+	if (fen_add(&d->com_fen, fen) || fen_add(&d->sales_fen, fen) ||
+	    (a.recruiter >= 0 && fen_add(&d->ov_fen, fen)))
+		return fail_overflow(s);
+	if (s->mode == SETTLE_LINES) {
+		fen_to_mpq(s->x, fen);
+		mpq_mul(s->x, s->x, *a.rate); /* the commission */
+		dec_format(s->rate, sizeof s->rate, *a.rate);
+		if ((rc = put_line(s, a.dist, LINE_COMMISSION, seq, seq, &a, -1, amount, s->rate,
+				   s->x)))
 			return rc;
 	}
 
-	if (a->recruiter >= 0) {
-		struct dist *r = &s->d[a->recruiter];
-		mpq_mul(s->y, s->x, a->orate);
-		mpq_add(r->override, r->override, s->y);
+	struct bstate *bs = bounty_state(s, a.binding);
+	if (!bs)
+		return fail_nomem(s);
+	int was_zero = bs->net == 0;
+	if (fen_add(&bs->net, fen))
+		return fail_overflow(s);
+	if (was_zero && bs->net > 0) {
+		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bs->bounty))
+			return fail_overflow(s);
+		bs->standing = 1;
+		d->members++;
+		if (fen_add(&d->bounty_fen, bs->bounty))
+			return fail_overflow(s);
+		if (s->mode == SETTLE_LINES &&
+		    (rc = put_bounty_line(s, LINE_BOUNTY, seq, seq, &a, a.dist, bs->bounty)))
+			return rc;
+	}
+
+	if (a.recruiter >= 0 && s->mode == SETTLE_LINES) {
+		mpq_mul(s->y, s->x, a.pl->override_rate);
 		dec_format(s->base, sizeof s->base, s->x);
-		if ((rc = put_line(s, a->recruiter, LINE_OVERRIDE, seq, seq, member, a->dist,
-				   a->binding, s->base, s->orate_txt, s->y)))
+		dec_format(s->rate, sizeof s->rate, a.pl->override_rate);
+		if ((rc = put_line(s, a.recruiter, LINE_OVERRIDE, seq, seq, &a, a.dist, s->base,
+				   s->rate, s->y)))
 			return rc;
 	}
 	return 0;
-}
-
-/* The attribution of an order settled in an earlier period, from its
- * stored lines: 1 found, 0 unattributed, else a negative status. */
-static int stored_attribution(struct settle *s, int64_t ord)
-{
-	sqlite3_stmt *q = s->orig_lines;
-	struct attr *a = &s->at;
-	int found = 0, step;
-
-	a->recruiter = -1;
-	sqlite3_bind_int64(q, 1, ord);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int type = sqlite3_column_int(q, 0);
-		int32_t di = idmap_get(&s->dmap, sqlite3_column_int64(q, 1));
-		const char *rate = (const char *)sqlite3_column_text(q, 2);
-		if (di < 0 || !rate)
-			continue;
-		if (type == LINE_COMMISSION) {
-			a->dist = di;
-			a->binding = sqlite3_column_int64(q, 3);
-			a->member = sqlite3_column_int64(q, 4);
-			dec_parse_signed(a->rate, rate);
-			found = 1;
-		} else {
-			a->recruiter = di;
-			dec_parse_signed(a->orate, rate);
-		}
-	}
-	sqlite3_reset(q);
-	if (step != SQLITE_DONE)
-		return -st_sqlfail(s->st, "reading an order's lines");
-	return found;
 }
 
 static int settle_refund(struct settle *s, int64_t seq, int64_t ord, const char *amount)
 {
 	referral_store *st = s->st;
 	sqlite3_stmt *q = st->q[Q_BY_SEQ];
-	int rc, found;
+	struct attr a;
+	fen_t fen;
+	int rc;
 
 	sqlite3_bind_int64(q, 1, ord);
 	int step = sqlite3_step(q);
@@ -428,48 +716,61 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, const char 
 	if (step != SQLITE_ROW)
 		return st_sqlfail(st, "reading a refunded order");
 
-	if (booked == s->period)
-		found = attribute(s, member, t);
-	else if ((found = stored_attribution(s, ord)) < 0)
-		return -found;
-	if (!found)
-		return 0; /* an unattributed order: nothing to reverse */
+	/* as the order's own settlement attributed it */
+	int64_t limit = s->limit;
+	if (booked != s->period) {
+		int k = booked - s->first_closed;
+		limit = k >= 0 && k < s->nclosed ? s->close_seq[k] : 0;
+	}
+	if ((rc = attribute(s, member, t, booked, limit, &a)) <= 0)
+		return -rc; /* an unattributed order: nothing to reverse */
+	if (fen_parse(amount, &fen))
+		return st_fail(st, REFERRAL_EIO, "storage: a refund amount is not money");
 
-	struct attr *a = &s->at;
-	struct dist *d = &s->d[a->dist];
-	char rate[128];
-	dec_parse_signed(s->amount, amount);
-	mpq_mul(s->x, s->amount, a->rate); /* the commission reversed */
+	struct dist *d = &s->d[a.dist];
+	fen_to_mpq(s->x, fen);
+	mpq_mul(s->x, s->x, *a.rate); /* the commission reversed */
 	mpq_sub(d->commission, d->commission, s->x);
-	mpq_neg(s->y, s->x);
-	dec_format(rate, sizeof rate, a->rate);
-	if ((rc = put_line(s, a->dist, LINE_COMMISSION_REVERSAL, seq, ord, a->member, -1, a->binding,
-			   amount, rate, s->y)))
-		return rc;
-
-	if (a->recruiter >= 0) {
-		struct dist *r = &s->d[a->recruiter];
-		mpq_mul(s->y, s->x, a->orate);
-		mpq_sub(r->override, r->override, s->y);
-		mpq_neg(s->y, s->y);
-		dec_format(s->base, sizeof s->base, s->x);
-		dec_format(rate, sizeof rate, a->orate);
-		if ((rc = put_line(s, a->recruiter, LINE_OVERRIDE_REVERSAL, seq, ord, a->member,
-				   a->dist, a->binding, s->base, rate, s->y)))
+	if (fen_add(&d->sales_fen, -fen))
+		return fail_overflow(s);
+	if (s->mode == SETTLE_LINES) {
+		mpq_neg(s->y, s->x);
+		dec_format(s->rate, sizeof s->rate, *a.rate);
+		if ((rc = put_line(s, a.dist, LINE_COMMISSION_REVERSAL, seq, ord, &a, -1, amount,
+				   s->rate, s->y)))
 			return rc;
 	}
+	if (a.recruiter >= 0) {
+		struct dist *r = &s->d[a.recruiter];
+		mpq_mul(s->y, s->x, a.pl->override_rate);
+		mpq_sub(r->override, r->override, s->y);
+		if (s->mode == SETTLE_LINES) {
+			mpq_neg(s->y, s->y);
+			dec_format(s->base, sizeof s->base, s->x);
+			dec_format(s->rate, sizeof s->rate, a.pl->override_rate);
+			if ((rc = put_line(s, a.recruiter, LINE_OVERRIDE_REVERSAL, seq, ord, &a, a.dist,
+					   s->base, s->rate, s->y)))
+				return rc;
+		}
+	}
 
-	struct bstate *bs = bounty_state(s, a->binding);
+	struct bstate *bs = bounty_state(s, a.binding);
 	if (!bs)
 		return fail_nomem(s);
-	mpq_sub(bs->net, bs->net, s->amount);
-	if (mpq_sgn(bs->net) == 0 && bs->standing) {
+	if (fen_add(&bs->net, -fen))
+		return fail_overflow(s);
+	if (bs->net == 0 && bs->standing) {
+		/* reversed at its original value, to whoever earned it: the
+		 * binding's distributor */
+		int32_t who = a.dist;
 		bs->standing = 0;
-		mpq_sub(d->bounty, d->bounty, bs->bounty);
-		mpq_neg(s->y, bs->bounty);
-		if ((rc = put_line(s, a->dist, LINE_BOUNTY_REVERSAL, seq, ord, a->member, -1,
-				   a->binding, NULL, NULL, s->y)))
+		s->d[who].members--;
+		if (fen_add(&s->d[who].bounty_fen, -bs->bounty))
+			return fail_overflow(s);
+		if (s->mode == SETTLE_LINES &&
+		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, who, -bs->bounty)))
 			return rc;
+		bs->bounty = 0;
 	}
 	return 0;
 }
@@ -478,6 +779,7 @@ static int stream_period(struct settle *s)
 {
 	sqlite3_stmt *q;
 	int rc, step;
+	long done = 0;
 
 	rc = st_prepare(s->st, "SELECT seq, type, at, ref1, num FROM events"
 			       " WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10) ORDER BY at, seq",
@@ -486,7 +788,6 @@ static int stream_period(struct settle *s)
 		return rc;
 	sqlite3_bind_int(q, 1, s->period);
 	sqlite3_bind_int64(q, 2, s->limit);
-	long done = 0;
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		st_progress(s->st, "settle", ++done);
 		int64_t seq = sqlite3_column_int64(q, 0), t = sqlite3_column_int64(q, 2);
@@ -505,142 +806,164 @@ static int stream_period(struct settle *s)
 	return rc;
 }
 
-/* ---- statements and carried state ---------------------------------------- */
+/* ---- statements -------------------------------------------------------------- */
 
-static int write_bounty_states(struct settle *s, const char *out)
+/* Turns the sums in fen into each distributor's exact commission, bounty
+ * and override: once per distributor, not once per order. */
+static void finish_sums(struct settle *s)
 {
-	struct strbuf sql = {0};
-	sqlite3_stmt *q;
-	int rc;
-	char net[160], bounty[160];
-
-	if (sb_printf(&sql, "INSERT INTO %sbounty_state(binding, period, net, bounty)"
-			    " VALUES(?1, ?2, ?3, ?4)", out))
-		return fail_nomem(s);
-	rc = st_prepare(s->st, sb_str(&sql), &q);
-	sb_free(&sql);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < s->nbs && !rc; i++) {
-		struct bstate *b = &s->bs[i];
-		dec_format(net, sizeof net, b->net);
-		if (b->standing)
-			dec_format(bounty, sizeof bounty, b->bounty);
-		else
-			bounty[0] = '\0';
-		sqlite3_bind_int64(q, 1, b->binding);
-		sqlite3_bind_int(q, 2, s->period);
-		sqlite3_bind_text(q, 3, net, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 4, bounty, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			rc = st_sqlfail(s->st, "writing bounty state");
-		sqlite3_reset(q);
+	for (size_t i = 0; i < s->nd; i++) {
+		struct dist *d = &s->d[i];
+		const mpq_t *rate = (const mpq_t *)&s->pl->grades[d->grade - 1].rate;
+		if (d->com_fen) {
+			fen_to_mpq(s->x, d->com_fen);
+			mpq_mul(s->x, s->x, *rate);
+			mpq_add(d->commission, d->commission, s->x);
+		}
+		if (d->ov_fen && d->recruiter >= 0) {
+			fen_to_mpq(s->x, d->ov_fen);
+			mpq_mul(s->x, s->x, *rate);
+			mpq_mul(s->x, s->x, s->pl->override_rate);
+			mpq_add(s->d[d->recruiter].override, s->d[d->recruiter].override, s->x);
+		}
 	}
-	sqlite3_finalize(q);
-	return rc;
 }
 
-static int write_statements(struct settle *s, const char *out)
+/* LINES mode: the lines of each distributor must add up to her sums. */
+static int check_lines(struct settle *s)
+{
+	for (size_t i = 0; i < s->nd; i++) {
+		struct dist *d = &s->d[i];
+		fen_to_mpq(s->x, d->bounty_fen);
+		const char *what = NULL;
+		if (!mpq_equal(d->line_sum[0], d->commission))
+			what = "commission";
+		else if (!mpq_equal(d->line_sum[1], s->x))
+			what = "bounty";
+		else if (!mpq_equal(d->line_sum[2], d->override))
+			what = "override";
+		if (!what)
+			continue;
+		char p[8];
+		period_format(s->period, p);
+		sqlite3_stmt *q = s->st->q[Q_BY_SEQ];
+		sqlite3_bind_int64(q, 1, d->seq);
+		int found = sqlite3_step(q) == SQLITE_ROW;
+		int rc = st_fail(s->st, REFERRAL_EVERIFY,
+				 "verify: period %s: the %s lines of distributor %s do not add up"
+				 " to her statement", p, what,
+				 found ? (const char *)sqlite3_column_text(q, 1) : "?");
+		sqlite3_reset(q);
+		return rc;
+	}
+	return 0;
+}
+
+static int write_statements(struct settle *s)
 {
 	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	mpq_t accrued, total, payable, carry;
-	char txt[8][160];
+	mpq_t bounty, accrued, total, payable, carry, sales;
+	char txt[9][160];
 	int rc = 0;
 
 	if (sb_printf(&sql, "INSERT INTO %sstatements(period, dist, store, grade, opening_carry,"
-			    " commission, bounty, override, accrued, total, payable, closing_carry)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", out))
+			    " commission, bounty, override, accrued, total, payable, closing_carry,"
+			    " members, sales)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		      s->out))
 		return fail_nomem(s);
 	rc = st_prepare(s->st, sb_str(&sql), &q);
 	sb_free(&sql);
 	if (rc)
 		return rc;
-	mpq_inits(accrued, total, payable, carry, NULL);
+	mpq_inits(bounty, accrued, total, payable, carry, sales, NULL);
 	for (size_t i = 0; i < s->nd && !rc; i++) {
 		struct dist *d = &s->d[i];
 		if (d->booked > s->period)
 			continue; /* appears in the period her event is booked in */
-		mpq_add(accrued, d->commission, d->bounty);
+		fen_to_mpq(bounty, d->bounty_fen);
+		fen_to_mpq(sales, d->sales_fen);
+		mpq_add(accrued, d->commission, bounty);
 		mpq_add(accrued, accrued, d->override);
 		mpq_add(total, d->opening, accrued);
 		dec_round_fen(payable, total, s->pl->rounding);
 		if (mpq_sgn(payable) < 0 || mpq_cmp(payable, s->pl->min_payout) < 0)
 			mpq_set_ui(payable, 0, 1);
 		mpq_sub(carry, total, payable);
-		const mpq_t *vals[8] = {&d->opening, &d->commission, &d->bounty, &d->override,
-					&accrued, &total, &payable, &carry};
+		const mpq_t *vals[9] = {&d->opening, &d->commission, &bounty, &d->override,
+					&accrued, &total, &payable, &carry, &sales};
 		sqlite3_bind_int(q, 1, s->period);
 		sqlite3_bind_int64(q, 2, d->seq);
 		sqlite3_bind_int64(q, 3, d->store);
 		sqlite3_bind_int(q, 4, d->grade);
-		for (int k = 0; k < 8; k++) {
+		for (int k = 0; k < 9; k++)
 			dec_format(txt[k], sizeof txt[k], *vals[k]);
+		for (int k = 0; k < 8; k++)
 			sqlite3_bind_text(q, 5 + k, txt[k], -1, SQLITE_STATIC);
-		}
+		sqlite3_bind_int64(q, 13, d->members);
+		sqlite3_bind_text(q, 14, txt[8], -1, SQLITE_STATIC);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = st_sqlfail(s->st, "writing a statement");
 		sqlite3_reset(q);
 	}
-	mpq_clears(accrued, total, payable, carry, NULL);
+	mpq_clears(bounty, accrued, total, payable, carry, sales, NULL);
 	sqlite3_finalize(q);
 	return rc;
 }
 
-/* ---- the pass ------------------------------------------------------------ */
+/* ---- the pass -------------------------------------------------------------------- */
 
 static void settle_free(struct settle *s)
 {
 	for (size_t i = 0; i < s->nd; i++)
-		mpq_clears(s->d[i].opening, s->d[i].commission, s->d[i].bounty, s->d[i].override,
-			   NULL);
+		mpq_clears(s->d[i].opening, s->d[i].commission, s->d[i].override,
+			   s->d[i].line_sum[0], s->d[i].line_sum[1], s->d[i].line_sum[2], NULL);
 	free(s->d);
 	idmap_free(&s->dmap);
 	free(s->b);
-	for (size_t i = 0; i < s->nbs; i++)
-		mpq_clears(s->bs[i].net, s->bs[i].bounty, NULL);
 	free(s->bs);
 	idmap_free(&s->bsmap);
+	for (size_t k = 0; k < s->nog; k++)
+		idmap_free(&s->og[k].map);
+	free(s->og);
+	free(s->close_seq);
 	sqlite3_finalize(s->ins_line);
-	sqlite3_finalize(s->get_bstate);
-	sqlite3_finalize(s->orig_lines);
-	mpq_clears(s->x, s->y, s->amount, s->at.rate, s->at.orate, NULL);
+	mpq_clears(s->x, s->y, NULL);
 }
 
-int settle_period(referral_store *st, int period, int64_t limit, const char *out)
+int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode)
 {
 	struct settle s;
 	struct strbuf sql = {0};
-	int rc;
+	int rc = 0;
 
 	memset(&s, 0, sizeof s);
 	s.st = st;
 	s.period = period;
+	s.mode = mode;
 	s.limit = limit;
+	s.out = out;
 	s.pl = st_plan_for(st, period);
 	s.period_end = period_start(period + 1, s.pl->utc_offset_min);
-	mpq_inits(s.x, s.y, s.amount, s.at.rate, s.at.orate, NULL);
-	for (int g = 0; g < PLAN_GRADES; g++)
-		dec_format(s.rate_txt[g], sizeof s.rate_txt[g], s.pl->grades[g].rate);
-	dec_format(s.orate_txt, sizeof s.orate_txt, s.pl->override_rate);
+	mpq_inits(s.x, s.y, NULL);
 
-	if (sb_printf(&sql, "INSERT INTO %slines(period, dist, type, event, ord, member, source,"
-			    " binding, base, rate, value)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", out)) {
-		rc = st_nomem(st);
-		goto done;
+	if (mode == SETTLE_LINES) {
+		if (sb_printf(&sql, "INSERT INTO %slines(period, dist, type, event, ord, member,"
+				    " source, binding, base, rate, value)"
+				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", out))
+			rc = st_nomem(st);
+		else
+			rc = st_prepare(st, sb_str(&sql), &s.ins_line);
 	}
-	if ((rc = st_prepare(st, sb_str(&sql), &s.ins_line)) ||
-	    (rc = st_prepare(st, "SELECT net, bounty FROM main.bounty_state"
-				 " WHERE binding = ?1 AND period < ?2 ORDER BY period DESC LIMIT 1",
-			     &s.get_bstate)) ||
-	    (rc = st_prepare(st, "SELECT type, dist, rate, binding, member FROM main.lines"
-				 " WHERE ord = ?1 AND type IN (3, 5)", &s.orig_lines)))
-		goto done;
-	if ((rc = load_network(&s)) || (rc = load_previous(&s)) || (rc = stream_period(&s)) ||
-	    (rc = write_bounty_states(&s, out)) || (rc = write_statements(&s, out)))
-		goto done;
-done:
+	if (!rc && !(rc = load_network(&s)) && !(rc = load_previous(&s)) &&
+	    !(rc = load_snapshot(&s)) && !(rc = stream_period(&s))) {
+		finish_sums(&s);
+		if (mode == SETTLE_LINES)
+			rc = check_lines(&s);
+		else if (!(rc = write_snapshot(&s)))
+			rc = write_statements(&s);
+	}
 	sb_free(&sql);
 	settle_free(&s);
 	return rc;

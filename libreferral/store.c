@@ -24,27 +24,30 @@ const char *const line_type_names[7] = {
 };
 
 /* Tables derived by settlement; the same DDL serves the frozen tables in
- * `main` and verify's scratch copies in `temp` (prefixed v_). %s is the
- * prefix. */
+ * `main` and the scratch copies of verify and the exports in `temp` (prefixes
+ * v_ and x_). %s is the prefix. */
 const char derived_ddl[] =
-	"CREATE TABLE IF NOT EXISTS %slines("
-	" period INTEGER NOT NULL, dist INTEGER NOT NULL, type INTEGER NOT NULL,"
-	" event INTEGER NOT NULL, ord INTEGER NOT NULL, member INTEGER NOT NULL,"
-	" source INTEGER, binding INTEGER NOT NULL, base TEXT, rate TEXT, value TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS %sstatements("
 	" period INTEGER NOT NULL, dist INTEGER NOT NULL, store INTEGER NOT NULL,"
 	" grade INTEGER NOT NULL, opening_carry TEXT NOT NULL, commission TEXT NOT NULL,"
 	" bounty TEXT NOT NULL, override TEXT NOT NULL, accrued TEXT NOT NULL,"
 	" total TEXT NOT NULL, payable TEXT NOT NULL, closing_carry TEXT NOT NULL,"
+	" members INTEGER NOT NULL, sales TEXT NOT NULL,"
 	" PRIMARY KEY(period, dist)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS %sgrades("
 	" period INTEGER NOT NULL, dist INTEGER NOT NULL, grade INTEGER NOT NULL,"
 	" members INTEGER NOT NULL, sales TEXT NOT NULL, shares INTEGER NOT NULL,"
 	" store_rating TEXT NOT NULL, next_grade INTEGER NOT NULL,"
 	" PRIMARY KEY(period, dist)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS %sbounty_state("
-	" binding INTEGER NOT NULL, period INTEGER NOT NULL, net TEXT NOT NULL,"
-	" bounty TEXT NOT NULL, PRIMARY KEY(binding, period)) WITHOUT ROWID;";
+	"CREATE TABLE IF NOT EXISTS %ssnapshots("
+	" period INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+
+/* Lines, re-derived on demand: only ever in `temp`. */
+static const char lines_ddl[] =
+	"CREATE TABLE IF NOT EXISTS %slines("
+	" period INTEGER NOT NULL, dist INTEGER NOT NULL, type INTEGER NOT NULL,"
+	" event INTEGER NOT NULL, ord INTEGER NOT NULL, member INTEGER NOT NULL,"
+	" source INTEGER, binding INTEGER NOT NULL, base TEXT, rate TEXT, value TEXT NOT NULL);";
 
 static const char schema_v1[] =
 	"CREATE TABLE plans(version INTEGER PRIMARY KEY, effective INTEGER NOT NULL,"
@@ -58,6 +61,9 @@ static const char schema_v1[] =
 	"CREATE INDEX events_by_ref ON events(ref1, type);"
 	"CREATE INDEX events_by_ref2 ON events(ref2, type) WHERE ref2 IS NOT NULL;"
 	"CREATE INDEX events_by_booking ON events(booked, at);"
+	/* covers the scan of the network at every settlement */
+	"CREATE INDEX events_network ON events(type, seq, at, booked, ref1, ref2, num)"
+	" WHERE type BETWEEN 3 AND 7;"
 	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
 	"CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
@@ -239,12 +245,14 @@ static int user_version(referral_store *st, int *out)
 	return 0;
 }
 
-/* Runs the DDL of the derived tables for a prefix ("" or "temp.v_"). */
+/* Runs the DDL of the derived tables for a prefix: "" for the frozen ones,
+ * "temp.v_" or "temp.x_" for scratch copies, which also get a lines table. */
 int st_create_derived(referral_store *st, const char *prefix)
 {
 	struct strbuf sql = {0};
 	int rc;
-	if (sb_printf(&sql, derived_ddl, prefix, prefix, prefix, prefix))
+	if (sb_printf(&sql, derived_ddl, prefix, prefix, prefix) ||
+	    (strcmp(prefix, "") && strcmp(prefix, "main.") && sb_printf(&sql, lines_ddl, prefix)))
 		return st_nomem(st);
 	rc = st_exec(st, sb_str(&sql));
 	sb_free(&sql);
@@ -258,7 +266,7 @@ static int migrate(referral_store *st, int from)
 	if (from < 1) {
 		if ((rc = st_exec(st, schema_v1)) || (rc = st_create_derived(st, "")))
 			return rc;
-		static const char *const frozen[] = {"lines", "statements", "grades", "bounty_state"};
+		static const char *const frozen[] = {"statements", "grades", "snapshots"};
 		for (size_t i = 0; i < sizeof frozen / sizeof *frozen; i++) {
 			struct strbuf sql = {0};
 			if (sb_printf(&sql, freeze_ddl, frozen[i]))
@@ -268,9 +276,6 @@ static int migrate(referral_store *st, int from)
 			if (rc)
 				return rc;
 		}
-		if ((rc = st_exec(st, "CREATE INDEX lines_by_period ON lines(period, dist);"
-				      "CREATE INDEX lines_by_order ON lines(ord, type);")))
-			return rc;
 	}
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);

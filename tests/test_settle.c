@@ -1037,17 +1037,26 @@ ParameterizedTestParameters(verify, catches_alterations)
 		{"DROP TRIGGER statements_frozen_u;"
 		 " UPDATE statements SET payable = '1.21'"
 		 " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'R1')", "R1"},
-		/* D1's commission line 119.5685 -> 119.5686 */
-		{"DROP TRIGGER lines_frozen_u;"
-		 " UPDATE lines SET value = '119.5686' WHERE type = 3"
-		 " AND dist = (SELECT seq FROM events WHERE type = 3 AND id = 'D1')", "D1"},
+		/* D1's commission 119.5685 -> 119.5686 (lines are re-derived from
+		 * the log, never stored: they cannot be altered, what they sum to can) */
+		{"DROP TRIGGER statements_frozen_u;"
+		 " UPDATE statements SET commission = '119.5686'"
+		 " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'D1')", "D1"},
 		/* D1's next grade 1 -> 4 */
 		{"DROP TRIGGER grades_frozen_u;"
 		 " UPDATE grades SET next_grade = 4"
 		 " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'D1')", "D1"},
-		/* R1's override line removed */
-		{"DROP TRIGGER lines_frozen_d;"
-		 " DELETE FROM lines WHERE type = 5", "R1"},
+		/* R1's statement removed */
+		{"DROP TRIGGER statements_frozen_d;"
+		 " DELETE FROM statements"
+		 " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'R1')", "R1"},
+		/* D1's bounty count, which grading reads, 1 -> 2 */
+		{"DROP TRIGGER statements_frozen_u;"
+		 " UPDATE statements SET members = 2"
+		 " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'D1')", "D1"},
+		/* the bounty state carried to the next period */
+		{"DROP TRIGGER snapshots_frozen_u;"
+		 " UPDATE snapshots SET data = x'0101'", "snapshot"},
 		/* the order itself rewritten in the log: 2391.37 -> 2391.38 */
 		{"DROP TRIGGER events_append_only_u;"
 		 " UPDATE events SET num = '2391.38' WHERE type = 9 AND id = 'o1'", "D1|R1"},
@@ -1082,8 +1091,8 @@ Test(verify, frozen_rows_refuse_updates)
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	int rc = sqlite3_exec(db, "UPDATE statements SET payable = '1.21'", NULL, NULL, NULL);
 	cr_assert_neq(rc, SQLITE_OK, "a closed statement was updated");
-	rc = sqlite3_exec(db, "DELETE FROM lines", NULL, NULL, NULL);
-	cr_assert_neq(rc, SQLITE_OK, "closed lines were deleted");
+	rc = sqlite3_exec(db, "DELETE FROM snapshots", NULL, NULL, NULL);
+	cr_assert_neq(rc, SQLITE_OK, "a closed bounty snapshot was deleted");
 	sqlite3_close(db);
 }
 

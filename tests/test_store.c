@@ -218,8 +218,10 @@ Test(store, closed_periods_are_frozen_in_the_schema)
 		REFERRAL_OK);
 	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
 	referral_store_free(st);
-	cr_assert_eq(count_rows(path, "lines"), 2); /* commission 5.00, bounty 20.00 */
-	cr_assert_neq(raw_sql(path, "UPDATE lines SET value = '9.00'"), SQLITE_OK);
+	cr_assert_eq(count_rows(path, "statements"), 1);
+	cr_assert_eq(count_rows(path, "snapshots"), 1);
+	cr_assert_neq(raw_sql(path, "UPDATE statements SET payable = '9.00'"), SQLITE_OK);
+	cr_assert_neq(raw_sql(path, "UPDATE snapshots SET data = x''"), SQLITE_OK);
 	cr_assert_neq(raw_sql(path, "DELETE FROM statements"), SQLITE_OK);
 	cr_assert_neq(raw_sql(path, "INSERT INTO grades VALUES(24312, 2, 1, 0, '0.00', 0, '0.00', 1)"),
 		      SQLITE_OK);

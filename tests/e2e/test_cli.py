@@ -297,8 +297,10 @@ class ExitCodes(CliCase):
         r = self.expect(OK, "verify", self.db)
         con = sqlite3.connect(self.db)
         with con:
-            con.execute("DROP TRIGGER lines_frozen_u")
-            con.execute("UPDATE lines SET value='999.00' WHERE rowid=1")
+            # lines are re-derived, never stored: alter what they come from
+            con.execute("DROP TRIGGER statements_frozen_u")
+            con.execute("UPDATE statements SET commission='999.00'"
+                        " WHERE dist = (SELECT min(dist) FROM statements)")
         con.close()
         r = self.expect(VERIFY, "verify", self.db)
         self.assertIn("2026-01", r.err)
