@@ -312,8 +312,8 @@ static int open_db(referral_store **out, const char *path, int create)
 	sqlite3_extended_result_codes(st->db, 0);
 	sqlite3_busy_timeout(st->db, 5000);
 	int rc = st_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			     " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-65536;"
-			     " PRAGMA temp_store=MEMORY");
+			     " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144;"
+			     " PRAGMA temp_store=FILE");
 	if (rc)
 		return st_fail(st, REFERRAL_EIO, "store \"%s\": not a usable SQLite file: %s", path,
 			       sqlite3_errmsg(st->db));
