@@ -21,9 +21,8 @@ int32_t idmap_get(const struct idmap *m, int64_t key)
 	}
 }
 
-static int grow(struct idmap *m)
+static int rehash(struct idmap *m, size_t cap)
 {
-	size_t cap = m->cap ? m->cap * 2 : 1024;
 	int64_t *keys = calloc(cap, sizeof *keys);
 	int32_t *vals = malloc(cap * sizeof *vals);
 	if (!keys || !vals) {
@@ -48,9 +47,17 @@ static int grow(struct idmap *m)
 	return 0;
 }
 
+int idmap_reserve(struct idmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 1024;
+	while (n * 2 > cap)
+		cap *= 2;
+	return cap == m->cap ? 0 : rehash(m, cap);
+}
+
 int idmap_put(struct idmap *m, int64_t key, int32_t val)
 {
-	if ((m->len + 1) * 2 > m->cap && grow(m))
+	if ((m->len + 1) * 2 > m->cap && rehash(m, m->cap ? m->cap * 2 : 1024))
 		return -1;
 	size_t i = slot_of(key, m->cap);
 	while (m->keys[i])

@@ -154,7 +154,7 @@ struct compared {
 
 static const struct compared compared[] = {
 	{"statement", "dist, store, grade, opening_carry, commission, bounty, override, accrued,"
-		      " total, payable, closing_carry, members, sales", "statements"},
+		      " total, payable, closing_carry, members, sales, shares", "statements"},
 	{"grade", "dist, grade, members, sales, shares, store_rating, next_grade", "grades"},
 	{"bounty snapshot", "period, data", "snapshots"},
 };

@@ -56,6 +56,7 @@ struct dist {
 	fen_t bounty_fen;        /* bounties earned minus reversed in P */
 	fen_t sales_fen;         /* commission bases minus reversal bases */
 	long members;            /* bounties earned minus reversed, counted */
+	long shares;             /* her share events booked in P */
 	mpq_t opening, commission, override; /* reversals gather here first */
 	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
 };
@@ -215,6 +216,31 @@ static int cmp_binding(const void *pa, const void *pb)
 	return a->bound_at < b->bound_at ? -1 : a->bound_at > b->bound_at;
 }
 
+/* Orders the bindings by (member, bound_at). Those made by member events
+ * come first and are in order already (a member's seq is her key, and the
+ * scan is by seq); a member's first binding is always the one she joined
+ * with. Only the binds are sorted, then the two runs are merged. */
+static int sort_bindings(struct settle *s, size_t nmember)
+{
+	size_t nbind = s->nb - nmember;
+	if (!nbind)
+		return 0;
+	qsort(s->b + nmember, nbind, sizeof *s->b, cmp_binding);
+	struct binding *merged = malloc(s->nb * sizeof *merged);
+	if (!merged)
+		return fail_nomem(s);
+	size_t i = 0, j = nmember, k = 0;
+	while (i < nmember || j < s->nb) {
+		if (j >= s->nb || (i < nmember && cmp_binding(&s->b[i], &s->b[j]) <= 0))
+			merged[k++] = s->b[i++];
+		else
+			merged[k++] = s->b[j++];
+	}
+	free(s->b);
+	s->b = merged;
+	return 0;
+}
+
 static int new_dist(struct settle *s, size_t *cap, int64_t seq, int booked, int64_t store,
 		    int64_t recruiter)
 {
@@ -245,13 +271,15 @@ static int load_network(struct settle *s)
 {
 	referral_store *st = s->st;
 	sqlite3_stmt *q;
-	size_t capd = 0, capb = 0;
+	size_t capd = 0, capb = 0, nmember_bindings = 0;
 	int rc, step;
 
-	/* the partial index events_network covers this scan, type by type:
-	 * distributors first, then what refers to them */
+	/* the partial index events_network covers this scan (its condition is
+	 * repeated so that the planner sees it), type by type: distributors
+	 * first, then what refers to them */
 	rc = st_prepare(st, "SELECT seq, type, at, booked, ref1, ref2, num FROM events"
-			    " WHERE type BETWEEN 3 AND 7 AND seq <= ?1 ORDER BY type, seq", &q);
+			    " WHERE type BETWEEN 2 AND 7 AND type >= 3 AND seq <= ?1"
+			    " ORDER BY type, seq", &q);
 	if (rc)
 		return rc;
 	sqlite3_bind_int64(q, 1, s->limit);
@@ -282,6 +310,7 @@ static int load_network(struct settle *s)
 		case REFERRAL_EV_MEMBER:
 			if (ref2)
 				rc = add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6), &capb);
+			nmember_bindings = s->nb;
 			break;
 		case REFERRAL_EV_BIND:
 			rc = add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6), &capb);
@@ -295,9 +324,7 @@ static int load_network(struct settle *s)
 	sqlite3_finalize(q);
 	if (rc)
 		return rc;
-	if (s->nb)
-		qsort(s->b, s->nb, sizeof *s->b, cmp_binding);
-	return 0;
+	return sort_bindings(s, nmember_bindings);
 }
 
 /* grade(D, P) from the close of P-1, the opening carry, and the close limits
@@ -431,6 +458,11 @@ static int load_snapshot(struct settle *s)
 		const unsigned char *p = sqlite3_column_blob(q, 0);
 		const unsigned char *end = p + sqlite3_column_bytes(q, 0);
 		int64_t seq = 0;
+		/* at least three bytes an entry: size the map once */
+		if (idmap_reserve(&s->bsmap, (size_t)(end - p) / 3 + 1024)) {
+			sqlite3_finalize(q);
+			return fail_nomem(s);
+		}
 		while (p && p < end && !rc) {
 			unsigned __int128 dseq, net, bounty;
 			if (get_varint(&p, end, &dseq) || get_varint(&p, end, &net) ||
@@ -781,9 +813,9 @@ static int stream_period(struct settle *s)
 	int rc, step;
 	long done = 0;
 
-	rc = st_prepare(s->st, "SELECT seq, type, at, ref1, num FROM events"
-			       " WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10) ORDER BY at, seq",
-			&q);
+	rc = st_prepare(s->st, "SELECT seq, type, at, ref1, num, txt1 FROM events"
+			       " WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10, 11)"
+			       " ORDER BY at, seq", &q);
 	if (rc)
 		return rc;
 	sqlite3_bind_int(q, 1, s->period);
@@ -793,10 +825,18 @@ static int stream_period(struct settle *s)
 		int64_t seq = sqlite3_column_int64(q, 0), t = sqlite3_column_int64(q, 2);
 		int64_t ref1 = sqlite3_column_int64(q, 3);
 		const char *num = (const char *)sqlite3_column_text(q, 4);
-		if (sqlite3_column_int(q, 1) == REFERRAL_EV_ORDER)
+		int type = sqlite3_column_int(q, 1);
+		if (type == REFERRAL_EV_ORDER) {
 			rc = settle_order(s, seq, t, ref1, num);
-		else
+		} else if (type == REFERRAL_EV_REFUND) {
 			rc = settle_refund(s, seq, ref1, num);
+		} else {
+			/* a share: counted for grading when a distributor's */
+			const char *by = (const char *)sqlite3_column_text(q, 5);
+			int32_t di = by && by[0] == 'd' ? idmap_get(&s->dmap, ref1) : -1;
+			if (di >= 0)
+				s->d[di].shares++;
+		}
 		if (rc)
 			break;
 	}
@@ -869,8 +909,8 @@ static int write_statements(struct settle *s)
 
 	if (sb_printf(&sql, "INSERT INTO %sstatements(period, dist, store, grade, opening_carry,"
 			    " commission, bounty, override, accrued, total, payable, closing_carry,"
-			    " members, sales)"
-			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+			    " members, sales, shares)"
+			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 		      s->out))
 		return fail_nomem(s);
 	rc = st_prepare(s->st, sb_str(&sql), &q);
@@ -903,6 +943,7 @@ static int write_statements(struct settle *s)
 			sqlite3_bind_text(q, 5 + k, txt[k], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 13, d->members);
 		sqlite3_bind_text(q, 14, txt[8], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 15, d->shares);
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = st_sqlfail(s->st, "writing a statement");
 		sqlite3_reset(q);

@@ -32,7 +32,7 @@ const char derived_ddl[] =
 	" grade INTEGER NOT NULL, opening_carry TEXT NOT NULL, commission TEXT NOT NULL,"
 	" bounty TEXT NOT NULL, override TEXT NOT NULL, accrued TEXT NOT NULL,"
 	" total TEXT NOT NULL, payable TEXT NOT NULL, closing_carry TEXT NOT NULL,"
-	" members INTEGER NOT NULL, sales TEXT NOT NULL,"
+	" members INTEGER NOT NULL, sales TEXT NOT NULL, shares INTEGER NOT NULL,"
 	" PRIMARY KEY(period, dist)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS %sgrades("
 	" period INTEGER NOT NULL, dist INTEGER NOT NULL, grade INTEGER NOT NULL,"
@@ -63,7 +63,7 @@ static const char schema_v1[] =
 	"CREATE INDEX events_by_booking ON events(booked, at);"
 	/* covers the scan of the network at every settlement */
 	"CREATE INDEX events_network ON events(type, seq, at, booked, ref1, ref2, num)"
-	" WHERE type BETWEEN 3 AND 7;"
+	" WHERE type BETWEEN 2 AND 7;"
 	"CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events"
 	" BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
 	"CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"

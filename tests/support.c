@@ -21,7 +21,11 @@ static void remove_tmpdir(void)
 const char *test_tmpdir(void)
 {
 	if (!tmpdir[0]) {
-		strcpy(tmpdir, "/tmp/referral-test-XXXXXX");
+		/* under $TMPDIR when set: ctest points it into the build tree, so
+		 * that what a crashed test leaves behind stays out of /tmp */
+		const char *base = getenv("TMPDIR");
+		snprintf(tmpdir, sizeof tmpdir, "%s/referral-test-XXXXXX",
+			 base && *base && strlen(base) < 200 ? base : "/tmp");
 		if (!mkdtemp(tmpdir))
 			return "/tmp";
 		atexit(remove_tmpdir);
