@@ -270,6 +270,9 @@ REFERRAL_API REFERRAL_NODISCARD int referral_verify(referral_store *store);
  *
  * Rows come sorted as the export is. Memory does not grow with the number
  * of rows (members is the exception: it holds one entry per member).
+ * Lines are not stored: opening "lines" re-derives them, one settlement pass
+ * per period asked for, into a temporary table on disk, then reads it
+ * sorted. That takes about as long as closing the period did.
  * ------------------------------------------------------------------------ */
 
 typedef struct referral_rows referral_rows;
