@@ -116,7 +116,7 @@ static int record(referral_store *st, const char *sql, int period, int64_t limit
 static int settle_or_close(referral_store *st, const char *period_arg, int closing)
 {
 	int period, rc;
-	int64_t limit;
+	int64_t limit = 0;
 	if ((rc = need_earliest_open(st, period_arg, &period)))
 		return rc;
 	if ((rc = st_begin(st)))
