@@ -185,7 +185,9 @@ typedef struct referral_event {
 /*
  * Opens a batch on `store`. `source` names the input in error messages
  * (FILE in "FILE:LINE: message"; "-" for standard input); it is copied.
- * Errors: REFERRAL_EIO. On success *out owns a batch to release with
+ * Errors: REFERRAL_EUSAGE (a batch is already open on this store),
+ * REFERRAL_EIO (also when another connection holds the write lock for
+ * more than 5 seconds). On success *out owns a batch to release with
  * referral_batch_free().
  */
 REFERRAL_API REFERRAL_NODISCARD int referral_batch_begin(referral_store *store, referral_batch **out,
