@@ -6,5 +6,5 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh"
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$root/build" -j"$(nproc)" >/dev/null
+cmake --build "$root/build" --target referral_cli -j"$(nproc)" >/dev/null
 REFERRAL_CLI="$root/build/referral" exec "$root/examples/monthly_settlement/run.sh" "$@"

@@ -82,7 +82,7 @@ struct gen {
 	struct rng r;
 	struct log *log;
 	int month;
-	char at[32];
+	char at[48];
 	int nstores, nratings, nevents;
 	int nd, nm, no, nf;
 	struct g_dist d[MAXN];
