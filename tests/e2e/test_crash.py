@@ -196,7 +196,9 @@ class CrashDuringClose(unittest.TestCase):
         # Both outcomes, and a fair share of kills landing while the close runs.
         self.assertGreater(counts["killed, left open"], 0, counts)
         self.assertGreater(counts["killed, closed"] + counts["ran to the end"], 0, counts)
-        self.assertGreaterEqual(opened, ITERATIONS // 5, counts)
+        # (a tenth: under the sanitizers the binary's own start-up takes a
+        # large share of each run, so fewer kills land after the open)
+        self.assertGreaterEqual(opened, ITERATIONS // 10, counts)
 
 
 if __name__ == "__main__":
