@@ -119,10 +119,6 @@ void st_rollback(referral_store *st);
 /* (Re)loads plans and the earliest open period from the database. */
 int st_load_state(referral_store *st);
 
-/* Parses a NUL-terminated canonical decimal with an optional '-' (values
- * read back from storage). 0, or -1 if malformed. */
-int dec_parse_signed(mpq_t out, const char *s);
-
 /* Creates the derived tables under a prefix ("" for main, "temp.v_"). */
 int st_create_derived(referral_store *st, const char *prefix);
 

@@ -39,6 +39,11 @@ int dec_parse_money(mpq_t out, const char *s, size_t len);
  * points). Same conventions as dec_parse_money(). */
 int dec_parse(mpq_t out, const char *s, size_t len);
 
+/* Parses a NUL-terminated canonical decimal with an optional '-': the
+ * values libreferral reads back from its own storage, which may be longer
+ * than any input, so no digit limit applies. 0, or -1 if malformed. */
+int dec_parse_signed(mpq_t out, const char *s);
+
 /* A short English description of the money and decimal forms, for messages:
  * e.g. "a string of digits with up to 2 decimals, like \"12.34\"". Static. */
 const char *dec_money_form(void);

@@ -492,35 +492,3 @@ int referral_open_period(referral_store *st, char *buf, size_t cap)
 	period_format(st->first_open, buf);
 	return 0;
 }
-
-int dec_parse_signed(mpq_t out, const char *s)
-{
-	/* no digit limit here: stored values may be longer than any input */
-	if (!s)
-		return -1;
-	int neg = s[0] == '-';
-	const char *p = s + neg, *dot = strchr(p, '.');
-	size_t n = strlen(p), ilen = dot ? (size_t)(dot - p) : n;
-	size_t flen = dot ? n - ilen - 1 : 0;
-	char small[128], *digits = n < sizeof small ? small : malloc(n + 1);
-	if (!digits || ilen == 0 || (dot && flen == 0)) {
-		if (digits && digits != small)
-			free(digits);
-		return -1;
-	}
-	memcpy(digits, p, ilen);
-	if (dot)
-		memcpy(digits + ilen, dot + 1, flen);
-	digits[ilen + flen] = '\0';
-	int rc = strspn(digits, "0123456789") == ilen + flen ? 0 : -1;
-	if (!rc) {
-		mpz_set_str(mpq_numref(out), digits, 10);
-		mpz_ui_pow_ui(mpq_denref(out), 10, flen);
-		mpq_canonicalize(out);
-		if (neg)
-			mpq_neg(out, out);
-	}
-	if (digits != small)
-		free(digits);
-	return rc;
-}
