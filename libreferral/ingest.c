@@ -419,59 +419,31 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 {
 	referral_store *st = b->st;
 	sqlite3_stmt *q;
-	int rc = 0;
+	int rc, step, overlap = 0;
 
-	/* the binding made when she joined */
-	q = st->q[Q_BY_SEQ];
+	/* every binding of hers: the one she joined with, and her binds */
+	rc = st_prepare(st, "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
+			    " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
+			&q);
+	if (rc)
+		return rc;
 	sqlite3_bind_int64(q, 1, m);
-	int step = sqlite3_step(q);
-	int64_t bat = 0, dist = 0;
-	int months = 0;
-	if (step == SQLITE_ROW && sqlite3_column_type(q, 5) != SQLITE_NULL) {
-		bat = sqlite3_column_int64(q, 2);
-		dist = sqlite3_column_int64(q, 5);
-		months = sqlite3_column_int(q, 6);
+	while (!overlap && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t term, bat = sqlite3_column_int64(q, 0);
+		if ((rc = termination_of(st, sqlite3_column_int64(q, 2), &term)))
+			break;
+		int64_t bend = binding_end(st, bat, sqlite3_column_int(q, 1), term);
+		overlap = bat < end && e->at < bend;
 	}
-	sqlite3_reset(q);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return st_sqlfail(st, "reading a member");
-
-	/* then every bind of hers; the statement is reused below, so the rows
-	 * are checked one at a time with a fresh termination lookup each */
-	for (int64_t after_seq = -1;;) {
-		if (dist) {
-			int64_t term;
-			if ((rc = termination_of(st, dist, &term)))
-				return rc;
-			int64_t bend = binding_end(st, bat, months, term);
-			if (bat < end && e->at < bend) {
-				msg_head(b, e);
-				sb_puts(&b->msg, "member \"");
-				sb_append(&b->msg, e->f[F_MEMBER].state == FS_STRING ? e->f[F_MEMBER].s : e->f[F_ID].s,
-					  e->f[F_MEMBER].state == FS_STRING ? e->f[F_MEMBER].n : e->f[F_ID].n);
-				sb_puts(&b->msg, "\" already has a binding active at some instant of this one");
-				return REFERRAL_EINPUT;
-			}
-		}
-		/* the next bind by seq */
-		if (st_prepare(st, "SELECT seq, at, num, ref2 FROM events"
-				   " WHERE ref1 = ?1 AND type = 7 AND seq > ?2 ORDER BY seq LIMIT 1", &q))
-			return REFERRAL_EIO;
-		sqlite3_bind_int64(q, 1, m);
-		sqlite3_bind_int64(q, 2, after_seq);
-		step = sqlite3_step(q);
-		if (step == SQLITE_ROW) {
-			after_seq = sqlite3_column_int64(q, 0);
-			bat = sqlite3_column_int64(q, 1);
-			months = sqlite3_column_int(q, 2);
-			dist = sqlite3_column_int64(q, 3);
-		}
-		sqlite3_finalize(q);
-		if (step == SQLITE_DONE)
-			return 0;
-		if (step != SQLITE_ROW)
-			return st_sqlfail(st, "reading bindings");
-	}
+	sqlite3_finalize(q);
+	if (rc)
+		return rc;
+	if (overlap)
+		return bad(b, e, "member \"%.*s\" already has a binding active at some instant of this one",
+			   (int)e->f[F_MEMBER].n, e->f[F_MEMBER].s);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(st, "reading bindings");
+	return 0;
 }
 
 /* A member or bind event records its binding's window from the plan for

@@ -97,6 +97,7 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 	return settle_period(st, period, *limit, "main.", SETTLE_STATEMENTS);
 }
 
+/* Runs `sql` with ?1 = period and, when it has a second parameter, ?2 = limit. */
 static int record(referral_store *st, const char *sql, int period, int64_t limit)
 {
 	sqlite3_stmt *q;
@@ -104,7 +105,8 @@ static int record(referral_store *st, const char *sql, int period, int64_t limit
 	if (rc)
 		return rc;
 	sqlite3_bind_int(q, 1, period);
-	sqlite3_bind_int64(q, 2, limit);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, limit);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		rc = st_sqlfail(st, "recording the period");
 	sqlite3_finalize(q);
@@ -126,8 +128,7 @@ static int settle_or_close(referral_store *st, const char *period_arg, int closi
 			rc = record(st, "INSERT OR REPLACE INTO drafts(period, last_seq) VALUES(?1, ?2)",
 				    period, limit);
 		else if (!(rc = grade_period(st, period, limit, "main.")) &&
-			 !(rc = record(st, "DELETE FROM drafts WHERE period <= ?1 OR ?2 < 0", period,
-				       limit)))
+			 !(rc = record(st, "DELETE FROM drafts WHERE period <= ?1", period, limit)))
 			rc = record(st, "INSERT INTO closes(period, last_seq) VALUES(?1, ?2)", period,
 				    limit);
 	}
