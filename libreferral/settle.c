@@ -30,11 +30,23 @@
  * net commissionable spend and the bounty that stands), kept as one
  * compact snapshot per closed period.
  *
+ * In memory. Seqs are dense (the log's row ids), so one int32 array
+ * indexed by seq finds everything the stream names: a distributor's
+ * record, a member's first binding, a binding by its seq. That costs 4
+ * bytes per event in the log up to the limit and answers in one memory
+ * access, where a hash map took two and a rehash on growth. Bindings sit
+ * in one array sorted by (member, bound_at), each with its bounty state,
+ * so that attributing an order and updating its binding touch one cache
+ * line. No GMP value lives per distributor unless she needs one (an
+ * opening carry, a refund of an earlier period's order, lines): the
+ * sums are integers of fen, made exact once at the statement.
+ *
  * Reads of earlier periods go to `main`; writes go to the `out` prefix.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core.h"
 #include "decimal.h"
@@ -43,42 +55,54 @@
 
 typedef __int128 fen_t; /* an amount in fen (0.01 yuan) */
 
-struct dist {
-	int64_t seq;
-	int booked;
-	int64_t term, term_seq;  /* termination instant and its seq; INT64_MAX if none */
-	int64_t store;           /* store as of the end of the period */
-	int64_t store_at;        /* instant of the last store change applied */
-	int32_t recruiter;       /* index, or -1 */
-	int grade;               /* grade(D, P) */
-	fen_t com_fen;           /* her commissionable order amounts in P */
-	fen_t ov_fen;            /* those of them whose recruiter was active */
-	fen_t bounty_fen;        /* bounties earned minus reversed in P */
-	fen_t sales_fen;         /* commission bases minus reversal bases */
-	long members;            /* bounties earned minus reversed, counted */
-	long shares;             /* her share events booked in P */
-	mpq_t opening, commission, override; /* reversals gather here first */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* The exact values a distributor needs only sometimes. */
+struct exact {
+	mpq_t opening;           /* the opening carry */
+	mpq_t commission;        /* reversals at rates other than hers in P */
+	mpq_t override;          /* override reversals at such rates */
 	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
 };
 
-struct binding {
-	int64_t member, seq, bound_at;
-	int32_t dist;
-	int months;   /* the window fixed when the binding was made */
+struct dist {
+	/* what the stream touches for every order, first (two cache lines) */
+	fen_t com_fen;           /* her commissionable amounts in P, net of refunds of P's orders */
+	fen_t ov_fen;            /* those of them whose recruiter was active */
+	fen_t sales_fen;         /* commission bases minus reversal bases */
+	fen_t bounty_fen;        /* bounties earned minus reversed in P */
+	int64_t term, term_seq;  /* termination instant and its seq; INT64_MAX if none */
+	int64_t rterm, rterm_seq; /* her recruiter's, so that the stream need not look */
+	long members;            /* bounties earned minus reversed, counted */
+	int32_t recruiter;       /* index, or -1 */
+	int grade;               /* grade(D, P) */
+	/* the rest */
+	int64_t seq;
+	int64_t store;           /* store as of the end of the period */
+	int64_t store_at;        /* instant of the last store change applied */
+	fen_t ov_by_grade[PLAN_GRADES]; /* her recruits' ov_fen, by the recruit's grade */
+	long shares;             /* her share events booked in P */
+	int32_t ex;              /* index into the exact values, or -1 */
+	int booked;
 };
 
-/* Bounty state per binding (SPEC §6.4), carried across periods. */
-struct bstate {
-	int64_t binding;
-	fen_t net;      /* net commissionable spend */
-	fen_t bounty;   /* the standing bounty, when standing */
-	int standing;   /* earned by the binding's distributor */
-};
+/* A binding and its bounty state (SPEC §6.4), carried across periods; one
+ * cache line. */
+struct binding {
+	fen_t net;               /* net commissionable spend */
+	int64_t bounty;          /* the standing bounty in fen, when standing */
+	int64_t member, seq, bound_at;
+	int32_t dist;
+	int32_t months;          /* the window fixed when the binding was made */
+	int32_t next;            /* the member's next binding by bound_at, or -1 */
+	unsigned char standing;  /* earned by the binding's distributor */
+} __attribute__((aligned(64)));
 
 /* How an order was attributed. */
 struct attr {
 	int32_t dist, recruiter;  /* indexes; recruiter -1 when no override */
-	int64_t binding, member;
+	int32_t binding;          /* index */
+	int64_t member;
 	int grade;
 	const plan *pl;           /* the plan of the order's booking period */
 	const mpq_t *rate;
@@ -90,27 +114,30 @@ struct old_grades {
 	struct idmap map; /* dist seq -> next_grade of the period before */
 };
 
+/* What ix[seq] holds: a binding's index (>= 0; for a member's seq, her
+ * first binding), a distributor's (DIST_IX), or nothing (-1). */
+#define DIST_IX(i) (-2 - (int32_t)(i))
+#define IX_DIST(v) (-2 - (v))
+
 struct settle {
 	referral_store *st;
 	int period, mode;
 	int64_t limit, period_end;
 	const plan *pl;
 	const char *out;
+	int32_t *ix;             /* by seq, 0..limit */
 	struct dist *d;
-	size_t nd;
-	struct idmap dmap;
+	size_t nd, capd;
 	struct binding *b;
-	size_t nb;
-	struct idmap first_binding; /* member seq -> index of her first binding */
-	struct bstate *bs;
-	size_t nbs, nbs_loaded, capbs;
-	struct idmap bsmap;
+	size_t nb, capb;
+	struct exact *ex;
+	size_t nex, capex;
 	struct old_grades *og;
 	size_t nog;
 	int64_t *close_seq;      /* last seq of each closed period, by period - first */
 	int first_closed, nclosed;
 	sqlite3_stmt *ins_line;
-	char value[160], base[160], rate[160];
+	char value[160], base[160], rate[160], amount[160];
 	mpq_t x, y;
 };
 
@@ -119,6 +146,36 @@ static int fail_nomem(struct settle *s) { return st_nomem(s->st); }
 static int fail_overflow(struct settle *s)
 {
 	return st_fail(s->st, REFERRAL_EIO, "settlement: amounts too large to sum exactly");
+}
+
+/* The distributor of seq, or -1. */
+static int32_t dist_of(const struct settle *s, int64_t seq)
+{
+	if (seq <= 0 || seq > s->limit)
+		return -1;
+	int32_t v = s->ix[seq];
+	return v <= -2 ? IX_DIST(v) : -1;
+}
+
+/* The exact values of distributor di, made on first use. */
+static struct exact *exact_of(struct settle *s, int32_t di)
+{
+	struct dist *d = &s->d[di];
+	if (d->ex >= 0)
+		return &s->ex[d->ex];
+	if (s->nex == s->capex) {
+		size_t cap = s->capex ? s->capex * 2 : 256;
+		struct exact *n = realloc(s->ex, cap * sizeof *n);
+		if (!n)
+			return NULL;
+		s->ex = n;
+		s->capex = cap;
+	}
+	struct exact *e = &s->ex[s->nex];
+	mpq_inits(e->opening, e->commission, e->override, e->line_sum[0], e->line_sum[1],
+		  e->line_sum[2], NULL);
+	d->ex = (int32_t)s->nex++;
+	return e;
 }
 
 /* ---- whole fen ------------------------------------------------------------ */
@@ -191,93 +248,136 @@ static int fen_of(const mpq_t money, fen_t *out)
 
 /* ---- loading the network -------------------------------------------------- */
 
-static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t dist_seq,
-		       int64_t at, int months, size_t *cap)
+/* The arrays of settlement are large and read at random, so they are
+ * aligned to cache lines and, where the system offers it, backed by huge
+ * pages: a page walk per access cost as much as the access itself. */
+static void *big_alloc(size_t bytes)
 {
-	int32_t di = idmap_get(&s->dmap, dist_seq);
-	if (di < 0)
-		return 0; /* cannot happen: the distributor precedes the binding */
-	if (s->nb == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 1024;
-		struct binding *nb = realloc(s->b, ncap * sizeof *nb);
-		if (!nb)
-			return fail_nomem(s);
-		s->b = nb;
-		*cap = ncap;
-	}
-	s->b[s->nb++] = (struct binding){member, seq, at, di, months};
-	return 0;
+	size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
+	void *p;
+	if (posix_memalign(&p, align, bytes ? bytes : 1))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		madvise(p, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice only */
+#endif
+	return p;
 }
 
-static int cmp_binding(const void *pa, const void *pb)
+static void add_binding(struct settle *s, int64_t seq, int64_t member, int64_t dist_seq,
+			int64_t at, int months)
 {
-	const struct binding *a = pa, *b = pb;
-	if (a->member != b->member)
-		return a->member < b->member ? -1 : 1;
-	return a->bound_at < b->bound_at ? -1 : a->bound_at > b->bound_at;
+	int32_t di = dist_of(s, dist_seq);
+	if (di < 0 || s->nb == s->capb)
+		return; /* cannot happen: the distributor precedes the binding, and
+			 * the bindings were counted */
+	struct binding *b = &s->b[s->nb++];
+	memset(b, 0, sizeof *b);
+	b->member = member;
+	b->seq = seq;
+	b->bound_at = at;
+	b->dist = di;
+	b->months = months;
+	b->next = -1;
 }
 
-/* Orders the bindings by (member, bound_at). Those made by member events
- * come first and are in order already (a member's seq is her key, and the
- * scan is by seq); a member's first binding is always the one she joined
- * with. Only the binds are sorted, then the two runs are merged. */
-static int sort_bindings(struct settle *s, size_t nmember)
+/* A bind to sort by (member, bound_at). */
+struct bind_key {
+	int64_t member, bound_at;
+	int32_t i;
+};
+
+static int cmp_bind(const void *pa, const void *pb)
+{
+	const struct bind_key *x = pa, *y = pb;
+	if (x->member != y->member)
+		return x->member < y->member ? -1 : 1;
+	return x->bound_at < y->bound_at ? -1 : x->bound_at > y->bound_at;
+}
+
+/* Chains each member's bindings by bound_at from ix[member]. Those made by
+ * member events come first, in seq order, and are each their member's
+ * first (a bind starts after she joined); a bind's seq points at its own
+ * binding. Only the binds, few, are sorted. */
+static int index_bindings(struct settle *s, size_t nmember)
 {
 	size_t nbind = s->nb - nmember;
+	for (size_t i = 0; i < nmember; i++)
+		s->ix[s->b[i].seq] = (int32_t)i;
 	if (!nbind)
 		return 0;
-	qsort(s->b + nmember, nbind, sizeof *s->b, cmp_binding);
-	struct binding *merged = malloc(s->nb * sizeof *merged);
-	if (!merged)
+	struct bind_key *order = malloc(nbind * sizeof *order);
+	if (!order)
 		return fail_nomem(s);
-	size_t i = 0, j = nmember, k = 0;
-	while (i < nmember || j < s->nb) {
-		if (j >= s->nb || (i < nmember && cmp_binding(&s->b[i], &s->b[j]) <= 0))
-			merged[k++] = s->b[i++];
+	for (size_t k = 0; k < nbind; k++) {
+		const struct binding *b = &s->b[nmember + k];
+		order[k] = (struct bind_key){b->member, b->bound_at, (int32_t)(nmember + k)};
+	}
+	qsort(order, nbind, sizeof *order, cmp_bind);
+	for (size_t k = 0; k < nbind; k++) {
+		int32_t i = order[k].i;
+		s->ix[s->b[i].seq] = i;
+		if (k > 0 && order[k - 1].member == order[k].member) {
+			s->b[order[k - 1].i].next = i;
+			continue;
+		}
+		/* her first bind: after her member binding, or first of all */
+		int32_t first = s->ix[order[k].member];
+		if (first >= 0)
+			s->b[first].next = i;
 		else
-			merged[k++] = s->b[j++];
+			s->ix[order[k].member] = i;
 	}
-	free(s->b);
-	s->b = merged;
+	free(order);
 	return 0;
 }
 
-/* Indexes every member's first binding, so that attribution finds hers in
- * one probe instead of a binary search over millions. */
-static int index_bindings(struct settle *s)
+static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, int64_t recruiter)
 {
-	if (idmap_reserve(&s->first_binding, s->nb))
-		return fail_nomem(s);
-	for (size_t i = 0; i < s->nb; i++)
-		if ((i == 0 || s->b[i - 1].member != s->b[i].member) &&
-		    idmap_put(&s->first_binding, s->b[i].member, (int32_t)i))
-			return fail_nomem(s);
-	return 0;
-}
-
-static int new_dist(struct settle *s, size_t *cap, int64_t seq, int booked, int64_t store,
-		    int64_t recruiter)
-{
-	if (s->nd == *cap) {
-		*cap = *cap ? *cap * 2 : 256;
-		struct dist *nd = realloc(s->d, *cap * sizeof *nd);
-		if (!nd)
-			return fail_nomem(s);
-		s->d = nd;
-	}
+	if (s->nd == s->capd)
+		return; /* cannot happen: the distributors were counted */
 	struct dist *d = &s->d[s->nd];
-	memset(d, 0, offsetof(struct dist, opening));
+	memset(d, 0, sizeof *d);
 	d->seq = seq;
 	d->booked = booked;
 	d->term = d->term_seq = INT64_MAX;
 	d->store = store;
 	d->store_at = INT64_MIN;
-	d->recruiter = recruiter ? idmap_get(&s->dmap, recruiter) : -1;
-	mpq_inits(d->opening, d->commission, d->override, d->line_sum[0], d->line_sum[1],
-		  d->line_sum[2], NULL);
-	if (idmap_put(&s->dmap, seq, (int32_t)s->nd))
-		return fail_nomem(s); /* its values are cleared with the others */
+	d->recruiter = recruiter ? dist_of(s, recruiter) : -1;
+	d->ex = -1;
+	d->grade = s->pl->initial_grade;
+	s->ix[seq] = DIST_IX(s->nd);
 	s->nd++;
+}
+
+/* Counts the network's distributors and bindings up to the limit, so that
+ * their arrays are allocated once (they are large: growing them by
+ * copying cost more than counting). */
+static int count_network(struct settle *s)
+{
+	sqlite3_stmt *q;
+	/* each count is a range of the partial index events_network */
+	int rc = st_prepare(s->st, "SELECT (SELECT count(*) FROM events WHERE type BETWEEN 2 AND 7"
+				   " AND type = 3 AND seq <= ?1), (SELECT count(*) FROM events"
+				   " WHERE type BETWEEN 2 AND 7 AND type >= 6 AND seq <= ?1)", &q);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(q, 1, s->limit);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		s->capd = (size_t)sqlite3_column_int64(q, 0);
+		s->capb = (size_t)sqlite3_column_int64(q, 1);
+	} else {
+		rc = st_sqlfail(s->st, "counting the network");
+	}
+	sqlite3_finalize(q);
+	if (rc)
+		return rc;
+	s->ix = big_alloc(((size_t)s->limit + 1) * sizeof *s->ix);
+	s->d = big_alloc(s->capd * sizeof *s->d);
+	s->b = big_alloc(s->capb * sizeof *s->b);
+	if (!s->ix || !s->d || !s->b)
+		return fail_nomem(s);
+	memset(s->ix, 0xFF, ((size_t)s->limit + 1) * sizeof *s->ix); /* all -1 */
 	return 0;
 }
 
@@ -285,9 +385,11 @@ static int load_network(struct settle *s)
 {
 	referral_store *st = s->st;
 	sqlite3_stmt *q;
-	size_t capd = 0, capb = 0, nmember_bindings = 0;
+	size_t nmember_bindings = 0;
 	int rc, step;
 
+	if ((rc = count_network(s)))
+		return rc;
 	/* the partial index events_network covers this scan (its condition is
 	 * repeated so that the planner sees it), type by type: distributors
 	 * first, then what refers to them */
@@ -304,10 +406,10 @@ static int load_network(struct settle *s)
 		int32_t di;
 		switch (type) {
 		case REFERRAL_EV_DISTRIBUTOR:
-			rc = new_dist(s, &capd, seq, sqlite3_column_int(q, 3), ref1, ref2);
+			new_dist(s, seq, sqlite3_column_int(q, 3), ref1, ref2);
 			break;
 		case REFERRAL_EV_STORE_CHANGE:
-			di = idmap_get(&s->dmap, ref1);
+			di = dist_of(s, ref1);
 			/* the last change before the period ends, by (at, seq) */
 			if (di >= 0 && at < s->period_end && at >= s->d[di].store_at) {
 				s->d[di].store = ref2;
@@ -315,7 +417,7 @@ static int load_network(struct settle *s)
 			}
 			break;
 		case REFERRAL_EV_TERMINATE:
-			di = idmap_get(&s->dmap, ref1);
+			di = dist_of(s, ref1);
 			if (di >= 0) {
 				s->d[di].term = at;
 				s->d[di].term_seq = seq;
@@ -323,24 +425,23 @@ static int load_network(struct settle *s)
 			break;
 		case REFERRAL_EV_MEMBER:
 			if (ref2)
-				rc = add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6), &capb);
+				add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6));
 			nmember_bindings = s->nb;
 			break;
 		case REFERRAL_EV_BIND:
-			rc = add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6), &capb);
+			add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6));
 			break;
 		}
-		if (rc)
-			break;
 	}
-	if (!rc && step != SQLITE_DONE)
-		rc = st_sqlfail(st, "reading the network");
 	sqlite3_finalize(q);
-	if (rc)
-		return rc;
-	if ((rc = sort_bindings(s, nmember_bindings)))
-		return rc;
-	return index_bindings(s);
+	if (step != SQLITE_DONE)
+		return st_sqlfail(st, "reading the network");
+	for (size_t i = 0; i < s->nd; i++) {
+		struct dist *d = &s->d[i];
+		d->rterm = d->recruiter >= 0 ? s->d[d->recruiter].term : INT64_MAX;
+		d->rterm_seq = d->recruiter >= 0 ? s->d[d->recruiter].term_seq : INT64_MAX;
+	}
+	return index_bindings(s, nmember_bindings);
 }
 
 /* grade(D, P) from the close of P-1, the opening carry, and the close limits
@@ -351,13 +452,11 @@ static int load_previous(struct settle *s)
 	sqlite3_stmt *q;
 	int rc, step;
 
-	for (size_t i = 0; i < s->nd; i++)
-		s->d[i].grade = s->pl->initial_grade;
 	if ((rc = st_prepare(st, "SELECT dist, next_grade FROM main.grades WHERE period = ?1", &q)))
 		return rc;
 	sqlite3_bind_int(q, 1, s->period - 1);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t di = idmap_get(&s->dmap, sqlite3_column_int64(q, 0));
+		int32_t di = dist_of(s, sqlite3_column_int64(q, 0));
 		if (di >= 0)
 			s->d[di].grade = sqlite3_column_int(q, 1);
 	}
@@ -370,11 +469,15 @@ static int load_previous(struct settle *s)
 		return rc;
 	sqlite3_bind_int(q, 1, s->period - 1);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t di = idmap_get(&s->dmap, sqlite3_column_int64(q, 0));
+		int32_t di = dist_of(s, sqlite3_column_int64(q, 0));
 		const char *c = (const char *)sqlite3_column_text(q, 1);
-		if (di >= 0 && dec_parse_signed(s->d[di].opening, c)) {
+		if (di < 0 || (c && strcmp(c, "0") == 0))
+			continue;
+		struct exact *e = exact_of(s, di);
+		if (!e || dec_parse_signed(e->opening, c)) {
 			sqlite3_finalize(q);
-			return st_fail(st, REFERRAL_EIO, "storage: a stored carry is not a decimal");
+			return e ? st_fail(st, REFERRAL_EIO, "storage: a stored carry is not a decimal")
+				 : fail_nomem(s);
 		}
 	}
 	sqlite3_finalize(q);
@@ -440,23 +543,13 @@ static unsigned __int128 zigzag(fen_t v)
 
 static fen_t unzigzag(unsigned __int128 u) { return u & 1 ? -(fen_t)(u >> 1) - 1 : (fen_t)(u >> 1); }
 
-static struct bstate *new_bstate(struct settle *s, int64_t binding)
+/* The binding whose seq is `seq`, or -1. */
+static int32_t binding_of(const struct settle *s, int64_t seq)
 {
-	if (s->nbs == s->capbs) {
-		size_t cap = s->capbs ? s->capbs * 2 : 4096;
-		struct bstate *n = realloc(s->bs, cap * sizeof *n);
-		if (!n)
-			return NULL;
-		s->bs = n;
-		s->capbs = cap;
-	}
-	struct bstate *b = &s->bs[s->nbs];
-	memset(b, 0, sizeof *b);
-	b->binding = binding;
-	if (idmap_put(&s->bsmap, binding, (int32_t)s->nbs))
-		return NULL;
-	s->nbs++;
-	return b;
+	if (seq <= 0 || seq > s->limit)
+		return -1;
+	int32_t v = s->ix[seq];
+	return v >= 0 && s->b[v].seq == seq ? v : -1;
 }
 
 /* The snapshot: for every binding with a spend or a standing bounty, in
@@ -474,68 +567,48 @@ static int load_snapshot(struct settle *s)
 		const unsigned char *p = sqlite3_column_blob(q, 0);
 		const unsigned char *end = p + sqlite3_column_bytes(q, 0);
 		int64_t seq = 0;
-		/* at least three bytes an entry: size the map once */
-		if (idmap_reserve(&s->bsmap, (size_t)(end - p) / 3 + 1024)) {
-			sqlite3_finalize(q);
-			return fail_nomem(s);
-		}
-		while (p && p < end && !rc) {
+		while (p && p < end) {
 			unsigned __int128 dseq, net, bounty;
-			if (get_varint(&p, end, &dseq) || get_varint(&p, end, &net) ||
-			    get_varint(&p, end, &bounty)) {
+			int32_t bi = -1;
+			if (!get_varint(&p, end, &dseq) && !get_varint(&p, end, &net) &&
+			    !get_varint(&p, end, &bounty) && dseq <= (unsigned __int128)s->limit &&
+			    bounty <= (unsigned __int128)INT64_MAX)
+				bi = binding_of(s, seq += (int64_t)dseq);
+			if (bi < 0) {
 				rc = st_fail(s->st, REFERRAL_EIO, "storage: a bounty snapshot is damaged");
 				break;
 			}
-			seq += (int64_t)dseq;
-			struct bstate *b = new_bstate(s, seq);
-			if (!b) {
-				rc = fail_nomem(s);
-				break;
-			}
+			struct binding *b = &s->b[bi];
 			b->net = unzigzag(net);
 			b->standing = bounty != 0;
-			b->bounty = bounty ? (fen_t)(bounty - 1) : 0;
+			b->bounty = bounty ? (int64_t)(bounty - 1) : 0;
 		}
 	} else if (step != SQLITE_DONE) {
 		rc = st_sqlfail(s->st, "reading the bounty snapshot");
 	}
 	sqlite3_finalize(q);
-	s->nbs_loaded = s->nbs;
 	return rc;
-}
-
-static int cmp_bstate(const void *pa, const void *pb)
-{
-	const struct bstate *a = pa, *b = pb;
-	return a->binding < b->binding ? -1 : a->binding > b->binding;
 }
 
 static int write_snapshot(struct settle *s)
 {
 	struct strbuf data = {0}, sql = {0};
 	sqlite3_stmt *q;
-	int rc;
-
-	/* the loaded part is sorted already: sort what this period added, then
-	 * merge the two runs while encoding */
-	size_t nnew = s->nbs - s->nbs_loaded;
-	if (nnew)
-		qsort(s->bs + s->nbs_loaded, nnew, sizeof *s->bs, cmp_bstate);
-	size_t i = 0, j = s->nbs_loaded;
+	int rc, oom = 0;
 	int64_t prev = 0;
-	int oom = 0;
-	while (i < s->nbs_loaded || j < s->nbs) {
-		struct bstate *b;
-		if (j >= s->nbs || (i < s->nbs_loaded && s->bs[i].binding < s->bs[j].binding))
-			b = &s->bs[i++];
-		else
-			b = &s->bs[j++];
+
+	/* in ascending binding seq: the index by seq gives that order */
+	for (int64_t seq = 1; seq <= s->limit && !oom; seq++) {
+		int32_t bi = binding_of(s, seq);
+		if (bi < 0)
+			continue;
+		const struct binding *b = &s->b[bi];
 		if (b->net == 0 && !b->standing)
 			continue;
-		oom |= put_varint(&data, (unsigned __int128)(b->binding - prev));
+		oom |= put_varint(&data, (unsigned __int128)(seq - prev));
 		oom |= put_varint(&data, zigzag(b->net));
 		oom |= put_varint(&data, b->standing ? (unsigned __int128)b->bounty + 1 : 0);
-		prev = b->binding;
+		prev = seq;
 	}
 	if (oom || sb_printf(&sql, "INSERT INTO %ssnapshots(period, data) VALUES(?1, ?2)", s->out)) {
 		sb_free(&data);
@@ -554,12 +627,6 @@ static int write_snapshot(struct settle *s)
 	return rc;
 }
 
-static struct bstate *bounty_state(struct settle *s, int64_t binding)
-{
-	int32_t i = idmap_get(&s->bsmap, binding);
-	return i >= 0 ? &s->bs[i] : new_bstate(s, binding);
-}
-
 /* ---- attribution ------------------------------------------------------------- */
 
 /* The grade of distributor `di` in an earlier period p: the next grade
@@ -567,6 +634,7 @@ static struct bstate *bounty_state(struct settle *s, int64_t binding)
 static int old_grade(struct settle *s, int32_t di, int p, int *grade)
 {
 	struct old_grades *g = NULL;
+	*grade = 1;
 	for (size_t k = 0; k < s->nog; k++)
 		if (s->og[k].period == p)
 			g = &s->og[k];
@@ -607,21 +675,15 @@ static int old_grade(struct settle *s, int32_t di, int p, int *grade)
 static int attribute(struct settle *s, int64_t member, int64_t t, int p, int64_t limit,
 		     struct attr *a)
 {
-	int32_t first = idmap_get(&s->first_binding, member);
+	int32_t first = member > 0 && member <= s->limit ? s->ix[member] : -1;
 	if (first < 0)
 		return 0; /* never bound */
-	/* past her bindings made by t (few: usually one) */
-	size_t end = (size_t)first;
-	while (end < s->nb && s->b[end].member == member && s->b[end].bound_at <= t)
-		end++;
-	/* her latest binding made by then that the settlement of p knew of */
+	/* her latest binding made by t that the settlement of p knew of; her
+	 * bindings are few, usually one */
 	const struct binding *b = NULL;
-	while (end > (size_t)first) {
-		if (s->b[--end].seq <= limit) {
-			b = &s->b[end];
-			break;
-		}
-	}
+	for (int32_t i = first; i >= 0 && s->b[i].bound_at <= t; i = s->b[i].next)
+		if (s->b[i].seq <= limit)
+			b = &s->b[i];
 	if (!b)
 		return 0;
 	const struct dist *d = &s->d[b->dist];
@@ -630,7 +692,7 @@ static int attribute(struct settle *s, int64_t member, int64_t t, int p, int64_t
 		return 0;
 
 	a->dist = b->dist;
-	a->binding = b->seq;
+	a->binding = (int32_t)(b - s->b);
 	a->member = member;
 	if (p == s->period) {
 		a->grade = d->grade;
@@ -643,7 +705,7 @@ static int attribute(struct settle *s, int64_t member, int64_t t, int p, int64_t
 	}
 	a->rate = (const mpq_t *)&a->pl->grades[a->grade - 1].rate;
 	int32_t r = d->recruiter;
-	a->recruiter = r >= 0 && !(s->d[r].term_seq <= limit && s->d[r].term <= t) ? r : -1;
+	a->recruiter = r >= 0 && !(d->rterm_seq <= limit && d->rterm <= t) ? r : -1;
 	return 1;
 }
 
@@ -655,7 +717,10 @@ static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int
 {
 	static const int sum_of[7] = {0, 1, 1, 0, 0, 2, 2};
 	sqlite3_stmt *q = s->ins_line;
-	mpq_add(s->d[dist].line_sum[sum_of[type]], s->d[dist].line_sum[sum_of[type]], value);
+	struct exact *e = exact_of(s, dist);
+	if (!e)
+		return fail_nomem(s);
+	mpq_add(e->line_sum[sum_of[type]], e->line_sum[sum_of[type]], value);
 	dec_format(s->value, sizeof s->value, value);
 	sqlite3_bind_int(q, 1, s->period);
 	sqlite3_bind_int64(q, 2, s->d[dist].seq);
@@ -667,7 +732,7 @@ static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int
 		sqlite3_bind_int64(q, 7, s->d[source].seq);
 	else
 		sqlite3_bind_null(q, 7);
-	sqlite3_bind_int64(q, 8, a->binding);
+	sqlite3_bind_int64(q, 8, s->b[a->binding].seq);
 	sqlite3_bind_text(q, 9, base, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 10, rate, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 11, s->value, -1, SQLITE_STATIC);
@@ -686,66 +751,75 @@ static int put_bounty_line(struct settle *s, int type, int64_t event, int64_t or
 	return put_line(s, dist, type, event, ord, a, -1, NULL, NULL, s->y);
 }
 
+/* The commission line of an order, or its reversal, of the commission in
+ * s->x (positive), and the override line or its reversal when a->recruiter
+ * gets one: its base is that commission. */
+static int put_commission_lines(struct settle *s, int type, int64_t seq, int64_t ord,
+				const struct attr *a, fen_t amount)
+{
+	int rc, sign = type == LINE_COMMISSION ? 1 : -1;
+	fen_to_mpq(s->y, amount);
+	dec_format(s->amount, sizeof s->amount, s->y); /* as the event stored it: canonical */
+	dec_format(s->rate, sizeof s->rate, *a->rate);
+	if (sign < 0)
+		mpq_neg(s->y, s->x);
+	if ((rc = put_line(s, a->dist, type, seq, ord, a, -1, s->amount, s->rate,
+			   sign < 0 ? s->y : s->x)))
+		return rc;
+	if (a->recruiter < 0)
+		return 0;
+	mpq_mul(s->y, s->x, a->pl->override_rate);
+	if (sign < 0)
+		mpq_neg(s->y, s->y);
+	dec_format(s->base, sizeof s->base, s->x);
+	dec_format(s->rate, sizeof s->rate, a->pl->override_rate);
+	return put_line(s, a->recruiter, type + 2, seq, ord, a, a->dist, s->base, s->rate, s->y);
+}
+
 /* ---- orders and refunds ------------------------------------------------------- */
 
-static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member,
-			const char *amount)
+static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member, fen_t fen)
 {
 	struct attr a;
-	fen_t fen;
 	int rc = attribute(s, member, t, s->period, s->limit, &a);
 	if (rc <= 0)
 		return -rc; /* unattributed: nothing for anyone */
-	if (fen_parse(amount, &fen))
-		return st_fail(s->st, REFERRAL_EIO, "storage: an order amount is not money");
 	struct dist *d = &s->d[a.dist];
 	if (fen_add(&d->com_fen, fen) || fen_add(&d->sales_fen, fen) ||
 	    (a.recruiter >= 0 && fen_add(&d->ov_fen, fen)))
 		return fail_overflow(s);
+
+	struct binding *b = &s->b[a.binding];
+	int was_zero = b->net == 0;
+	if (fen_add(&b->net, fen))
+		return fail_overflow(s);
+	if (was_zero && b->net > 0) {
+		fen_t bounty;
+		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bounty) || bounty > INT64_MAX ||
+		    fen_add(&d->bounty_fen, bounty))
+			return fail_overflow(s);
+		b->bounty = (int64_t)bounty;
+		b->standing = 1;
+		d->members++;
+	}
+
 	if (s->mode == SETTLE_LINES) {
 		fen_to_mpq(s->x, fen);
 		mpq_mul(s->x, s->x, *a.rate); /* the commission */
-		dec_format(s->rate, sizeof s->rate, *a.rate);
-		if ((rc = put_line(s, a.dist, LINE_COMMISSION, seq, seq, &a, -1, amount, s->rate,
-				   s->x)))
+		if ((rc = put_commission_lines(s, LINE_COMMISSION, seq, seq, &a, fen)))
 			return rc;
-	}
-
-	struct bstate *bs = bounty_state(s, a.binding);
-	if (!bs)
-		return fail_nomem(s);
-	int was_zero = bs->net == 0;
-	if (fen_add(&bs->net, fen))
-		return fail_overflow(s);
-	if (was_zero && bs->net > 0) {
-		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bs->bounty))
-			return fail_overflow(s);
-		bs->standing = 1;
-		d->members++;
-		if (fen_add(&d->bounty_fen, bs->bounty))
-			return fail_overflow(s);
-		if (s->mode == SETTLE_LINES &&
-		    (rc = put_bounty_line(s, LINE_BOUNTY, seq, seq, &a, a.dist, bs->bounty)))
-			return rc;
-	}
-
-	if (a.recruiter >= 0 && s->mode == SETTLE_LINES) {
-		mpq_mul(s->y, s->x, a.pl->override_rate);
-		dec_format(s->base, sizeof s->base, s->x);
-		dec_format(s->rate, sizeof s->rate, a.pl->override_rate);
-		if ((rc = put_line(s, a.recruiter, LINE_OVERRIDE, seq, seq, &a, a.dist, s->base,
-				   s->rate, s->y)))
+		if (was_zero && b->net > 0 &&
+		    (rc = put_bounty_line(s, LINE_BOUNTY, seq, seq, &a, a.dist, b->bounty)))
 			return rc;
 	}
 	return 0;
 }
 
-static int settle_refund(struct settle *s, int64_t seq, int64_t ord, const char *amount)
+static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 {
 	referral_store *st = s->st;
 	sqlite3_stmt *q = st->q[Q_BY_SEQ];
 	struct attr a;
-	fen_t fen;
 	int rc;
 
 	sqlite3_bind_int64(q, 1, ord);
@@ -769,61 +843,114 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, const char 
 	}
 	if ((rc = attribute(s, member, t, booked, limit, &a)) <= 0)
 		return -rc; /* an unattributed order: nothing to reverse */
-	if (fen_parse(amount, &fen))
-		return st_fail(st, REFERRAL_EIO, "storage: a refund amount is not money");
 
 	struct dist *d = &s->d[a.dist];
-	fen_to_mpq(s->x, fen);
-	mpq_mul(s->x, s->x, *a.rate); /* the commission reversed */
-	mpq_sub(d->commission, d->commission, s->x);
 	if (fen_add(&d->sales_fen, -fen))
 		return fail_overflow(s);
-	if (s->mode == SETTLE_LINES) {
-		mpq_neg(s->y, s->x);
-		dec_format(s->rate, sizeof s->rate, *a.rate);
-		if ((rc = put_line(s, a.dist, LINE_COMMISSION_REVERSAL, seq, ord, &a, -1, amount,
-				   s->rate, s->y)))
-			return rc;
-	}
-	if (a.recruiter >= 0) {
-		struct dist *r = &s->d[a.recruiter];
-		mpq_mul(s->y, s->x, a.pl->override_rate);
-		mpq_sub(r->override, r->override, s->y);
-		if (s->mode == SETTLE_LINES) {
-			mpq_neg(s->y, s->y);
-			dec_format(s->base, sizeof s->base, s->x);
-			dec_format(s->rate, sizeof s->rate, a.pl->override_rate);
-			if ((rc = put_line(s, a.recruiter, LINE_OVERRIDE_REVERSAL, seq, ord, &a, a.dist,
-					   s->base, s->rate, s->y)))
-				return rc;
+	if (booked == s->period) {
+		/* an order of this period: reversed at her rate in P, in fen */
+		if (fen_add(&d->com_fen, -fen) || (a.recruiter >= 0 && fen_add(&d->ov_fen, -fen)))
+			return fail_overflow(s);
+	} else {
+		/* at the rates of the order's own period */
+		struct exact *e = exact_of(s, a.dist), *r;
+		if (!e)
+			return fail_nomem(s);
+		fen_to_mpq(s->x, fen);
+		mpq_mul(s->x, s->x, *a.rate);
+		mpq_sub(e->commission, e->commission, s->x);
+		if (a.recruiter >= 0) {
+			if (!(r = exact_of(s, a.recruiter)))
+				return fail_nomem(s);
+			mpq_mul(s->y, s->x, a.pl->override_rate);
+			mpq_sub(r->override, r->override, s->y);
 		}
 	}
+	if (s->mode == SETTLE_LINES) {
+		fen_to_mpq(s->x, fen);
+		mpq_mul(s->x, s->x, *a.rate); /* the commission reversed */
+		if ((rc = put_commission_lines(s, LINE_COMMISSION_REVERSAL, seq, ord, &a, fen)))
+			return rc;
+	}
 
-	struct bstate *bs = bounty_state(s, a.binding);
-	if (!bs)
-		return fail_nomem(s);
-	if (fen_add(&bs->net, -fen))
+	struct binding *b = &s->b[a.binding];
+	if (fen_add(&b->net, -fen))
 		return fail_overflow(s);
-	if (bs->net == 0 && bs->standing) {
+	if (b->net == 0 && b->standing) {
 		/* reversed at its original value, to whoever earned it: the
 		 * binding's distributor */
-		int32_t who = a.dist;
-		bs->standing = 0;
-		s->d[who].members--;
-		if (fen_add(&s->d[who].bounty_fen, -bs->bounty))
+		b->standing = 0;
+		d->members--;
+		if (fen_add(&d->bounty_fen, -b->bounty))
 			return fail_overflow(s);
 		if (s->mode == SETTLE_LINES &&
-		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, who, -bs->bounty)))
+		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, a.dist, -b->bounty)))
 			return rc;
-		bs->bounty = 0;
+		b->bounty = 0;
 	}
 	return 0;
+}
+
+/* The period's events are read a batch at a time, and each batch is
+ * settled in order after prefetching, wave by wave, what its orders and
+ * shares will touch: the index entry of the member (or distributor), the
+ * binding, the distributor. The three lookups of one order depend on each
+ * other, but those of different orders do not, so the waits for memory
+ * overlap instead of adding up. */
+#define STREAM_BATCH 256
+
+struct row {
+	int64_t seq, at, ref1;
+	fen_t amount;
+	int type, by_dist;
+};
+
+static int settle_rows(struct settle *s, const struct row *r, int n)
+{
+	int rc = 0;
+	/* inline here: GCC drops a call to a function that only prefetches */
+	for (int i = 0; i < n; i++)
+		if (r[i].ref1 > 0 && r[i].ref1 <= s->limit && r[i].type != REFERRAL_EV_REFUND)
+			__builtin_prefetch(&s->ix[r[i].ref1]);
+	for (int i = 0; i < n; i++) {
+		if (r[i].ref1 <= 0 || r[i].ref1 > s->limit || r[i].type == REFERRAL_EV_REFUND)
+			continue;
+		int32_t v = s->ix[r[i].ref1];
+		if (v >= 0)
+			__builtin_prefetch(&s->b[v]);
+		else if (v <= -2)
+			__builtin_prefetch(&s->d[IX_DIST(v)].members);
+	}
+	for (int i = 0; i < n; i++) {
+		if (r[i].type != REFERRAL_EV_ORDER || r[i].ref1 <= 0 || r[i].ref1 > s->limit)
+			continue;
+		int32_t v = s->ix[r[i].ref1];
+		if (v >= 0) {
+			const struct dist *d = &s->d[s->b[v].dist];
+			__builtin_prefetch(d);
+			__builtin_prefetch((const char *)d + 64);
+		}
+	}
+	for (int i = 0; i < n && !rc; i++) {
+		if (r[i].type == REFERRAL_EV_ORDER) {
+			rc = settle_order(s, r[i].seq, r[i].at, r[i].ref1, r[i].amount);
+		} else if (r[i].type == REFERRAL_EV_REFUND) {
+			rc = settle_refund(s, r[i].seq, r[i].ref1, r[i].amount);
+		} else if (r[i].by_dist) {
+			/* a share: counted for grading when a distributor's */
+			int32_t di = dist_of(s, r[i].ref1);
+			if (di >= 0)
+				s->d[di].shares++;
+		}
+	}
+	return rc;
 }
 
 static int stream_period(struct settle *s)
 {
 	sqlite3_stmt *q;
-	int rc, step;
+	struct row rows[STREAM_BATCH];
+	int rc, step, n = 0;
 	long done = 0;
 
 	rc = st_prepare(s->st, "SELECT seq, type, at, ref1, num, txt1 FROM events"
@@ -835,65 +962,88 @@ static int stream_period(struct settle *s)
 	sqlite3_bind_int64(q, 2, s->limit);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		st_progress(s->st, "settle", ++done);
-		int64_t seq = sqlite3_column_int64(q, 0), t = sqlite3_column_int64(q, 2);
-		int64_t ref1 = sqlite3_column_int64(q, 3);
-		const char *num = (const char *)sqlite3_column_text(q, 4);
-		int type = sqlite3_column_int(q, 1);
-		if (type == REFERRAL_EV_ORDER) {
-			rc = settle_order(s, seq, t, ref1, num);
-		} else if (type == REFERRAL_EV_REFUND) {
-			rc = settle_refund(s, seq, ref1, num);
-		} else {
-			/* a share: counted for grading when a distributor's */
+		struct row *r = &rows[n++];
+		r->seq = sqlite3_column_int64(q, 0);
+		r->type = sqlite3_column_int(q, 1);
+		r->at = sqlite3_column_int64(q, 2);
+		r->ref1 = sqlite3_column_int64(q, 3);
+		r->amount = 0;
+		r->by_dist = 0;
+		if (r->type == REFERRAL_EV_SHARE) {
 			const char *by = (const char *)sqlite3_column_text(q, 5);
-			int32_t di = by && by[0] == 'd' ? idmap_get(&s->dmap, ref1) : -1;
-			if (di >= 0)
-				s->d[di].shares++;
-		}
-		if (rc)
+			r->by_dist = by && by[0] == 'd';
+		} else if (fen_parse((const char *)sqlite3_column_text(q, 4), &r->amount)) {
+			rc = st_fail(s->st, REFERRAL_EIO, "storage: the amount of event %lld is not money",
+				     (long long)r->seq);
 			break;
+		}
+		if (n == STREAM_BATCH) {
+			if ((rc = settle_rows(s, rows, n)))
+				break;
+			n = 0;
+		}
 	}
-	sqlite3_finalize(q);
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step == SQLITE_DONE)
+		rc = settle_rows(s, rows, n);
+	else if (!rc)
 		rc = st_sqlfail(s->st, "reading the period's events");
+	sqlite3_finalize(q);
 	return rc;
 }
 
 /* ---- statements -------------------------------------------------------------- */
 
-/* Turns the sums in fen into each distributor's exact commission, bounty
- * and override: once per distributor, not once per order. */
-static void finish_sums(struct settle *s)
+/* Gathers each distributor's override sums on her recruiter, by the
+ * recruit's grade: the override is then exact in one product per grade. */
+static int gather_overrides(struct settle *s)
 {
 	for (size_t i = 0; i < s->nd; i++) {
-		struct dist *d = &s->d[i];
-		const mpq_t *rate = (const mpq_t *)&s->pl->grades[d->grade - 1].rate;
-		if (d->com_fen) {
-			fen_to_mpq(s->x, d->com_fen);
-			mpq_mul(s->x, s->x, *rate);
-			mpq_add(d->commission, d->commission, s->x);
-		}
-		if (d->ov_fen && d->recruiter >= 0) {
-			fen_to_mpq(s->x, d->ov_fen);
-			mpq_mul(s->x, s->x, *rate);
-			mpq_mul(s->x, s->x, s->pl->override_rate);
-			mpq_add(s->d[d->recruiter].override, s->d[d->recruiter].override, s->x);
-		}
+		const struct dist *d = &s->d[i];
+		if (d->ov_fen && d->recruiter >= 0 &&
+		    fen_add(&s->d[d->recruiter].ov_by_grade[d->grade - 1], d->ov_fen))
+			return fail_overflow(s);
 	}
+	return 0;
+}
+
+/* A distributor's exact commission, bounty and override in P. */
+static void totals(struct settle *s, const struct dist *d, mpq_t com, mpq_t bounty, mpq_t ovr)
+{
+	const struct exact *e = d->ex >= 0 ? &s->ex[d->ex] : NULL;
+	fen_to_mpq(com, d->com_fen);
+	mpq_mul(com, com, s->pl->grades[d->grade - 1].rate);
+	if (e)
+		mpq_add(com, com, e->commission);
+	fen_to_mpq(bounty, d->bounty_fen);
+	mpq_set_ui(ovr, 0, 1);
+	for (int g = 0; g < PLAN_GRADES; g++) {
+		if (!d->ov_by_grade[g])
+			continue;
+		fen_to_mpq(s->x, d->ov_by_grade[g]);
+		mpq_mul(s->x, s->x, s->pl->grades[g].rate);
+		mpq_add(ovr, ovr, s->x);
+	}
+	mpq_mul(ovr, ovr, s->pl->override_rate);
+	if (e)
+		mpq_add(ovr, ovr, e->override);
 }
 
 /* LINES mode: the lines of each distributor must add up to her sums. */
 static int check_lines(struct settle *s)
 {
-	for (size_t i = 0; i < s->nd; i++) {
+	mpq_t com, bounty, ovr, zero;
+	int rc = 0;
+	mpq_inits(com, bounty, ovr, zero, NULL);
+	for (size_t i = 0; i < s->nd && !rc; i++) {
 		struct dist *d = &s->d[i];
-		fen_to_mpq(s->x, d->bounty_fen);
+		const struct exact *e = d->ex >= 0 ? &s->ex[d->ex] : NULL;
+		totals(s, d, com, bounty, ovr);
 		const char *what = NULL;
-		if (!mpq_equal(d->line_sum[0], d->commission))
+		if (!mpq_equal(e ? e->line_sum[0] : zero, com))
 			what = "commission";
-		else if (!mpq_equal(d->line_sum[1], s->x))
+		else if (!mpq_equal(e ? e->line_sum[1] : zero, bounty))
 			what = "bounty";
-		else if (!mpq_equal(d->line_sum[2], d->override))
+		else if (!mpq_equal(e ? e->line_sum[2] : zero, ovr))
 			what = "override";
 		if (!what)
 			continue;
@@ -902,21 +1052,21 @@ static int check_lines(struct settle *s)
 		sqlite3_stmt *q = s->st->q[Q_BY_SEQ];
 		sqlite3_bind_int64(q, 1, d->seq);
 		int found = sqlite3_step(q) == SQLITE_ROW;
-		int rc = st_fail(s->st, REFERRAL_EVERIFY,
-				 "verify: period %s: the %s lines of distributor %s do not add up"
-				 " to her statement", p, what,
-				 found ? (const char *)sqlite3_column_text(q, 1) : "?");
+		rc = st_fail(s->st, REFERRAL_EVERIFY,
+			     "verify: period %s: the %s lines of distributor %s do not add up"
+			     " to her statement", p, what,
+			     found ? (const char *)sqlite3_column_text(q, 1) : "?");
 		sqlite3_reset(q);
-		return rc;
 	}
-	return 0;
+	mpq_clears(com, bounty, ovr, zero, NULL);
+	return rc;
 }
 
 static int write_statements(struct settle *s)
 {
 	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	mpq_t bounty, accrued, total, payable, carry, sales;
+	mpq_t com, bounty, ovr, accrued, total, payable, carry, sales, zero;
 	char txt[9][160];
 	int rc = 0;
 
@@ -930,22 +1080,24 @@ static int write_statements(struct settle *s)
 	sb_free(&sql);
 	if (rc)
 		return rc;
-	mpq_inits(bounty, accrued, total, payable, carry, sales, NULL);
+	mpq_inits(com, bounty, ovr, accrued, total, payable, carry, sales, zero, NULL);
 	for (size_t i = 0; i < s->nd && !rc; i++) {
 		struct dist *d = &s->d[i];
 		if (d->booked > s->period)
 			continue; /* appears in the period her event is booked in */
-		fen_to_mpq(bounty, d->bounty_fen);
+		const mpq_t *opening = d->ex >= 0 ? (const mpq_t *)&s->ex[d->ex].opening
+						  : (const mpq_t *)&zero;
+		totals(s, d, com, bounty, ovr);
 		fen_to_mpq(sales, d->sales_fen);
-		mpq_add(accrued, d->commission, bounty);
-		mpq_add(accrued, accrued, d->override);
-		mpq_add(total, d->opening, accrued);
+		mpq_add(accrued, com, bounty);
+		mpq_add(accrued, accrued, ovr);
+		mpq_add(total, *opening, accrued);
 		dec_round_fen(payable, total, s->pl->rounding);
 		if (mpq_sgn(payable) < 0 || mpq_cmp(payable, s->pl->min_payout) < 0)
 			mpq_set_ui(payable, 0, 1);
 		mpq_sub(carry, total, payable);
-		const mpq_t *vals[9] = {&d->opening, &d->commission, &bounty, &d->override,
-					&accrued, &total, &payable, &carry, &sales};
+		const mpq_t *vals[9] = {opening, &com, &bounty, &ovr, &accrued, &total, &payable,
+					&carry, &sales};
 		sqlite3_bind_int(q, 1, s->period);
 		sqlite3_bind_int64(q, 2, d->seq);
 		sqlite3_bind_int64(q, 3, d->store);
@@ -961,7 +1113,7 @@ static int write_statements(struct settle *s)
 			rc = st_sqlfail(s->st, "writing a statement");
 		sqlite3_reset(q);
 	}
-	mpq_clears(bounty, accrued, total, payable, carry, sales, NULL);
+	mpq_clears(com, bounty, ovr, accrued, total, payable, carry, sales, zero, NULL);
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -970,15 +1122,13 @@ static int write_statements(struct settle *s)
 
 static void settle_free(struct settle *s)
 {
-	for (size_t i = 0; i < s->nd; i++)
-		mpq_clears(s->d[i].opening, s->d[i].commission, s->d[i].override,
-			   s->d[i].line_sum[0], s->d[i].line_sum[1], s->d[i].line_sum[2], NULL);
+	for (size_t i = 0; i < s->nex; i++)
+		mpq_clears(s->ex[i].opening, s->ex[i].commission, s->ex[i].override,
+			   s->ex[i].line_sum[0], s->ex[i].line_sum[1], s->ex[i].line_sum[2], NULL);
+	free(s->ex);
 	free(s->d);
-	idmap_free(&s->dmap);
 	free(s->b);
-	idmap_free(&s->first_binding);
-	free(s->bs);
-	idmap_free(&s->bsmap);
+	free(s->ix);
 	for (size_t k = 0; k < s->nog; k++)
 		idmap_free(&s->og[k].map);
 	free(s->og);
@@ -1012,8 +1162,8 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 			rc = st_prepare(st, sb_str(&sql), &s.ins_line);
 	}
 	if (!rc && !(rc = load_network(&s)) && !(rc = load_previous(&s)) &&
-	    !(rc = load_snapshot(&s)) && !(rc = stream_period(&s))) {
-		finish_sums(&s);
+	    !(rc = load_snapshot(&s)) && !(rc = stream_period(&s)) &&
+	    !(rc = gather_overrides(&s))) {
 		if (mode == SETTLE_LINES)
 			rc = check_lines(&s);
 		else if (!(rc = write_snapshot(&s)))

@@ -302,7 +302,8 @@ static int open_db(referral_store **out, const char *path, int create)
 		return REFERRAL_EIO;
 	if (!path)
 		return st_fail(st, REFERRAL_EUSAGE, "no store path given");
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	/* a handle is used by one thread at a time (referral.h): no mutexes */
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		if (!st->db)
 			return st_nomem(st);
@@ -313,7 +314,7 @@ static int open_db(referral_store **out, const char *path, int create)
 	sqlite3_busy_timeout(st->db, 5000);
 	int rc = st_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 			     " PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144;"
-			     " PRAGMA temp_store=FILE");
+			     " PRAGMA temp_store=FILE; PRAGMA mmap_size=17179869184");
 	if (rc)
 		return st_fail(st, REFERRAL_EIO, "store \"%s\": not a usable SQLite file: %s", path,
 			       sqlite3_errmsg(st->db));
