@@ -1,7 +1,7 @@
 /*
  * core.h — the store handle and the pieces every module shares.
  *
- * Storage layout (schema version 1; see store.c for the DDL):
+ * Storage layout (schema version 2; see store.c for the DDL):
  *   events      the append-only log: one row per accepted event, its ingest
  *               sequence `seq` (the row id), type, id, instant `at` (µs UTC),
  *               booking period, the seqs of the entities it names (ref1 is
@@ -16,6 +16,10 @@
  *               grade at close, and the bounty state of every binding at the
  *               end of the period. Frozen by triggers once the period is
  *               closed.
+ *   networks    (schema version 2) a cache: every binding as the last
+ *               settlements loaded it, so that the next one need not
+ *               rebuild two million of them from the log (settle.c). Kept
+ *               for the last two periods settled; verify checks it.
  *   lines       are not stored: settle.c re-derives them on demand (exports,
  *               verify) into temporary tables of the same shape.
  */
@@ -135,10 +139,12 @@ int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int6
 
 /* Settlement (settle.c). `limit` is the last event seq to consider; `out`
  * is the schema prefix to write to ("main.", or "temp.v_" and "temp.x_"
- * for verify and exports). SETTLE_STATEMENTS writes the statements and the
- * bounty snapshot of the period; SETTLE_LINES writes its lines instead and
- * checks that they add up to what the statements sum (REFERRAL_EVERIFY). */
-enum { SETTLE_STATEMENTS, SETTLE_LINES };
+ * for verify and exports). SETTLE_STATEMENTS writes the statements, the
+ * bounty snapshot and the network cache of the period; SETTLE_LINES writes
+ * its lines instead and checks that they add up to what the statements sum
+ * (REFERRAL_EVERIFY). Or'ed with SETTLE_FROM_LOG, the pass rebuilds the
+ * network from the log alone, without the cache (verify). */
+enum { SETTLE_STATEMENTS, SETTLE_LINES, SETTLE_FROM_LOG = 4 };
 int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode);
 /* Grading at close of `period` (grading.c), writing to `out`grades. */
 int grade_period(referral_store *st, int period, int64_t limit, const char *out);

@@ -13,6 +13,7 @@
 
 #include "core.h"
 #include "decimal.h"
+#include "fen.h"
 #include "idmap.h"
 #include "timeutil.h"
 
@@ -20,7 +21,14 @@ struct graded {
 	int64_t dist, store;
 	int grade;
 	long members, shares;
-	mpq_t sales, rating;
+	fen_t sales;     /* commission bases minus reversal bases: money */
+	int32_t rating;  /* her store's rating: an index into the ratings, or -1 */
+};
+
+/* A store's rating at the end of P, and its canonical text. */
+struct rating {
+	mpq_t value;
+	char text[160];
 };
 
 struct grading {
@@ -28,9 +36,12 @@ struct grading {
 	const plan *pl;
 	int period, lo;
 	int64_t limit;
+	fen_t min_sales[PLAN_GRADES]; /* the plan's thresholds: money */
 	struct graded *g;
 	size_t n;
 	struct idmap map;
+	struct rating *ratings;
+	size_t nratings, capratings;
 };
 
 static int load_rows(struct grading *G, const char *out)
@@ -62,9 +73,9 @@ static int load_rows(struct grading *G, const char *out)
 		g->store = sqlite3_column_int64(q, 1);
 		g->grade = sqlite3_column_int(q, 2);
 		g->members = g->shares = 0;
-		mpq_inits(g->sales, g->rating, NULL);
+		g->sales = 0;
+		g->rating = -1;
 		if (idmap_put(&G->map, g->dist, (int32_t)G->n)) {
-			mpq_clears(g->sales, g->rating, NULL);
 			rc = st_nomem(G->st);
 			break;
 		}
@@ -84,7 +95,6 @@ static int measure_statements(struct grading *G, const char *out)
 {
 	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	mpq_t sales;
 	int rc, step;
 
 	if (sb_printf(&sql, "SELECT dist, members, sales, shares FROM main.statements"
@@ -98,34 +108,32 @@ static int measure_statements(struct grading *G, const char *out)
 		return rc;
 	sqlite3_bind_int(q, 1, G->lo);
 	sqlite3_bind_int(q, 2, G->period);
-	mpq_init(sales);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int32_t i = idmap_get(&G->map, sqlite3_column_int64(q, 0));
 		if (i < 0)
 			continue;
 		struct graded *g = &G->g[i];
+		fen_t sales;
 		g->members += sqlite3_column_int64(q, 1);
 		g->shares += sqlite3_column_int64(q, 3);
-		if (dec_parse_signed(sales, (const char *)sqlite3_column_text(q, 2))) {
-			rc = st_fail(G->st, REFERRAL_EIO, "storage: a stored sales figure is not a decimal");
+		if (fen_parse((const char *)sqlite3_column_text(q, 2), &sales) ||
+		    fen_add(&g->sales, sales)) {
+			rc = st_fail(G->st, REFERRAL_EIO, "storage: a stored sales figure is not money");
 			break;
 		}
-		mpq_add(g->sales, g->sales, sales);
 	}
-	mpq_clear(sales);
 	sqlite3_finalize(q);
 	if (!rc && step != SQLITE_DONE)
 		rc = st_sqlfail(G->st, "reading statements for grading");
 	return rc;
 }
 
-/* The latest rating of each store as of the end of P (0 if none). */
+/* The latest rating of each store as of the end of P (0 if none): kept in
+ * G->ratings with its text, each distributor pointing at her store's. */
 static int measure_ratings(struct grading *G)
 {
 	sqlite3_stmt *q;
 	struct idmap stores = {0};
-	mpq_t *ratings = NULL;
-	size_t n = 0, cap = 0;
 	/* through the partial index events_network, whose condition is repeated
 	 * so that the planner sees it */
 	int rc = st_prepare(G->st, "SELECT ref1, num FROM events WHERE type BETWEEN 2 AND 7"
@@ -139,46 +147,45 @@ static int measure_ratings(struct grading *G)
 		const char *r = (const char *)sqlite3_column_text(q, 1);
 		int32_t i = idmap_get(&stores, store);
 		if (i < 0) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				mpq_t *nr = realloc(ratings, cap * sizeof *nr);
+			if (G->nratings == G->capratings) {
+				size_t cap = G->capratings ? G->capratings * 2 : 64;
+				struct rating *nr = realloc(G->ratings, cap * sizeof *nr);
 				if (!nr) {
 					rc = st_nomem(G->st);
 					break;
 				}
-				ratings = nr;
+				G->ratings = nr;
+				G->capratings = cap;
 			}
-			if (idmap_put(&stores, store, (int32_t)n)) {
+			if (idmap_put(&stores, store, (int32_t)G->nratings)) {
 				rc = st_nomem(G->st);
 				break;
 			}
-			mpq_init(ratings[n]);
-			i = (int32_t)n++;
+			mpq_init(G->ratings[G->nratings].value);
+			i = (int32_t)G->nratings++;
 		}
-		dec_parse_signed(ratings[i], r); /* later rows win */
+		dec_parse_signed(G->ratings[i].value, r); /* later rows win */
 	}
 	sqlite3_finalize(q);
 	if (!rc && step != SQLITE_DONE)
 		rc = st_sqlfail(G->st, "reading store ratings");
-	for (size_t k = 0; k < G->n && !rc; k++) {
-		int32_t i = idmap_get(&stores, G->g[k].store);
-		if (i >= 0)
-			mpq_set(G->g[k].rating, ratings[i]);
-	}
-	for (size_t k = 0; k < n; k++)
-		mpq_clear(ratings[k]);
-	free(ratings);
+	for (size_t k = 0; k < G->nratings; k++)
+		dec_format(G->ratings[k].text, sizeof G->ratings[k].text, G->ratings[k].value);
+	for (size_t k = 0; k < G->n && !rc; k++)
+		G->g[k].rating = idmap_get(&stores, G->g[k].store);
 	idmap_free(&stores);
 	return rc;
 }
 
-static int next_grade(const struct grading *G, const struct graded *g)
+static int next_grade(const struct grading *G, const struct graded *g, const mpq_t zero)
 {
 	int next = 1;
+	const mpq_t *rating = g->rating >= 0 ? (const mpq_t *)&G->ratings[g->rating].value
+					     : (const mpq_t *)zero;
 	for (int k = PLAN_GRADES; k >= 2; k--) {
 		const struct plan_grade *t = &G->pl->grades[k - 1];
-		if (g->members >= t->min_members && mpq_cmp(g->sales, t->min_sales) >= 0 &&
-		    g->shares >= t->min_shares && mpq_cmp(g->rating, t->min_store_rating) >= 0) {
+		if (g->members >= t->min_members && g->sales >= G->min_sales[k - 1] &&
+		    g->shares >= t->min_shares && mpq_cmp(*rating, t->min_store_rating) >= 0) {
 			next = k;
 			break;
 		}
@@ -192,7 +199,8 @@ static int write_grades(struct grading *G, const char *out)
 {
 	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	char sales[160], rating[160];
+	char sales[FEN_TEXT];
+	mpq_t zero;
 	int rc;
 
 	if (sb_printf(&sql, "INSERT INTO %sgrades(period, dist, grade, members, sales, shares,"
@@ -202,22 +210,24 @@ static int write_grades(struct grading *G, const char *out)
 	sb_free(&sql);
 	if (rc)
 		return rc;
+	mpq_init(zero);
 	for (size_t k = 0; k < G->n && !rc; k++) {
 		struct graded *g = &G->g[k];
-		dec_format(sales, sizeof sales, g->sales);
-		dec_format(rating, sizeof rating, g->rating);
+		fen_format(sales, g->sales);
 		sqlite3_bind_int(q, 1, G->period);
 		sqlite3_bind_int64(q, 2, g->dist);
 		sqlite3_bind_int(q, 3, g->grade);
 		sqlite3_bind_int64(q, 4, g->members);
 		sqlite3_bind_text(q, 5, sales, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 6, g->shares);
-		sqlite3_bind_text(q, 7, rating, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 8, next_grade(G, g));
+		sqlite3_bind_text(q, 7, g->rating >= 0 ? G->ratings[g->rating].text : "0.00", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int(q, 8, next_grade(G, g, zero));
 		if (sqlite3_step(q) != SQLITE_DONE)
 			rc = st_sqlfail(G->st, "writing a grade");
 		sqlite3_reset(q);
 	}
+	mpq_clear(zero);
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -225,7 +235,7 @@ static int write_grades(struct grading *G, const char *out)
 int grade_period(referral_store *st, int period, int64_t limit, const char *out)
 {
 	struct grading G;
-	int rc;
+	int rc = 0;
 
 	memset(&G, 0, sizeof G);
 	G.st = st;
@@ -233,11 +243,15 @@ int grade_period(referral_store *st, int period, int64_t limit, const char *out)
 	G.period = period;
 	G.lo = period - (int)G.pl->grading_window_months + 1;
 	G.limit = limit;
-	if (!(rc = load_rows(&G, out)) && !(rc = measure_statements(&G, out)) &&
+	for (int k = 0; k < PLAN_GRADES && !rc; k++)
+		if (fen_of(G.pl->grades[k].min_sales, &G.min_sales[k]))
+			rc = st_fail(st, REFERRAL_EIO, "grading: a sales threshold is too large");
+	if (!rc && !(rc = load_rows(&G, out)) && !(rc = measure_statements(&G, out)) &&
 	    !(rc = measure_ratings(&G)))
 		rc = write_grades(&G, out);
-	for (size_t k = 0; k < G.n; k++)
-		mpq_clears(G.g[k].sales, G.g[k].rating, NULL);
+	for (size_t k = 0; k < G.nratings; k++)
+		mpq_clear(G.ratings[k].value);
+	free(G.ratings);
 	free(G.g);
 	idmap_free(&G.map);
 	return rc;

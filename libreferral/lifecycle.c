@@ -82,6 +82,8 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 		"DELETE FROM main.statements WHERE period = ?1",
 		"DELETE FROM main.snapshots WHERE period = ?1",
 		"DELETE FROM main.grades WHERE period = ?1",
+		/* the cache of P-1 serves P; older ones serve nothing */
+		"DELETE FROM main.networks WHERE period = ?1 OR period < ?1 - 1",
 	};
 	if ((rc = last_seq(st, limit)))
 		return rc;
@@ -151,13 +153,16 @@ struct compared {
 	const char *what;   /* for the message */
 	const char *cols;   /* the columns compared; the first names the culprit */
 	const char *table;
+	int optional;       /* compared only when the store has the period's row */
 };
 
 static const struct compared compared[] = {
 	{"statement", "dist, store, grade, opening_carry, commission, bounty, override, accrued,"
-		      " total, payable, closing_carry, members, sales, shares", "statements"},
-	{"grade", "dist, grade, members, sales, shares, store_rating, next_grade", "grades"},
-	{"bounty snapshot", "period, data", "snapshots"},
+		      " total, payable, closing_carry, members, sales, shares", "statements", 0},
+	{"grade", "dist, grade, members, sales, shares, store_rating, next_grade", "grades", 0},
+	{"bounty snapshot", "period, data", "snapshots", 0},
+	/* kept for the last periods only: compared where the store has it */
+	{"network cache", "period, last_seq, data", "networks", 1},
 };
 
 /* Compares one table of one period, both ways, and row counts. */
@@ -170,6 +175,21 @@ static int compare_table(referral_store *st, const struct compared *c, int perio
 	const char *side = "";
 
 	period_format(period, p);
+	if (c->optional) {
+		if (sb_printf(&sql, "SELECT 1 FROM main.%s WHERE period = ?1", c->table))
+			return st_nomem(st);
+		if ((rc = st_prepare(st, sb_str(&sql), &q))) {
+			sb_free(&sql);
+			return rc;
+		}
+		sqlite3_bind_int(q, 1, period);
+		int step = sqlite3_step(q);
+		sqlite3_finalize(q);
+		if (step != SQLITE_ROW) {
+			sb_free(&sql);
+			return step == SQLITE_DONE ? 0 : st_sqlfail(st, "comparing");
+		}
+	}
 	for (int way = 0; way < 3 && !found; way++) {
 		sb_reset(&sql);
 		if (way < 2) {
@@ -213,16 +233,17 @@ static int verify_period(referral_store *st, int period, int64_t limit)
 {
 	int rc;
 	if ((rc = st_exec(st, "DELETE FROM temp.v_lines; DELETE FROM temp.v_statements;"
-			      " DELETE FROM temp.v_grades; DELETE FROM temp.v_snapshots")))
+			      " DELETE FROM temp.v_grades; DELETE FROM temp.v_snapshots;"
+			      " DELETE FROM temp.v_networks")))
 		return rc;
-	if ((rc = settle_period(st, period, limit, "temp.v_", SETTLE_STATEMENTS)) ||
+	if ((rc = settle_period(st, period, limit, "temp.v_", SETTLE_STATEMENTS | SETTLE_FROM_LOG)) ||
 	    (rc = grade_period(st, period, limit, "temp.v_")))
 		return rc;
 	for (size_t i = 0; i < sizeof compared / sizeof *compared; i++)
 		if ((rc = compare_table(st, &compared[i], period)))
 			return rc;
 	/* the lines, derived one by one, must add up to the statements */
-	return settle_period(st, period, limit, "temp.v_", SETTLE_LINES);
+	return settle_period(st, period, limit, "temp.v_", SETTLE_LINES | SETTLE_FROM_LOG);
 }
 
 /* For every distributor: the payables of the closed periods plus the last

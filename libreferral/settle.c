@@ -50,10 +50,10 @@
 
 #include "core.h"
 #include "decimal.h"
+#include "fen.h"
 #include "idmap.h"
 #include "timeutil.h"
 
-typedef __int128 fen_t; /* an amount in fen (0.01 yuan) */
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
@@ -121,7 +121,7 @@ struct old_grades {
 
 struct settle {
 	referral_store *st;
-	int period, mode;
+	int period, mode, from_log;
 	int64_t limit, period_end;
 	const plan *pl;
 	const char *out;
@@ -129,7 +129,7 @@ struct settle {
 	struct dist *d;
 	size_t nd, capd;
 	struct binding *b;
-	size_t nb, capb;
+	size_t nb, capb, nmember; /* the first nmember are made by member events */
 	struct exact *ex;
 	size_t nex, capex;
 	struct old_grades *og;
@@ -178,73 +178,40 @@ static struct exact *exact_of(struct settle *s, int32_t di)
 	return e;
 }
 
-/* ---- whole fen ------------------------------------------------------------ */
+/* ---- varints ---------------------------------------------------------------- */
 
-/* Parses a canonical money text ("2391.37", exactly two decimals) into fen. */
-static int fen_parse(const char *s, fen_t *out)
+static int put_varint(struct strbuf *sb, unsigned __int128 v)
 {
-	fen_t v = 0;
-	int decimals = -1;
-	if (!s || !*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s == '.') {
-			if (decimals >= 0)
-				return -1;
-			decimals = 0;
-			continue;
+	char buf[20];
+	int n = 0;
+	do {
+		unsigned char byte = v & 0x7F;
+		v >>= 7;
+		buf[n++] = (char)(byte | (v ? 0x80 : 0));
+	} while (v);
+	return sb_append(sb, buf, (size_t)n);
+}
+
+static int get_varint(const unsigned char **p, const unsigned char *end, unsigned __int128 *v)
+{
+	unsigned __int128 r = 0;
+	for (int shift = 0; *p < end && shift < 128; shift += 7) {
+		unsigned char byte = *(*p)++;
+		r |= (unsigned __int128)(byte & 0x7F) << shift;
+		if (!(byte & 0x80)) {
+			*v = r;
+			return 0;
 		}
-		if (*s < '0' || *s > '9' || v > ((fen_t)1 << 120))
-			return -1;
-		v = v * 10 + (*s - '0');
-		if (decimals >= 0)
-			decimals++;
 	}
-	if (decimals != 2)
-		return -1;
-	*out = v;
-	return 0;
+	return -1;
 }
 
-static void fen_to_mpq(mpq_t out, fen_t v)
+static unsigned __int128 zigzag(fen_t v)
 {
-	unsigned __int128 m = v < 0 ? -(unsigned __int128)v : (unsigned __int128)v;
-	mpz_ptr num = mpq_numref(out);
-	mpz_set_ui(num, (unsigned long)(uint64_t)(m >> 64));
-	mpz_mul_2exp(num, num, 64);
-	mpz_add_ui(num, num, (unsigned long)(uint64_t)m);
-	if (v < 0)
-		mpz_neg(num, num);
-	mpz_set_ui(mpq_denref(out), 100);
-	mpq_canonicalize(out);
+	return v < 0 ? ((unsigned __int128)(-(v + 1)) << 1) | 1 : (unsigned __int128)v << 1;
 }
 
-static int fen_add(fen_t *acc, fen_t v)
-{
-	return __builtin_add_overflow(*acc, v, acc) ? -1 : 0;
-}
-
-/* A money value of the plan (at most two decimals) in fen. */
-static int fen_of(const mpq_t money, fen_t *out)
-{
-	mpz_t z;
-	int rc = 0;
-	mpz_init(z);
-	mpz_mul_ui(z, mpq_numref(money), 100);
-	mpz_tdiv_q(z, z, mpq_denref(money));
-	if (mpz_sizeinbase(z, 2) > 120) {
-		rc = -1;
-	} else {
-		unsigned __int128 m = 0;
-		size_t n = 0;
-		uint64_t limbs[2] = {0, 0};
-		mpz_export(limbs, &n, -1, sizeof limbs[0], 0, 0, z);
-		m = ((unsigned __int128)limbs[1] << 64) | limbs[0];
-		*out = mpz_sgn(z) < 0 ? -(fen_t)m : (fen_t)m;
-	}
-	mpz_clear(z);
-	return rc;
-}
+static fen_t unzigzag(unsigned __int128 u) { return u & 1 ? -(fen_t)(u >> 1) - 1 : (fen_t)(u >> 1); }
 
 /* ---- loading the network -------------------------------------------------- */
 
@@ -264,21 +231,23 @@ static void *big_alloc(size_t bytes)
 	return p;
 }
 
-static void add_binding(struct settle *s, int64_t seq, int64_t member, int64_t dist_seq,
-			int64_t at, int months)
+/* Appends a binding to distributor index di; 0, or -1 if it cannot be
+ * (more bindings than counted, or no such distributor: a damaged cache). */
+static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t di, int64_t at,
+		       int64_t months)
 {
-	int32_t di = dist_of(s, dist_seq);
-	if (di < 0 || s->nb == s->capb)
-		return; /* cannot happen: the distributor precedes the binding, and
-			 * the bindings were counted */
+	if (di < 0 || (size_t)di >= s->nd || s->nb == s->capb || seq <= 0 || seq > s->limit ||
+	    member <= 0 || member > seq || months < 0 || months > INT32_MAX)
+		return -1;
 	struct binding *b = &s->b[s->nb++];
 	memset(b, 0, sizeof *b);
 	b->member = member;
 	b->seq = seq;
 	b->bound_at = at;
-	b->dist = di;
-	b->months = months;
+	b->dist = (int32_t)di;
+	b->months = (int32_t)months;
 	b->next = -1;
+	return 0;
 }
 
 /* A bind to sort by (member, bound_at). */
@@ -350,22 +319,153 @@ static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, i
 	s->nd++;
 }
 
-/* Counts the network's distributors and bindings up to the limit, so that
- * their arrays are allocated once (they are large: growing them by
- * copying cost more than counting). */
-static int count_network(struct settle *s)
+/*
+ * The network cache. Rebuilding two million bindings from the log at every
+ * settlement costs more than the month of orders, so each settlement into
+ * `main` also stores the bindings it loaded as one blob (table networks),
+ * and the next settlement starts from the blob of the period before it,
+ * when that covers no more of the log than it may see, and reads from the
+ * log only the network events after it. Distributors, store changes and
+ * terminations are few and always read from the log, so a distributor's
+ * index (her rank by seq) means the same in every pass. Verify never uses
+ * the cache: it rebuilds the network from the log and checks the stored
+ * blob against the one it derives.
+ *
+ * The blob: a format byte (1), the number of member bindings and of binds,
+ * then the member bindings and then the binds, each run in seq order, as
+ * varints: the seq's increase, (binds only) seq minus the member's seq,
+ * the instant's change (zigzag), the distributor's index, the months.
+ */
+#define NET_FORMAT 1
+
+struct netcache {
+	sqlite3_stmt *q;
+	const unsigned char *p, *end;
+	int64_t last;               /* the last seq it covers; 0 without a cache */
+	size_t nmember, nbind;
+};
+
+static int open_cache(struct settle *s, struct netcache *c)
+{
+	memset(c, 0, sizeof *c);
+	if (s->from_log)
+		return 0;
+	int rc = st_prepare(s->st, "SELECT last_seq, data FROM main.networks WHERE period = ?1"
+				   " AND last_seq <= ?2", &c->q), step;
+	if (rc)
+		return rc;
+	sqlite3_bind_int(c->q, 1, s->period - 1);
+	sqlite3_bind_int64(c->q, 2, s->limit);
+	if ((step = sqlite3_step(c->q)) == SQLITE_ROW) {
+		unsigned __int128 nm, nb;
+		c->p = sqlite3_column_blob(c->q, 1);
+		c->end = c->p + sqlite3_column_bytes(c->q, 1);
+		if (c->p && c->p < c->end && *c->p++ == NET_FORMAT && !get_varint(&c->p, c->end, &nm) &&
+		    !get_varint(&c->p, c->end, &nb) && nm + nb <= (unsigned __int128)s->limit) {
+			c->last = sqlite3_column_int64(c->q, 0);
+			c->nmember = (size_t)nm;
+			c->nbind = (size_t)nb;
+			return 0;
+		}
+		rc = st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+	} else if (step != SQLITE_DONE) {
+		rc = st_sqlfail(s->st, "reading the network cache");
+	}
+	sqlite3_finalize(c->q);
+	c->q = NULL;
+	return rc;
+}
+
+/* Decodes n bindings of the cache (binds when `binds`). */
+static int decode_cache(struct settle *s, struct netcache *c, size_t n, int binds)
+{
+	int64_t seq = 0, at = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned __int128 dseq, back = 0, dat, di, months;
+		if (get_varint(&c->p, c->end, &dseq) || (binds && get_varint(&c->p, c->end, &back)) ||
+		    get_varint(&c->p, c->end, &dat) || get_varint(&c->p, c->end, &di) ||
+		    get_varint(&c->p, c->end, &months) || dseq == 0 || dseq > (unsigned __int128)c->last ||
+		    back >= (unsigned __int128)c->last || di > INT32_MAX || months > INT32_MAX)
+			return st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+		seq += (int64_t)dseq;
+		at += (int64_t)unzigzag(dat);
+		if (seq > c->last || add_binding(s, seq, seq - (int64_t)back, (int64_t)di, at,
+						 (int64_t)months))
+			return st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+	}
+	return 0;
+}
+
+/* Inserts a blob row for the period into `out``table`: (period, data), or
+ * (period, last_seq, data) for the network cache. Frees `data`. */
+static int insert_blob(struct settle *s, const char *table, struct strbuf *data, int oom)
+{
+	struct strbuf sql = {0};
+	sqlite3_stmt *q;
+	int rc, cache = strcmp(table, "networks") == 0;
+	if (oom || sb_printf(&sql, "INSERT INTO %s%s VALUES(?1, %s?3)", s->out, table,
+			     cache ? "?2, " : "")) {
+		sb_free(data);
+		return fail_nomem(s);
+	}
+	rc = st_prepare(s->st, sb_str(&sql), &q);
+	sb_free(&sql);
+	if (!rc) {
+		sqlite3_bind_int(q, 1, s->period);
+		if (cache)
+			sqlite3_bind_int64(q, 2, s->limit);
+		sqlite3_bind_blob(q, 3, data->data ? data->data : "", (int)data->len, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			rc = st_sqlfail(s->st, cache ? "writing the network cache"
+						     : "writing the bounty snapshot");
+		sqlite3_finalize(q);
+	}
+	sb_free(data);
+	return rc;
+}
+
+static int write_cache(struct settle *s, size_t nmember)
+{
+	struct strbuf data = {0};
+	int oom = sb_putc(&data, NET_FORMAT);
+
+	oom |= put_varint(&data, nmember);
+	oom |= put_varint(&data, s->nb - nmember);
+	for (int run = 0; run < 2; run++) {
+		int64_t seq = 0, at = 0;
+		for (size_t i = run ? nmember : 0; i < (run ? s->nb : nmember) && !oom; i++) {
+			const struct binding *b = &s->b[i];
+			oom |= put_varint(&data, (unsigned __int128)(b->seq - seq));
+			if (run)
+				oom |= put_varint(&data, (unsigned __int128)(b->seq - b->member));
+			oom |= put_varint(&data, zigzag(b->bound_at - at));
+			oom |= put_varint(&data, (unsigned __int128)b->dist);
+			oom |= put_varint(&data, (unsigned __int128)b->months);
+			seq = b->seq;
+			at = b->bound_at;
+		}
+	}
+	return insert_blob(s, "networks", &data, oom);
+}
+
+/* Counts the distributors, and the bindings after the cache, up to the
+ * limit, so that their arrays are allocated once (they are large: growing
+ * them by copying cost more than counting). */
+static int count_network(struct settle *s, const struct netcache *c)
 {
 	sqlite3_stmt *q;
 	/* each count is a range of the partial index events_network */
 	int rc = st_prepare(s->st, "SELECT (SELECT count(*) FROM events WHERE type BETWEEN 2 AND 7"
-				   " AND type = 3 AND seq <= ?1), (SELECT count(*) FROM events"
-				   " WHERE type BETWEEN 2 AND 7 AND type >= 6 AND seq <= ?1)", &q);
+				   " AND type = 3 AND seq <= ?2), (SELECT count(*) FROM events"
+				   " WHERE type BETWEEN 2 AND 7 AND type >= 6 AND seq > ?1 AND seq <= ?2)",
+			    &q);
 	if (rc)
 		return rc;
-	sqlite3_bind_int64(q, 1, s->limit);
+	sqlite3_bind_int64(q, 1, c->last);
+	sqlite3_bind_int64(q, 2, s->limit);
 	if (sqlite3_step(q) == SQLITE_ROW) {
 		s->capd = (size_t)sqlite3_column_int64(q, 0);
-		s->capb = (size_t)sqlite3_column_int64(q, 1);
+		s->capb = (size_t)sqlite3_column_int64(q, 1) + c->nmember + c->nbind;
 	} else {
 		rc = st_sqlfail(s->st, "counting the network");
 	}
@@ -381,32 +481,21 @@ static int count_network(struct settle *s)
 	return 0;
 }
 
-static int load_network(struct settle *s)
+/* Reads the network events of one type with seq in (after, limit]. */
+static int read_network(struct settle *s, sqlite3_stmt *q, int type, int64_t after)
 {
-	referral_store *st = s->st;
-	sqlite3_stmt *q;
-	size_t nmember_bindings = 0;
-	int rc, step;
-
-	if ((rc = count_network(s)))
-		return rc;
-	/* the partial index events_network covers this scan (its condition is
-	 * repeated so that the planner sees it), type by type: distributors
-	 * first, then what refers to them */
-	rc = st_prepare(st, "SELECT seq, type, at, booked, ref1, ref2, num FROM events"
-			    " WHERE type BETWEEN 2 AND 7 AND type >= 3 AND seq <= ?1"
-			    " ORDER BY type, seq", &q);
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(q, 1, s->limit);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t seq = sqlite3_column_int64(q, 0), at = sqlite3_column_int64(q, 2);
-		int type = sqlite3_column_int(q, 1);
-		int64_t ref1 = sqlite3_column_int64(q, 4), ref2 = sqlite3_column_int64(q, 5);
+	int step;
+	int64_t bad = 0;
+	sqlite3_bind_int(q, 1, type);
+	sqlite3_bind_int64(q, 2, after);
+	sqlite3_bind_int64(q, 3, s->limit);
+	while (!bad && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t seq = sqlite3_column_int64(q, 0), at = sqlite3_column_int64(q, 1);
+		int64_t ref1 = sqlite3_column_int64(q, 3), ref2 = sqlite3_column_int64(q, 4);
 		int32_t di;
 		switch (type) {
 		case REFERRAL_EV_DISTRIBUTOR:
-			new_dist(s, seq, sqlite3_column_int(q, 3), ref1, ref2);
+			new_dist(s, seq, sqlite3_column_int(q, 2), ref1, ref2);
 			break;
 		case REFERRAL_EV_STORE_CHANGE:
 			di = dist_of(s, ref1);
@@ -424,24 +513,59 @@ static int load_network(struct settle *s)
 			}
 			break;
 		case REFERRAL_EV_MEMBER:
-			if (ref2)
-				add_binding(s, seq, seq, ref2, at, sqlite3_column_int(q, 6));
-			nmember_bindings = s->nb;
+			if (ref2 && add_binding(s, seq, seq, dist_of(s, ref2), at,
+						sqlite3_column_int64(q, 5)))
+				bad = seq;
 			break;
 		case REFERRAL_EV_BIND:
-			add_binding(s, seq, ref1, ref2, at, sqlite3_column_int(q, 6));
+			if (add_binding(s, seq, ref1, dist_of(s, ref2), at, sqlite3_column_int64(q, 5)))
+				bad = seq;
 			break;
 		}
 	}
+	sqlite3_reset(q);
+	if (bad)
+		return st_fail(s->st, REFERRAL_EIO, "storage: the binding of event %lld is not"
+			       " consistent with the log", (long long)bad);
+	return step == SQLITE_DONE ? 0 : st_sqlfail(s->st, "reading the network");
+}
+
+static int load_network(struct settle *s)
+{
+	sqlite3_stmt *q = NULL;
+	struct netcache c;
+	size_t nmember = 0;
+	int rc;
+
+	if ((rc = open_cache(s, &c)))
+		return rc;
+	/* one type at a time, distributors first, then what refers to them;
+	 * each a range of the partial index events_network, whose condition is
+	 * repeated so that the planner sees it */
+	if (!(rc = count_network(s, &c)) &&
+	    !(rc = st_prepare(s->st, "SELECT seq, at, booked, ref1, ref2, num FROM events"
+				     " WHERE type BETWEEN 2 AND 7 AND type = ?1 AND seq > ?2"
+				     " AND seq <= ?3 ORDER BY seq", &q)) &&
+	    !(rc = read_network(s, q, REFERRAL_EV_DISTRIBUTOR, 0)) &&
+	    !(rc = read_network(s, q, REFERRAL_EV_STORE_CHANGE, 0)) &&
+	    !(rc = read_network(s, q, REFERRAL_EV_TERMINATE, 0)) &&
+	    !(rc = decode_cache(s, &c, c.nmember, 0)) &&
+	    !(rc = read_network(s, q, REFERRAL_EV_MEMBER, c.last))) {
+		nmember = s->nb;
+		if (!(rc = decode_cache(s, &c, c.nbind, 1)))
+			rc = read_network(s, q, REFERRAL_EV_BIND, c.last);
+	}
 	sqlite3_finalize(q);
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "reading the network");
+	sqlite3_finalize(c.q);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < s->nd; i++) {
 		struct dist *d = &s->d[i];
 		d->rterm = d->recruiter >= 0 ? s->d[d->recruiter].term : INT64_MAX;
 		d->rterm_seq = d->recruiter >= 0 ? s->d[d->recruiter].term_seq : INT64_MAX;
 	}
-	return index_bindings(s, nmember_bindings);
+	s->nmember = nmember;
+	return index_bindings(s, nmember);
 }
 
 /* grade(D, P) from the close of P-1, the opening carry, and the close limits
@@ -471,7 +595,7 @@ static int load_previous(struct settle *s)
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int32_t di = dist_of(s, sqlite3_column_int64(q, 0));
 		const char *c = (const char *)sqlite3_column_text(q, 1);
-		if (di < 0 || (c && strcmp(c, "0") == 0))
+		if (di < 0 || (c && strcmp(c, "0.00") == 0)) /* the canonical zero */
 			continue;
 		struct exact *e = exact_of(s, di);
 		if (!e || dec_parse_signed(e->opening, c)) {
@@ -510,38 +634,6 @@ static int load_previous(struct settle *s)
 
 /* ---- the bounty state snapshot ---------------------------------------------- */
 
-static int put_varint(struct strbuf *sb, unsigned __int128 v)
-{
-	char buf[20];
-	int n = 0;
-	do {
-		unsigned char byte = v & 0x7F;
-		v >>= 7;
-		buf[n++] = (char)(byte | (v ? 0x80 : 0));
-	} while (v);
-	return sb_append(sb, buf, (size_t)n);
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, unsigned __int128 *v)
-{
-	unsigned __int128 r = 0;
-	for (int shift = 0; *p < end && shift < 128; shift += 7) {
-		unsigned char byte = *(*p)++;
-		r |= (unsigned __int128)(byte & 0x7F) << shift;
-		if (!(byte & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static unsigned __int128 zigzag(fen_t v)
-{
-	return v < 0 ? ((unsigned __int128)(-(v + 1)) << 1) | 1 : (unsigned __int128)v << 1;
-}
-
-static fen_t unzigzag(unsigned __int128 u) { return u & 1 ? -(fen_t)(u >> 1) - 1 : (fen_t)(u >> 1); }
 
 /* The binding whose seq is `seq`, or -1. */
 static int32_t binding_of(const struct settle *s, int64_t seq)
@@ -592,9 +684,8 @@ static int load_snapshot(struct settle *s)
 
 static int write_snapshot(struct settle *s)
 {
-	struct strbuf data = {0}, sql = {0};
-	sqlite3_stmt *q;
-	int rc, oom = 0;
+	struct strbuf data = {0};
+	int oom = 0;
 	int64_t prev = 0;
 
 	/* in ascending binding seq: the index by seq gives that order */
@@ -610,21 +701,7 @@ static int write_snapshot(struct settle *s)
 		oom |= put_varint(&data, b->standing ? (unsigned __int128)b->bounty + 1 : 0);
 		prev = seq;
 	}
-	if (oom || sb_printf(&sql, "INSERT INTO %ssnapshots(period, data) VALUES(?1, ?2)", s->out)) {
-		sb_free(&data);
-		return fail_nomem(s);
-	}
-	rc = st_prepare(s->st, sb_str(&sql), &q);
-	sb_free(&sql);
-	if (!rc) {
-		sqlite3_bind_int(q, 1, s->period);
-		sqlite3_bind_blob(q, 2, data.data ? data.data : "", (int)data.len, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			rc = st_sqlfail(s->st, "writing the bounty snapshot");
-		sqlite3_finalize(q);
-	}
-	sb_free(&data);
-	return rc;
+	return insert_blob(s, "snapshots", &data, oom);
 }
 
 /* ---- attribution ------------------------------------------------------------- */
@@ -1088,7 +1165,6 @@ static int write_statements(struct settle *s)
 		const mpq_t *opening = d->ex >= 0 ? (const mpq_t *)&s->ex[d->ex].opening
 						  : (const mpq_t *)&zero;
 		totals(s, d, com, bounty, ovr);
-		fen_to_mpq(sales, d->sales_fen);
 		mpq_add(accrued, com, bounty);
 		mpq_add(accrued, accrued, ovr);
 		mpq_add(total, *opening, accrued);
@@ -1102,8 +1178,14 @@ static int write_statements(struct settle *s)
 		sqlite3_bind_int64(q, 2, d->seq);
 		sqlite3_bind_int64(q, 3, d->store);
 		sqlite3_bind_int(q, 4, d->grade);
-		for (int k = 0; k < 9; k++)
-			dec_format(txt[k], sizeof txt[k], *vals[k]);
+		for (int k = 0; k < 9; k++) {
+			if (k == 2 || k == 8) /* bounty and sales: whole fen */
+				fen_format(txt[k], k == 2 ? d->bounty_fen : d->sales_fen);
+			else if (mpq_sgn(*vals[k]) == 0)
+				strcpy(txt[k], "0.00");
+			else
+				dec_format(txt[k], sizeof txt[k], *vals[k]);
+		}
 		for (int k = 0; k < 8; k++)
 			sqlite3_bind_text(q, 5 + k, txt[k], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 13, d->members);
@@ -1146,14 +1228,15 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 	memset(&s, 0, sizeof s);
 	s.st = st;
 	s.period = period;
-	s.mode = mode;
+	s.mode = mode & ~SETTLE_FROM_LOG;
+	s.from_log = !!(mode & SETTLE_FROM_LOG);
 	s.limit = limit;
 	s.out = out;
 	s.pl = st_plan_for(st, period);
 	s.period_end = period_start(period + 1, s.pl->utc_offset_min);
 	mpq_inits(s.x, s.y, NULL);
 
-	if (mode == SETTLE_LINES) {
+	if (s.mode == SETTLE_LINES) {
 		if (sb_printf(&sql, "INSERT INTO %slines(period, dist, type, event, ord, member,"
 				    " source, binding, base, rate, value)"
 				    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", out))
@@ -1164,9 +1247,9 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 	if (!rc && !(rc = load_network(&s)) && !(rc = load_previous(&s)) &&
 	    !(rc = load_snapshot(&s)) && !(rc = stream_period(&s)) &&
 	    !(rc = gather_overrides(&s))) {
-		if (mode == SETTLE_LINES)
+		if (s.mode == SETTLE_LINES)
 			rc = check_lines(&s);
-		else if (!(rc = write_snapshot(&s)))
+		else if (!(rc = write_snapshot(&s)) && !(rc = write_cache(&s, s.nmember)))
 			rc = write_statements(&s);
 	}
 	sb_free(&sql);

@@ -11,7 +11,7 @@
 #include "decimal.h"
 #include "timeutil.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 const char *const ev_type_names[EV_TYPES + 1] = {
 	"", "store", "store_rating", "distributor", "store_change", "terminate", "member",
@@ -40,7 +40,10 @@ const char derived_ddl[] =
 	" store_rating TEXT NOT NULL, next_grade INTEGER NOT NULL,"
 	" PRIMARY KEY(period, dist)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS %ssnapshots("
-	" period INTEGER PRIMARY KEY, data BLOB NOT NULL);";
+	" period INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	/* since schema version 2: a cache, not frozen (settle.c) */
+	"CREATE TABLE IF NOT EXISTS %snetworks("
+	" period INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, data BLOB NOT NULL);";
 
 /* Lines, re-derived on demand: only ever in `temp`. */
 static const char lines_ddl[] =
@@ -251,7 +254,7 @@ int st_create_derived(referral_store *st, const char *prefix)
 {
 	struct strbuf sql = {0};
 	int rc;
-	if (sb_printf(&sql, derived_ddl, prefix, prefix, prefix) ||
+	if (sb_printf(&sql, derived_ddl, prefix, prefix, prefix, prefix) ||
 	    (strcmp(prefix, "") && strcmp(prefix, "main.") && sb_printf(&sql, lines_ddl, prefix)))
 		return st_nomem(st);
 	rc = st_exec(st, sb_str(&sql));
@@ -259,7 +262,8 @@ int st_create_derived(referral_store *st, const char *prefix)
 	return rc;
 }
 
-/* Schema version 1 from nothing. Later versions add a step each. */
+/* Schema version 1 from nothing, then a step per later version:
+ *   2  the network cache (table networks) */
 static int migrate(referral_store *st, int from)
 {
 	int rc = 0;
@@ -277,6 +281,8 @@ static int migrate(referral_store *st, int from)
 				return rc;
 		}
 	}
+	if (from < 2 && (rc = st_create_derived(st, "")))
+		return rc;
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);
 	return st_exec(st, pragma);

@@ -1057,6 +1057,9 @@ ParameterizedTestParameters(verify, catches_alterations)
 		/* the bounty state carried to the next period */
 		{"DROP TRIGGER snapshots_frozen_u;"
 		 " UPDATE snapshots SET data = x'0101'", "snapshot"},
+		/* the network cache the next close starts from: well formed, but
+		 * without m1's binding (format 1, no member binding, no bind) */
+		{"UPDATE networks SET data = x'010000'", "network"},
 		/* the order itself rewritten in the log: 2391.37 -> 2391.38 */
 		{"DROP TRIGGER events_append_only_u;"
 		 " UPDATE events SET num = '2391.38' WHERE type = 9 AND id = 'o1'", "D1|R1"},
@@ -1094,6 +1097,110 @@ Test(verify, frozen_rows_refuse_updates)
 	rc = sqlite3_exec(db, "DELETE FROM snapshots", NULL, NULL, NULL);
 	cr_assert_neq(rc, SQLITE_OK, "a closed bounty snapshot was deleted");
 	sqlite3_close(db);
+}
+
+/* ---- the network cache (settle.c) ------------------------------------------------ */
+
+/* The value of a one-row, one-column query on the store file. */
+static long long query_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s", sql);
+	long long v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* January closed with s1, s2, R1 -> D1, D2, m1 bound to D1 and m0 unbound;
+ * m1 ordered 100.00. The store is left open at `path`. */
+static referral_store *january_closed(char *path, size_t cap)
+{
+	char *plan = test_reference_plan();
+	snprintf(path, cap, "%s", test_db_path());
+	referral_store *st = store_at(path, plan);
+	free(plan);
+	ingest(st, NETWORK_R1_D1_M1
+		   EV_STORE("s2", "2026-01-01T08:30:00")
+		   EV_DIST("D2", "2026-01-02T10:00:00", "s1")
+		   EV_MEMBER0("m0", "2026-01-05T09:00:00")
+		   EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	close_period(st, "2026-01");
+	return st;
+}
+
+Test(network_cache, the_next_close_starts_from_it_and_agrees_with_the_log)
+{
+	char path[300];
+	referral_store *st = january_closed(path, sizeof path);
+	/* every network event of February comes after January's cache */
+	ingest(st, EV_MEMBER("m2", "2026-02-01T09:00:00", "D2")
+		   EV_BIND("b0", "2026-02-02T09:00:00", "m0", "D1")
+		   EV_MOVE("c1", "2026-02-03T09:00:00", "D1", "s2")
+		   EV_TERM("t1", "2026-02-05T09:00:00", "R1")
+		   EV_ORDER("o2", "2026-02-10T09:00:00", "m1", "200.00")
+		   EV_ORDER("o3", "2026-02-11T09:00:00", "m2", "300.00")
+		   EV_ORDER("o4", "2026-02-12T09:00:00", "m0", "400.00"));
+	close_period(st, "2026-02");
+	/*
+	 * o2: m1's binding from the cache, D1 at 0.05: 10.00; m1's net spend
+	 *     goes 100.00 -> 300.00 (carried), so no new bounty; R1 is
+	 *     terminated (Feb 5) before o2, so no override.
+	 * o3: m2 joined after the cache, bound to D2: 15.00 + bounty 20.00.
+	 * o4: m0's bind after the cache, to D1: 20.00 + bounty 20.00.
+	 * D1: 10.00 + 20.00 = 30.00 commission, 20.00 bounty, at s2 since Feb 3:
+	 *     accrued 50.00, paid whole. D2: 15.00 + 20.00 = 35.00. R1: nothing.
+	 */
+	assert_rows(st, "statements", "2026-02",
+		    "2026-02,D1,s2,1,0.00,30.00,20.00,0.00,50.00,50.00,50.00,0.00\n"
+		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,35.00,0.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+	/* verify rebuilds the network from the log alone and compares */
+	assert_verifies(st);
+	/* kept: January's (which served February) and February's */
+	cr_assert_eq(query_int(path, "SELECT count(*) FROM networks"), 2);
+	cr_assert_eq(query_int(path, "SELECT last_seq FROM networks WHERE period = 2026 * 12 + 1"),
+		     query_int(path, "SELECT max(seq) FROM events"));
+	close_period(st, "2026-03");
+	cr_assert_eq(query_int(path, "SELECT min(period) FROM networks"), 2026 * 12 + 1);
+	assert_verifies(st);
+	referral_store_free(st);
+}
+
+struct damaged_case {
+	char blob[40];
+};
+
+ParameterizedTestParameters(network_cache, damaged_fails_the_close_and_stores_nothing)
+{
+	static struct damaged_case cases[] = {
+		{"x'01'"},             /* the counts are missing */
+		{"x'02010000'"},       /* an unknown format */
+		{"x'0101000100'"},     /* one member binding, cut short */
+		/* one member binding (seq 4, at 0) to distributor index 99 */
+		{"x'01010004006324'"},
+	};
+	return cr_make_param_array(struct damaged_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct damaged_case *c, network_cache, damaged_fails_the_close_and_stores_nothing)
+{
+	char path[300], sql[128], open[16];
+	referral_store *st = january_closed(path, sizeof path);
+	ingest(st, EV_ORDER("o2", "2026-02-10T09:00:00", "m1", "200.00"));
+	snprintf(sql, sizeof sql, "UPDATE networks SET data = %s", c->blob);
+	tamper(path, sql);
+
+	int rc = referral_close(st, "2026-02");
+	cr_assert_eq(rc, REFERRAL_EIO, "close returned %d: %s", rc, referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "network cache is damaged"), "%s", referral_errmsg(st));
+	cr_assert_eq(referral_open_period(st, open, sizeof open), REFERRAL_OK);
+	cr_assert_str_eq(open, "2026-02");
+	assert_rows(st, "statements", "2026-02", "");
+	referral_store_free(st);
 }
 
 /* ---- §5, §6.1 a binding's window comes from the plan of its booking period ------- */

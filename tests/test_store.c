@@ -138,6 +138,28 @@ Test(store, a_newer_schema_is_refused)
 	referral_store_free(st);
 }
 
+/* A store of schema version 1 (before the network cache) is migrated in
+ * place when opened. */
+Test(store, a_version_1_store_gains_the_network_cache)
+{
+	const char *path = test_db_path();
+	referral_store_free(new_store(path));
+	cr_assert_eq(raw_sql(path, "DROP TABLE networks; PRAGMA user_version = 1"), SQLITE_OK);
+	referral_store *st;
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_store_free(st);
+	cr_assert_eq(count_rows(path, "networks"), 1);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert_eq(sqlite3_column_int(q, 0), 2);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 Test(store, the_store_uses_wal)
 {
 	const char *path = test_db_path();
