@@ -86,17 +86,22 @@ struct dist {
 	int booked;
 };
 
-/* A binding and its bounty state (SPEC §6.4), carried across periods; one
- * cache line. */
+/* A binding and its bounty state (SPEC §6.4), carried across periods. 48
+ * bytes: two million of them are loaded at every settlement, and on the
+ * machines this runs on, memory touched for the first time costs more
+ * than the work done in it. */
 struct binding {
-	fen_t net;               /* net commissionable spend */
-	int64_t bounty;          /* the standing bounty in fen, when standing */
-	int64_t member, seq, bound_at;
+	int64_t seq, bound_at;
+	int64_t net;             /* net commissionable spend in fen, or NET_WIDE */
+	int64_t bounty;          /* the standing bounty in fen, or -1 when none stands */
 	int32_t dist;
-	int32_t months;          /* the window fixed when the binding was made */
 	int32_t next;            /* the member's next binding by bound_at, or -1 */
-	unsigned char standing;  /* earned by the binding's distributor */
-} __attribute__((aligned(64)));
+	int32_t months;          /* the window fixed when the binding was made */
+};
+
+/* A net spend beyond 64 bits (an order may have 30 digits) lives in
+ * settle.wide instead. */
+#define NET_WIDE INT64_MIN
 
 /* How an order was attributed. */
 struct attr {
@@ -130,6 +135,10 @@ struct settle {
 	size_t nd, capd;
 	struct binding *b;
 	size_t nb, capb, nmember; /* the first nmember are made by member events */
+	int64_t *bmember;         /* by binding index: the member of a bind */
+	struct idmap wide;        /* binding index + 1 -> index into wide_net */
+	fen_t *wide_net;
+	size_t nwide, capwide;
 	struct exact *ex;
 	size_t nex, capex;
 	struct old_grades *og;
@@ -176,6 +185,37 @@ static struct exact *exact_of(struct settle *s, int32_t di)
 		  e->line_sum[2], NULL);
 	d->ex = (int32_t)s->nex++;
 	return e;
+}
+
+/* The net spend of a binding. */
+static fen_t net_of(const struct settle *s, const struct binding *b)
+{
+	return b->net != NET_WIDE ? b->net : s->wide_net[idmap_get(&s->wide, b - s->b + 1)];
+}
+
+static int net_set(struct settle *s, struct binding *b, fen_t v)
+{
+	if (b->net != NET_WIDE && v > INT64_MIN && v <= INT64_MAX) {
+		b->net = (int64_t)v;
+		return 0;
+	}
+	int32_t i = b->net == NET_WIDE ? idmap_get(&s->wide, b - s->b + 1) : -1;
+	if (i < 0) {
+		if (s->nwide == s->capwide) {
+			size_t cap = s->capwide ? s->capwide * 2 : 16;
+			fen_t *n = realloc(s->wide_net, cap * sizeof *n);
+			if (!n)
+				return fail_nomem(s);
+			s->wide_net = n;
+			s->capwide = cap;
+		}
+		if (idmap_put(&s->wide, b - s->b + 1, (int32_t)s->nwide))
+			return fail_nomem(s);
+		i = (int32_t)s->nwide++;
+		b->net = NET_WIDE;
+	}
+	s->wide_net[i] = v;
+	return 0;
 }
 
 /* ---- varints ---------------------------------------------------------------- */
@@ -239,9 +279,11 @@ static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t di
 	if (di < 0 || (size_t)di >= s->nd || s->nb == s->capb || seq <= 0 || seq > s->limit ||
 	    member <= 0 || member > seq || months < 0 || months > INT32_MAX)
 		return -1;
+	if (member != seq)
+		s->bmember[s->nb] = member;
 	struct binding *b = &s->b[s->nb++];
 	memset(b, 0, sizeof *b);
-	b->member = member;
+	b->bounty = -1;
 	b->seq = seq;
 	b->bound_at = at;
 	b->dist = (int32_t)di;
@@ -280,7 +322,7 @@ static int index_bindings(struct settle *s, size_t nmember)
 		return fail_nomem(s);
 	for (size_t k = 0; k < nbind; k++) {
 		const struct binding *b = &s->b[nmember + k];
-		order[k] = (struct bind_key){b->member, b->bound_at, (int32_t)(nmember + k)};
+		order[k] = (struct bind_key){s->bmember[nmember + k], b->bound_at, (int32_t)(nmember + k)};
 	}
 	qsort(order, nbind, sizeof *order, cmp_bind);
 	for (size_t k = 0; k < nbind; k++) {
@@ -437,7 +479,7 @@ static int write_cache(struct settle *s, size_t nmember)
 			const struct binding *b = &s->b[i];
 			oom |= put_varint(&data, (unsigned __int128)(b->seq - seq));
 			if (run)
-				oom |= put_varint(&data, (unsigned __int128)(b->seq - b->member));
+				oom |= put_varint(&data, (unsigned __int128)(b->seq - s->bmember[i]));
 			oom |= put_varint(&data, zigzag(b->bound_at - at));
 			oom |= put_varint(&data, (unsigned __int128)b->dist);
 			oom |= put_varint(&data, (unsigned __int128)b->months);
@@ -475,7 +517,8 @@ static int count_network(struct settle *s, const struct netcache *c)
 	s->ix = big_alloc(((size_t)s->limit + 1) * sizeof *s->ix);
 	s->d = big_alloc(s->capd * sizeof *s->d);
 	s->b = big_alloc(s->capb * sizeof *s->b);
-	if (!s->ix || !s->d || !s->b)
+	s->bmember = malloc((s->capb ? s->capb : 1) * sizeof *s->bmember); /* binds' part only touched */
+	if (!s->ix || !s->d || !s->b || !s->bmember)
 		return fail_nomem(s);
 	memset(s->ix, 0xFF, ((size_t)s->limit + 1) * sizeof *s->ix); /* all -1 */
 	return 0;
@@ -663,17 +706,20 @@ static int load_snapshot(struct settle *s)
 			unsigned __int128 dseq, net, bounty;
 			int32_t bi = -1;
 			if (!get_varint(&p, end, &dseq) && !get_varint(&p, end, &net) &&
-			    !get_varint(&p, end, &bounty) && dseq <= (unsigned __int128)s->limit &&
-			    bounty <= (unsigned __int128)INT64_MAX)
+			    !get_varint(&p, end, &bounty) && dseq <= (unsigned __int128)s->limit)
 				bi = binding_of(s, seq += (int64_t)dseq);
 			if (bi < 0) {
 				rc = st_fail(s->st, REFERRAL_EIO, "storage: a bounty snapshot is damaged");
 				break;
 			}
 			struct binding *b = &s->b[bi];
-			b->net = unzigzag(net);
-			b->standing = bounty != 0;
-			b->bounty = bounty ? (int64_t)(bounty - 1) : 0;
+			if (bounty > (unsigned __int128)INT64_MAX) {
+				rc = fail_overflow(s);
+				break;
+			}
+			if ((rc = net_set(s, b, unzigzag(net))))
+				break;
+			b->bounty = (int64_t)bounty - 1; /* 0 (none) -> -1 */
 		}
 	} else if (step != SQLITE_DONE) {
 		rc = st_sqlfail(s->st, "reading the bounty snapshot");
@@ -694,11 +740,12 @@ static int write_snapshot(struct settle *s)
 		if (bi < 0)
 			continue;
 		const struct binding *b = &s->b[bi];
-		if (b->net == 0 && !b->standing)
+		fen_t net = net_of(s, b);
+		if (net == 0 && b->bounty < 0)
 			continue;
 		oom |= put_varint(&data, (unsigned __int128)(seq - prev));
-		oom |= put_varint(&data, zigzag(b->net));
-		oom |= put_varint(&data, b->standing ? (unsigned __int128)b->bounty + 1 : 0);
+		oom |= put_varint(&data, zigzag(net));
+		oom |= put_varint(&data, (unsigned __int128)(b->bounty + 1)); /* none: 0 */
 		prev = seq;
 	}
 	return insert_blob(s, "snapshots", &data, oom);
@@ -867,16 +914,18 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 		return fail_overflow(s);
 
 	struct binding *b = &s->b[a.binding];
-	int was_zero = b->net == 0;
-	if (fen_add(&b->net, fen))
+	fen_t before = net_of(s, b), after = before;
+	if (fen_add(&after, fen))
 		return fail_overflow(s);
-	if (was_zero && b->net > 0) {
+	if ((rc = net_set(s, b, after)))
+		return rc;
+	int earned = before == 0 && after > 0;
+	if (earned) {
 		fen_t bounty;
 		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bounty) || bounty > INT64_MAX ||
 		    fen_add(&d->bounty_fen, bounty))
 			return fail_overflow(s);
 		b->bounty = (int64_t)bounty;
-		b->standing = 1;
 		d->members++;
 	}
 
@@ -885,8 +934,7 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 		mpq_mul(s->x, s->x, *a.rate); /* the commission */
 		if ((rc = put_commission_lines(s, LINE_COMMISSION, seq, seq, &a, fen)))
 			return rc;
-		if (was_zero && b->net > 0 &&
-		    (rc = put_bounty_line(s, LINE_BOUNTY, seq, seq, &a, a.dist, b->bounty)))
+		if (earned && (rc = put_bounty_line(s, LINE_BOUNTY, seq, seq, &a, a.dist, b->bounty)))
 			return rc;
 	}
 	return 0;
@@ -951,19 +999,21 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 	}
 
 	struct binding *b = &s->b[a.binding];
-	if (fen_add(&b->net, -fen))
+	fen_t net = net_of(s, b);
+	if (fen_add(&net, -fen))
 		return fail_overflow(s);
-	if (b->net == 0 && b->standing) {
+	if ((rc = net_set(s, b, net)))
+		return rc;
+	if (net == 0 && b->bounty >= 0) {
 		/* reversed at its original value, to whoever earned it: the
 		 * binding's distributor */
-		b->standing = 0;
 		d->members--;
 		if (fen_add(&d->bounty_fen, -b->bounty))
 			return fail_overflow(s);
 		if (s->mode == SETTLE_LINES &&
 		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, a.dist, -b->bounty)))
 			return rc;
-		b->bounty = 0;
+		b->bounty = -1;
 	}
 	return 0;
 }
@@ -993,8 +1043,10 @@ static int settle_rows(struct settle *s, const struct row *r, int n)
 		if (r[i].ref1 <= 0 || r[i].ref1 > s->limit || r[i].type == REFERRAL_EV_REFUND)
 			continue;
 		int32_t v = s->ix[r[i].ref1];
-		if (v >= 0)
+		if (v >= 0) {
 			__builtin_prefetch(&s->b[v]);
+			__builtin_prefetch((const char *)&s->b[v + 1] - 1); /* it may span two lines */
+		}
 		else if (v <= -2)
 			__builtin_prefetch(&s->d[IX_DIST(v)].members);
 	}
@@ -1210,6 +1262,9 @@ static void settle_free(struct settle *s)
 	free(s->ex);
 	free(s->d);
 	free(s->b);
+	free(s->bmember);
+	free(s->wide_net);
+	idmap_free(&s->wide);
 	free(s->ix);
 	for (size_t k = 0; k < s->nog; k++)
 		idmap_free(&s->og[k].map);

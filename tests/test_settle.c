@@ -1288,6 +1288,22 @@ Test(exact, long_rates_give_long_exact_values)
 	assert_rows(st, "statements", "2026-01", want);
 	close_period(st, "2026-01");
 	assert_verifies(st);
+
+	/*
+	 * The whole order refunded in February: m1's net spend, carried in the
+	 * bounty snapshot, goes back to 0, so the bounty is reversed too.
+	 * D1: opening = the commission carried, commission -it, bounty -20.00:
+	 *     accrued -20.000..0123..., total -20.00, nothing paid, carry -20.00.
+	 * R1: opening = the override carried, override -it: total 0.00.
+	 */
+	ingest(st, EV_REFUND("f1", "2026-02-10T12:00:00", "o1", "1234567890123456789012345678.91"));
+	close_period(st, "2026-02");
+	snprintf(line, sizeof line, "2026-02,D1,s1,1,%s,-%s,-20.00,0.00,-20.%s,-20.00,0.00,-20.00\n",
+		 commission, commission, commission + 2);
+	snprintf(want, sizeof want, "%s2026-02,R1,s1,1,%s,0.00,0.00,-%s,-%s,0.00,0.00,0.00\n", line,
+		 override, override, override);
+	assert_rows(st, "statements", "2026-02", want);
+	assert_verifies(st);
 	referral_store_free(st);
 	free(plan);
 }
