@@ -49,6 +49,7 @@
 #include <sys/mman.h>
 
 #include "core.h"
+#include "blob.h"
 #include "decimal.h"
 #include "fen.h"
 #include "idmap.h"
@@ -218,41 +219,6 @@ static int net_set(struct settle *s, struct binding *b, fen_t v)
 	return 0;
 }
 
-/* ---- varints ---------------------------------------------------------------- */
-
-static int put_varint(struct strbuf *sb, unsigned __int128 v)
-{
-	char buf[20];
-	int n = 0;
-	do {
-		unsigned char byte = v & 0x7F;
-		v >>= 7;
-		buf[n++] = (char)(byte | (v ? 0x80 : 0));
-	} while (v);
-	return sb_append(sb, buf, (size_t)n);
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, unsigned __int128 *v)
-{
-	unsigned __int128 r = 0;
-	for (int shift = 0; *p < end && shift < 128; shift += 7) {
-		unsigned char byte = *(*p)++;
-		r |= (unsigned __int128)(byte & 0x7F) << shift;
-		if (!(byte & 0x80)) {
-			*v = r;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static unsigned __int128 zigzag(fen_t v)
-{
-	return v < 0 ? ((unsigned __int128)(-(v + 1)) << 1) | 1 : (unsigned __int128)v << 1;
-}
-
-static fen_t unzigzag(unsigned __int128 u) { return u & 1 ? -(fen_t)(u >> 1) - 1 : (fen_t)(u >> 1); }
-
 /* ---- loading the network -------------------------------------------------- */
 
 /* The arrays of settlement are large and read at random, so they are
@@ -381,41 +347,69 @@ static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, i
 #define NET_FORMAT 1
 
 struct netcache {
-	sqlite3_stmt *q;
-	const unsigned char *p, *end;
+	struct blob_in *in;         /* NULL without a cache */
 	int64_t last;               /* the last seq it covers; 0 without a cache */
 	size_t nmember, nbind;
 };
+
+static int cache_damaged(struct settle *s, const struct blob_in *in)
+{
+	if (in && blob_in_failed(in))
+		return st_fail(s->st, REFERRAL_EIO, "storage: reading the network cache failed");
+	return st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+}
+
+/* Whether `sql` (?1 the period, ?2 if any the limit) finds a row: 1 with
+ * its first column in *last (when not NULL), 0 if not, or a negative
+ * status. */
+static int has_row(struct settle *s, const char *sql, int period, int64_t limit, int64_t *last)
+{
+	sqlite3_stmt *q;
+	int rc = st_prepare(s->st, sql, &q);
+	if (rc)
+		return -rc;
+	sqlite3_bind_int(q, 1, period);
+	if (sqlite3_bind_parameter_count(q) >= 2)
+		sqlite3_bind_int64(q, 2, limit);
+	int step = sqlite3_step(q);
+	if (step == SQLITE_ROW && last)
+		*last = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	if (step == SQLITE_ROW)
+		return 1;
+	return step == SQLITE_DONE ? 0 : -st_sqlfail(s->st, "reading a stored blob");
+}
 
 static int open_cache(struct settle *s, struct netcache *c)
 {
 	memset(c, 0, sizeof *c);
 	if (s->from_log)
 		return 0;
-	int rc = st_prepare(s->st, "SELECT last_seq, data FROM main.networks WHERE period = ?1"
-				   " AND last_seq <= ?2", &c->q), step;
-	if (rc)
-		return rc;
-	sqlite3_bind_int(c->q, 1, s->period - 1);
-	sqlite3_bind_int64(c->q, 2, s->limit);
-	if ((step = sqlite3_step(c->q)) == SQLITE_ROW) {
-		unsigned __int128 nm, nb;
-		c->p = sqlite3_column_blob(c->q, 1);
-		c->end = c->p + sqlite3_column_bytes(c->q, 1);
-		if (c->p && c->p < c->end && *c->p++ == NET_FORMAT && !get_varint(&c->p, c->end, &nm) &&
-		    !get_varint(&c->p, c->end, &nb) && nm + nb <= (unsigned __int128)s->limit) {
-			c->last = sqlite3_column_int64(c->q, 0);
-			c->nmember = (size_t)nm;
-			c->nbind = (size_t)nb;
-			return 0;
-		}
-		rc = st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
-	} else if (step != SQLITE_DONE) {
-		rc = st_sqlfail(s->st, "reading the network cache");
+	int found = has_row(s, "SELECT last_seq FROM main.networks WHERE period = ?1 AND last_seq <= ?2",
+			    s->period - 1, s->limit, &c->last);
+	if (found <= 0) {
+		c->last = 0;
+		return -found;
 	}
-	sqlite3_finalize(c->q);
-	c->q = NULL;
-	return rc;
+	if (!(c->in = malloc(sizeof *c->in)))
+		return fail_nomem(s);
+	if (blob_in_open(c->in, s->st->db, "main", "networks", "data", s->period - 1) != SQLITE_OK)
+		return st_sqlfail(s->st, "reading the network cache");
+	unsigned __int128 format, nm, nb;
+	if (blob_in_varint(c->in, &format) || format != NET_FORMAT || blob_in_varint(c->in, &nm) ||
+	    blob_in_varint(c->in, &nb) || nm + nb > (unsigned __int128)c->last)
+		return cache_damaged(s, c->in);
+	c->nmember = (size_t)nm;
+	c->nbind = (size_t)nb;
+	return 0;
+}
+
+static void close_cache(struct netcache *c)
+{
+	if (c->in)
+		blob_in_close(c->in);
+	free(c->in);
+	c->in = NULL;
 }
 
 /* Decodes n bindings of the cache (binds when `binds`). */
@@ -424,70 +418,95 @@ static int decode_cache(struct settle *s, struct netcache *c, size_t n, int bind
 	int64_t seq = 0, at = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned __int128 dseq, back = 0, dat, di, months;
-		if (get_varint(&c->p, c->end, &dseq) || (binds && get_varint(&c->p, c->end, &back)) ||
-		    get_varint(&c->p, c->end, &dat) || get_varint(&c->p, c->end, &di) ||
-		    get_varint(&c->p, c->end, &months) || dseq == 0 || dseq > (unsigned __int128)c->last ||
-		    back >= (unsigned __int128)c->last || di > INT32_MAX || months > INT32_MAX)
-			return st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+		if (blob_in_varint(c->in, &dseq) || (binds && blob_in_varint(c->in, &back)) ||
+		    blob_in_varint(c->in, &dat) || blob_in_varint(c->in, &di) ||
+		    blob_in_varint(c->in, &months) || dseq == 0 ||
+		    dseq > (unsigned __int128)c->last || back >= (unsigned __int128)c->last ||
+		    di > INT32_MAX || months > INT32_MAX)
+			return cache_damaged(s, c->in);
 		seq += (int64_t)dseq;
 		at += (int64_t)unzigzag(dat);
 		if (seq > c->last || add_binding(s, seq, seq - (int64_t)back, (int64_t)di, at,
 						 (int64_t)months))
-			return st_fail(s->st, REFERRAL_EIO, "storage: the network cache is damaged");
+			return cache_damaged(s, NULL);
 	}
+	if (binds && c->in && !blob_in_done(c->in))
+		return cache_damaged(s, NULL); /* more than it said */
 	return 0;
 }
 
-/* Inserts a blob row for the period into `out``table`: (period, data), or
- * (period, last_seq, data) for the network cache. Frees `data`. */
-static int insert_blob(struct settle *s, const char *table, struct strbuf *data, int oom)
+static void encode_cache(struct settle *s, struct blob_out *w)
 {
-	struct strbuf sql = {0};
-	sqlite3_stmt *q;
-	int rc, cache = strcmp(table, "networks") == 0;
-	if (oom || sb_printf(&sql, "INSERT INTO %s%s VALUES(?1, %s?3)", s->out, table,
-			     cache ? "?2, " : "")) {
-		sb_free(data);
-		return fail_nomem(s);
-	}
-	rc = st_prepare(s->st, sb_str(&sql), &q);
-	sb_free(&sql);
-	if (!rc) {
-		sqlite3_bind_int(q, 1, s->period);
-		if (cache)
-			sqlite3_bind_int64(q, 2, s->limit);
-		sqlite3_bind_blob(q, 3, data->data ? data->data : "", (int)data->len, SQLITE_STATIC);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			rc = st_sqlfail(s->st, cache ? "writing the network cache"
-						     : "writing the bounty snapshot");
-		sqlite3_finalize(q);
-	}
-	sb_free(data);
-	return rc;
-}
-
-static int write_cache(struct settle *s, size_t nmember)
-{
-	struct strbuf data = {0};
-	int oom = sb_putc(&data, NET_FORMAT);
-
-	oom |= put_varint(&data, nmember);
-	oom |= put_varint(&data, s->nb - nmember);
+	blob_out_varint(w, NET_FORMAT);
+	blob_out_varint(w, s->nmember);
+	blob_out_varint(w, s->nb - s->nmember);
 	for (int run = 0; run < 2; run++) {
 		int64_t seq = 0, at = 0;
-		for (size_t i = run ? nmember : 0; i < (run ? s->nb : nmember) && !oom; i++) {
+		for (size_t i = run ? s->nmember : 0; i < (run ? s->nb : s->nmember); i++) {
 			const struct binding *b = &s->b[i];
-			oom |= put_varint(&data, (unsigned __int128)(b->seq - seq));
+			blob_out_varint(w, (unsigned __int128)(b->seq - seq));
 			if (run)
-				oom |= put_varint(&data, (unsigned __int128)(b->seq - s->bmember[i]));
-			oom |= put_varint(&data, zigzag(b->bound_at - at));
-			oom |= put_varint(&data, (unsigned __int128)b->dist);
-			oom |= put_varint(&data, (unsigned __int128)b->months);
+				blob_out_varint(w, (unsigned __int128)(b->seq - s->bmember[i]));
+			blob_out_varint(w, zigzag(b->bound_at - at));
+			blob_out_varint(w, (unsigned __int128)b->dist);
+			blob_out_varint(w, (unsigned __int128)b->months);
 			seq = b->seq;
 			at = b->bound_at;
 		}
 	}
-	return insert_blob(s, "networks", &data, oom);
+}
+
+/* Writes the period's row of `out``table` (snapshots, or networks with the
+ * limit), its blob made by `encode`, in two passes (blob.h). */
+static int write_blob(struct settle *s, const char *table,
+		      void (*encode)(struct settle *, struct blob_out *))
+{
+	struct strbuf sql = {0}, name = {0};
+	sqlite3_stmt *q = NULL;
+	int rc, cache = strcmp(table, "networks") == 0;
+	const char *dot = strchr(s->out, '.');
+	struct blob_out *w = malloc(sizeof *w);
+
+	if (!w || !dot || sb_append(&name, s->out, (size_t)(dot - s->out)) ||
+	    sb_printf(&sql, "INSERT INTO %s%s VALUES(?1, %szeroblob(?3))", s->out, table,
+		      cache ? "?2, " : "")) {
+		rc = fail_nomem(s);
+		goto done;
+	}
+	blob_out_count(w);
+	encode(s, w);
+	if (w->len > INT32_MAX) {
+		rc = st_fail(s->st, REFERRAL_EIO, "storage: the %s blob would exceed 2 GB", table);
+		goto done;
+	}
+	if ((rc = st_prepare(s->st, sb_str(&sql), &q)))
+		goto done;
+	sqlite3_bind_int(q, 1, s->period);
+	sqlite3_bind_int64(q, 2, s->limit);
+	sqlite3_bind_int(q, 3, (int)w->len);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		rc = st_sqlfail(s->st, "writing a blob");
+		goto done;
+	}
+	/* the table's name without the prefix's schema: "networks", "v_networks" */
+	sb_reset(&sql);
+	if (sb_printf(&sql, "%s%s", dot + 1, table)) {
+		rc = fail_nomem(s);
+		goto done;
+	}
+	if (blob_out_open(w, s->st->db, sb_str(&name), sb_str(&sql), "data", s->period) ==
+	    SQLITE_OK) {
+		encode(s, w);
+		if (blob_out_finish(w) == SQLITE_OK)
+			goto done;
+	}
+	rc = st_sqlfail(s->st, "writing a blob");
+done:
+	sqlite3_finalize(q);
+	sb_free(&sql);
+	sb_free(&name);
+	free(w);
+	return rc;
 }
 
 /* Counts the distributors, and the bindings after the cache, up to the
@@ -599,7 +618,7 @@ static int load_network(struct settle *s)
 			rc = read_network(s, q, REFERRAL_EV_BIND, c.last);
 	}
 	sqlite3_finalize(q);
-	sqlite3_finalize(c.q);
+	close_cache(&c);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < s->nd; i++) {
@@ -692,50 +711,43 @@ static int32_t binding_of(const struct settle *s, int64_t seq)
  * (zigzag), and 0 or 1 + the standing bounty in fen; all as varints. */
 static int load_snapshot(struct settle *s)
 {
-	sqlite3_stmt *q;
-	int rc = st_prepare(s->st, "SELECT data FROM main.snapshots WHERE period = ?1", &q), step;
-	if (rc)
-		return rc;
-	sqlite3_bind_int(q, 1, s->period - 1);
-	step = sqlite3_step(q);
-	if (step == SQLITE_ROW) {
-		const unsigned char *p = sqlite3_column_blob(q, 0);
-		const unsigned char *end = p + sqlite3_column_bytes(q, 0);
-		int64_t seq = 0;
-		while (p && p < end) {
-			unsigned __int128 dseq, net, bounty;
-			int32_t bi = -1;
-			if (!get_varint(&p, end, &dseq) && !get_varint(&p, end, &net) &&
-			    !get_varint(&p, end, &bounty) && dseq <= (unsigned __int128)s->limit)
-				bi = binding_of(s, seq += (int64_t)dseq);
-			if (bi < 0) {
-				rc = st_fail(s->st, REFERRAL_EIO, "storage: a bounty snapshot is damaged");
-				break;
-			}
-			struct binding *b = &s->b[bi];
-			if (bounty > (unsigned __int128)INT64_MAX) {
-				rc = fail_overflow(s);
-				break;
-			}
-			if ((rc = net_set(s, b, unzigzag(net))))
-				break;
-			b->bounty = (int64_t)bounty - 1; /* 0 (none) -> -1 */
-		}
-	} else if (step != SQLITE_DONE) {
-		rc = st_sqlfail(s->st, "reading the bounty snapshot");
+	int found = has_row(s, "SELECT 1 FROM main.snapshots WHERE period = ?1", s->period - 1, 0,
+			    NULL);
+	if (found <= 0)
+		return -found;
+	struct blob_in *in = malloc(sizeof *in);
+	if (!in)
+		return fail_nomem(s);
+	int rc = 0;
+	if (blob_in_open(in, s->st->db, "main", "snapshots", "data", s->period - 1) != SQLITE_OK) {
+		free(in);
+		return st_sqlfail(s->st, "reading the bounty snapshot");
 	}
-	sqlite3_finalize(q);
+	int64_t seq = 0;
+	while (!rc && !blob_in_done(in)) {
+		unsigned __int128 dseq, net, bounty;
+		int32_t bi = -1;
+		if (!blob_in_varint(in, &dseq) && !blob_in_varint(in, &net) &&
+		    !blob_in_varint(in, &bounty) && dseq <= (unsigned __int128)s->limit)
+			bi = binding_of(s, seq += (int64_t)dseq);
+		if (bi < 0)
+			rc = st_fail(s->st, REFERRAL_EIO, "storage: %s the bounty snapshot",
+				     blob_in_failed(in) ? "cannot read" : "a damaged entry in");
+		else if (bounty > (unsigned __int128)INT64_MAX)
+			rc = fail_overflow(s);
+		else if (!(rc = net_set(s, &s->b[bi], unzigzag(net))))
+			s->b[bi].bounty = (int64_t)bounty - 1; /* 0 (none) -> -1 */
+	}
+	blob_in_close(in);
+	free(in);
 	return rc;
 }
 
-static int write_snapshot(struct settle *s)
+static void encode_snapshot(struct settle *s, struct blob_out *w)
 {
-	struct strbuf data = {0};
-	int oom = 0;
 	int64_t prev = 0;
-
 	/* in ascending binding seq: the index by seq gives that order */
-	for (int64_t seq = 1; seq <= s->limit && !oom; seq++) {
+	for (int64_t seq = 1; seq <= s->limit; seq++) {
 		int32_t bi = binding_of(s, seq);
 		if (bi < 0)
 			continue;
@@ -743,12 +755,11 @@ static int write_snapshot(struct settle *s)
 		fen_t net = net_of(s, b);
 		if (net == 0 && b->bounty < 0)
 			continue;
-		oom |= put_varint(&data, (unsigned __int128)(seq - prev));
-		oom |= put_varint(&data, zigzag(net));
-		oom |= put_varint(&data, (unsigned __int128)(b->bounty + 1)); /* none: 0 */
+		blob_out_varint(w, (unsigned __int128)(seq - prev));
+		blob_out_varint(w, zigzag(net));
+		blob_out_varint(w, (unsigned __int128)(b->bounty + 1)); /* none: 0 */
 		prev = seq;
 	}
-	return insert_blob(s, "snapshots", &data, oom);
 }
 
 /* ---- attribution ------------------------------------------------------------- */
@@ -1304,7 +1315,8 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 	    !(rc = gather_overrides(&s))) {
 		if (s.mode == SETTLE_LINES)
 			rc = check_lines(&s);
-		else if (!(rc = write_snapshot(&s)) && !(rc = write_cache(&s, s.nmember)))
+		else if (!(rc = write_blob(&s, "snapshots", encode_snapshot)) &&
+			 !(rc = write_blob(&s, "networks", encode_cache)))
 			rc = write_statements(&s);
 	}
 	sb_free(&sql);

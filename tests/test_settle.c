@@ -1180,6 +1180,7 @@ ParameterizedTestParameters(network_cache, damaged_fails_the_close_and_stores_no
 		{"x'01'"},             /* the counts are missing */
 		{"x'02010000'"},       /* an unknown format */
 		{"x'0101000100'"},     /* one member binding, cut short */
+		{"x'0100000000'"},     /* no binding, and bytes after them */
 		/* one member binding (seq 4, at 0) to distributor index 99 */
 		{"x'01010004006324'"},
 	};
