@@ -35,15 +35,17 @@
  * record, a member's first binding, a binding by its seq. That costs 4
  * bytes per event in the log up to the limit and answers in one memory
  * access, where a hash map took two and a rehash on growth. Bindings sit
- * in one array sorted by (member, bound_at), each with its bounty state,
- * so that attributing an order and updating its binding touch one cache
- * line. No GMP value lives per distributor unless she needs one (an
- * opening carry, a refund of an earlier period's order, lines): the
- * sums are integers of fen, made exact once at the statement.
+ * in one array, each with its bounty state, a member's chained by
+ * bound_at from her first, so that attributing an order and updating its
+ * binding touch one or two cache lines. No GMP value lives per
+ * distributor unless she needs one (a refund of an earlier period's
+ * order, lines): the sums are integers of fen, made exact once at the
+ * statement, where the opening carry is read alongside.
  *
  * Reads of earlier periods go to `main`; writes go to the `out` prefix.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -60,7 +62,6 @@
 
 /* The exact values a distributor needs only sometimes. */
 struct exact {
-	mpq_t opening;           /* the opening carry */
 	mpq_t commission;        /* reversals at rates other than hers in P */
 	mpq_t override;          /* override reversals at such rates */
 	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
@@ -182,7 +183,7 @@ static struct exact *exact_of(struct settle *s, int32_t di)
 		s->capex = cap;
 	}
 	struct exact *e = &s->ex[s->nex];
-	mpq_inits(e->opening, e->commission, e->override, e->line_sum[0], e->line_sum[1],
+	mpq_inits(e->commission, e->override, e->line_sum[0], e->line_sum[1],
 		  e->line_sum[2], NULL);
 	d->ex = (int32_t)s->nex++;
 	return e;
@@ -630,8 +631,8 @@ static int load_network(struct settle *s)
 	return index_bindings(s, nmember);
 }
 
-/* grade(D, P) from the close of P-1, the opening carry, and the close limits
- * of earlier periods. */
+/* grade(D, P) from the close of P-1, and the close limits of earlier
+ * periods. */
 static int load_previous(struct settle *s)
 {
 	referral_store *st = s->st;
@@ -649,26 +650,6 @@ static int load_previous(struct settle *s)
 	sqlite3_finalize(q);
 	if (step != SQLITE_DONE)
 		return st_sqlfail(st, "reading grades");
-
-	if ((rc = st_prepare(st, "SELECT dist, closing_carry FROM main.statements WHERE period = ?1",
-			     &q)))
-		return rc;
-	sqlite3_bind_int(q, 1, s->period - 1);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t di = dist_of(s, sqlite3_column_int64(q, 0));
-		const char *c = (const char *)sqlite3_column_text(q, 1);
-		if (di < 0 || (c && strcmp(c, "0.00") == 0)) /* the canonical zero */
-			continue;
-		struct exact *e = exact_of(s, di);
-		if (!e || dec_parse_signed(e->opening, c)) {
-			sqlite3_finalize(q);
-			return e ? st_fail(st, REFERRAL_EIO, "storage: a stored carry is not a decimal")
-				 : fail_nomem(s);
-		}
-	}
-	sqlite3_finalize(q);
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "reading carries");
 
 	if ((rc = st_prepare(st, "SELECT period, last_seq FROM closes WHERE period < ?1"
 				 " ORDER BY period", &q)))
@@ -1202,11 +1183,41 @@ static int check_lines(struct settle *s)
 	return rc;
 }
 
+/* The opening carries: the closing carries of P-1, read alongside the
+ * distributors (both in seq order) as the statements are written. */
+struct carries {
+	sqlite3_stmt *q;
+	int step;
+};
+
+/* Sets `opening` (and its canonical text) to the carry of distributor
+ * `seq`, or zero. */
+static int opening_of(struct settle *s, struct carries *c, int64_t seq, mpq_t opening, char *text,
+		      size_t cap)
+{
+	while (c->step == SQLITE_ROW && sqlite3_column_int64(c->q, 0) < seq)
+		c->step = sqlite3_step(c->q);
+	if (c->step != SQLITE_ROW && c->step != SQLITE_DONE)
+		return st_sqlfail(s->st, "reading carries");
+	const char *t = c->step == SQLITE_ROW && sqlite3_column_int64(c->q, 0) == seq
+				? (const char *)sqlite3_column_text(c->q, 1) : NULL;
+	if (!t || strcmp(t, "0.00") == 0) { /* the canonical zero */
+		mpq_set_ui(opening, 0, 1);
+		snprintf(text, cap, "0.00");
+	} else if (strlen(t) >= cap || dec_parse_signed(opening, t)) {
+		return st_fail(s->st, REFERRAL_EIO, "storage: a stored carry is not a decimal");
+	} else {
+		memcpy(text, t, strlen(t) + 1); /* stored in canonical form */
+	}
+	return 0;
+}
+
 static int write_statements(struct settle *s)
 {
 	struct strbuf sql = {0};
-	sqlite3_stmt *q;
-	mpq_t com, bounty, ovr, accrued, total, payable, carry, sales, zero;
+	struct carries c = {NULL, SQLITE_DONE};
+	sqlite3_stmt *q = NULL;
+	mpq_t opening, com, bounty, ovr, accrued, total, payable, carry;
 	char txt[9][160];
 	int rc = 0;
 
@@ -1216,39 +1227,44 @@ static int write_statements(struct settle *s)
 			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 		      s->out))
 		return fail_nomem(s);
-	rc = st_prepare(s->st, sb_str(&sql), &q);
+	if (!(rc = st_prepare(s->st, sb_str(&sql), &q)) &&
+	    !(rc = st_prepare(s->st, "SELECT dist, closing_carry FROM main.statements"
+				     " WHERE period = ?1 ORDER BY dist", &c.q))) {
+		sqlite3_bind_int(c.q, 1, s->period - 1);
+		c.step = sqlite3_step(c.q);
+	}
 	sb_free(&sql);
-	if (rc)
-		return rc;
-	mpq_inits(com, bounty, ovr, accrued, total, payable, carry, sales, zero, NULL);
+	mpq_inits(opening, com, bounty, ovr, accrued, total, payable, carry, NULL);
 	for (size_t i = 0; i < s->nd && !rc; i++) {
 		struct dist *d = &s->d[i];
 		if (d->booked > s->period)
 			continue; /* appears in the period her event is booked in */
-		const mpq_t *opening = d->ex >= 0 ? (const mpq_t *)&s->ex[d->ex].opening
-						  : (const mpq_t *)&zero;
+		if ((rc = opening_of(s, &c, d->seq, opening, txt[0], sizeof txt[0])))
+			break;
 		totals(s, d, com, bounty, ovr);
 		mpq_add(accrued, com, bounty);
 		mpq_add(accrued, accrued, ovr);
-		mpq_add(total, *opening, accrued);
+		mpq_add(total, opening, accrued);
 		dec_round_fen(payable, total, s->pl->rounding);
 		if (mpq_sgn(payable) < 0 || mpq_cmp(payable, s->pl->min_payout) < 0)
 			mpq_set_ui(payable, 0, 1);
 		mpq_sub(carry, total, payable);
-		const mpq_t *vals[9] = {opening, &com, &bounty, &ovr, &accrued, &total, &payable,
-					&carry, &sales};
-		sqlite3_bind_int(q, 1, s->period);
-		sqlite3_bind_int64(q, 2, d->seq);
-		sqlite3_bind_int64(q, 3, d->store);
-		sqlite3_bind_int(q, 4, d->grade);
-		for (int k = 0; k < 9; k++) {
-			if (k == 2 || k == 8) /* bounty and sales: whole fen */
-				fen_format(txt[k], k == 2 ? d->bounty_fen : d->sales_fen);
-			else if (mpq_sgn(*vals[k]) == 0)
+		const mpq_t *vals[9] = {&opening, &com, &bounty, &ovr, &accrued, &total, &payable,
+					&carry, NULL};
+		fen_format(txt[2], d->bounty_fen); /* whole fen */
+		fen_format(txt[8], d->sales_fen);
+		for (int k = 1; k < 8; k++) {
+			if (k == 2)
+				continue;
+			if (mpq_sgn(*vals[k]) == 0)
 				strcpy(txt[k], "0.00");
 			else
 				dec_format(txt[k], sizeof txt[k], *vals[k]);
 		}
+		sqlite3_bind_int(q, 1, s->period);
+		sqlite3_bind_int64(q, 2, d->seq);
+		sqlite3_bind_int64(q, 3, d->store);
+		sqlite3_bind_int(q, 4, d->grade);
 		for (int k = 0; k < 8; k++)
 			sqlite3_bind_text(q, 5 + k, txt[k], -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 13, d->members);
@@ -1258,7 +1274,8 @@ static int write_statements(struct settle *s)
 			rc = st_sqlfail(s->st, "writing a statement");
 		sqlite3_reset(q);
 	}
-	mpq_clears(com, bounty, ovr, accrued, total, payable, carry, sales, zero, NULL);
+	mpq_clears(opening, com, bounty, ovr, accrued, total, payable, carry, NULL);
+	sqlite3_finalize(c.q);
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -1268,7 +1285,7 @@ static int write_statements(struct settle *s)
 static void settle_free(struct settle *s)
 {
 	for (size_t i = 0; i < s->nex; i++)
-		mpq_clears(s->ex[i].opening, s->ex[i].commission, s->ex[i].override,
+		mpq_clears(s->ex[i].commission, s->ex[i].override,
 			   s->ex[i].line_sum[0], s->ex[i].line_sum[1], s->ex[i].line_sum[2], NULL);
 	free(s->ex);
 	free(s->d);
