@@ -534,6 +534,8 @@ static int count_network(struct settle *s, const struct netcache *c)
 	sqlite3_finalize(q);
 	if (rc)
 		return rc;
+	if (s->capd > INT32_MAX / 2 || s->capb > INT32_MAX / 2)
+		return st_fail(s->st, REFERRAL_EIO, "settlement: more than 2^30 distributors or bindings");
 	s->ix = big_alloc(((size_t)s->limit + 1) * sizeof *s->ix);
 	s->d = big_alloc(s->capd * sizeof *s->d);
 	s->b = big_alloc(s->capb * sizeof *s->b);
