@@ -108,6 +108,29 @@ timed() {
 	T_RSS=$(awk -v m="$m" 'BEGIN { printf "%.0f", m / 1024 }')
 }
 
+# timed_anon NAME CMD...: as timed, and also sets T_ANON, the largest
+# anonymous resident memory (MiB) seen while CMD runs, sampled every 50 ms.
+# GNU time's peak RSS also counts the pages of the store file that SQLite
+# maps for reading (shared page cache, not the process's own memory); the
+# anonymous peak is what the process allocates.
+timed_anon() {
+	local name=$1; shift
+	local peak=0 rc=0 tpid a
+	( timed "$name" "$@"; echo "$T_WALL $T_CPU $T_RSS" >"$TMP/$name.res" ) &
+	tpid=$!
+	while kill -0 "$tpid" 2>/dev/null; do
+		for c in $(pgrep -f -- "$*" 2>/dev/null); do
+			a=$(awk '/^RssAnon/ { print $2 }' "/proc/$c/status" 2>/dev/null || true)
+			if [ -n "$a" ] && [ "$a" -gt "$peak" ]; then peak=$a; fi
+		done
+		sleep 0.05
+	done
+	wait "$tpid" || rc=$?
+	[ $rc = 0 ] || return $rc
+	read -r T_WALL T_CPU T_RSS <"$TMP/$name.res"
+	T_ANON=$(awk -v m="$peak" 'BEGIN { printf "%.0f", m / 1024 }')
+}
+
 # record METRIC VALUE: appends one run's value.
 record() { echo "$2" >>"$RES/$1"; }
 
@@ -198,10 +221,11 @@ for run in $(seq 1 "$RUNS"); do
 	log "  settle: ${T_WALL}s wall, ${T_CPU}s cpu, ${T_RSS} MiB"
 
 	# close, with peak memory
-	timed close "$REFERRAL" close "$TMP/run.db" "$MEASURED"
+	timed_anon close "$REFERRAL" close "$TMP/run.db" "$MEASURED"
 	record close_s "$T_WALL"; record close_cpu "$T_CPU"; record close_rss "$T_RSS"
+	record close_anon "$T_ANON"
 	close_s=$T_WALL
-	log "  close: ${T_WALL}s wall, ${T_CPU}s cpu, ${T_RSS} MiB"
+	log "  close: ${T_WALL}s wall, ${T_CPU}s cpu, peak RSS ${T_RSS} MiB, anonymous ${T_ANON} MiB"
 
 	# the read floor on the same file
 	timed floor "$FLOOR" "$TMP/run.db" "$MEASURED" 3
@@ -255,6 +279,7 @@ done
 	row "  rows scanned" floor11_rows ""
 	row "close / floor" ratio "<= 10"
 	row "peak RSS of close (MiB)" close_rss "<= 1536"
+	row "  of which anonymous, sampled (MiB)" close_anon ""
 	row "peak RSS of settle (MiB)" settle_rss ""
 	row "referral verify wall (s)" verify_s ""
 	echo
