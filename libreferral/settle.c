@@ -54,6 +54,7 @@
 #include "blob.h"
 #include "decimal.h"
 #include "fen.h"
+#include "stream.h"
 #include "idmap.h"
 #include "timeutil.h"
 
@@ -602,8 +603,10 @@ static int load_network(struct settle *s)
 	size_t nmember = 0;
 	int rc;
 
-	if ((rc = open_cache(s, &c)))
+	if ((rc = open_cache(s, &c))) {
+		close_cache(&c);
 		return rc;
+	}
 	/* one type at a time, distributors first, then what refers to them;
 	 * each a range of the partial index events_network, whose condition is
 	 * repeated so that the planner sees it */
@@ -1018,15 +1021,7 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
  * binding, the distributor. The three lookups of one order depend on each
  * other, but those of different orders do not, so the waits for memory
  * overlap instead of adding up. */
-#define STREAM_BATCH 256
-
-struct row {
-	int64_t seq, at, ref1;
-	fen_t amount;
-	int type, by_dist;
-};
-
-static int settle_rows(struct settle *s, const struct row *r, int n)
+static int settle_rows(struct settle *s, const struct stream_row *r, int n)
 {
 	int rc = 0;
 	/* inline here: GCC drops a call to a function that only prefetches */
@@ -1071,46 +1066,13 @@ static int settle_rows(struct settle *s, const struct row *r, int n)
 
 static int stream_period(struct settle *s)
 {
-	sqlite3_stmt *q;
-	struct row rows[STREAM_BATCH];
-	int rc, step, n = 0;
-	long done = 0;
-
-	rc = st_prepare(s->st, "SELECT seq, type, at, ref1, num, txt1 FROM events"
-			       " WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10, 11)"
-			       " ORDER BY at, seq", &q);
-	if (rc)
-		return rc;
-	sqlite3_bind_int(q, 1, s->period);
-	sqlite3_bind_int64(q, 2, s->limit);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		st_progress(s->st, "settle", ++done);
-		struct row *r = &rows[n++];
-		r->seq = sqlite3_column_int64(q, 0);
-		r->type = sqlite3_column_int(q, 1);
-		r->at = sqlite3_column_int64(q, 2);
-		r->ref1 = sqlite3_column_int64(q, 3);
-		r->amount = 0;
-		r->by_dist = 0;
-		if (r->type == REFERRAL_EV_SHARE) {
-			const char *by = (const char *)sqlite3_column_text(q, 5);
-			r->by_dist = by && by[0] == 'd';
-		} else if (fen_parse((const char *)sqlite3_column_text(q, 4), &r->amount)) {
-			rc = st_fail(s->st, REFERRAL_EIO, "storage: the amount of event %lld is not money",
-				     (long long)r->seq);
-			break;
-		}
-		if (n == STREAM_BATCH) {
-			if ((rc = settle_rows(s, rows, n)))
-				break;
-			n = 0;
-		}
-	}
-	if (!rc && step == SQLITE_DONE)
-		rc = settle_rows(s, rows, n);
-	else if (!rc)
-		rc = st_sqlfail(s->st, "reading the period's events");
-	sqlite3_finalize(q);
+	struct stream *in;
+	const struct stream_row *rows;
+	int rc, n;
+	if (!(rc = stream_open(s->st, s->period, s->limit, &in)))
+		while (!(rc = stream_next(in, &rows, &n)) && n > 0 && !(rc = settle_rows(s, rows, n)))
+			;
+	stream_close(in);
 	return rc;
 }
 

@@ -34,6 +34,9 @@
 
 #include "scenario.h"
 
+/* stream.h: 0 makes settlement read the period on its own connection */
+extern int stream_use_thread;
+
 /* ---- the generator ---------------------------------------------------------- */
 
 #define MONTHS 6
@@ -732,6 +735,28 @@ ParameterizedTest(struct seed_case *c, properties, same_events_same_exports)
 		free(sa);
 		free(sb);
 	}
+	store_done(a, pa);
+	store_done(b, pb);
+	log_free(log);
+}
+
+/* Settlement streams the period's events through a thread of its own when
+ * it can (stream.h), or on its own connection: the same bytes either way. */
+ParameterizedTestParameters(properties, stream_thread_or_not_same_exports) { SEEDS; }
+
+ParameterizedTest(struct seed_case *c, properties, stream_thread_or_not_same_exports)
+{
+	char pa[300], pb[300];
+	struct log *log = generate(c->seed, EVENTS_PER_MONTH);
+	stream_use_thread = 1;
+	referral_store *a = run(log, c->seed, (struct run_opts){7, 0, 0}, pa);
+	stream_use_thread = 0;
+	referral_store *b = run(log, c->seed, (struct run_opts){7, 0, 0}, pb);
+	stream_use_thread = 1;
+	char *ea = export_all(a), *eb = export_all(b);
+	cr_assert_str_eq(ea, eb, "seed %u: the two ways of streaming differ", c->seed);
+	free(ea);
+	free(eb);
 	store_done(a, pa);
 	store_done(b, pb);
 	log_free(log);

@@ -1,0 +1,221 @@
+/* stream.c — see stream.h. */
+#include "stream.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stream_use_thread = 1;
+
+/* Batches the reader may be ahead by: 8,192 rows, 400 KiB. */
+#define RING 32
+
+static const char stream_sql[] =
+	"SELECT seq, type, at, ref1, num, txt1 FROM events"
+	" WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10, 11) ORDER BY at, seq";
+
+struct batch {
+	struct stream_row rows[STREAM_BATCH];
+	int n;
+};
+
+struct stream {
+	referral_store *st;
+	sqlite3_stmt *q;       /* on the reader's connection, or the caller's */
+	sqlite3 *db;           /* the reader's connection, or NULL */
+	int threaded;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct batch *ring;    /* RING batches, or one when not threaded */
+	int head, count;       /* the next batch to settle; batches ready */
+	int done, stop;        /* the reader reached the end; the consumer quits */
+	int failed;            /* the reader failed: why is in msg */
+	int handed;            /* a batch of the ring is with the consumer */
+	char msg[300];
+	long progress;
+};
+
+/* Reads one row; 0, or -1 if its amount is not money (msg set). */
+static int read_row(struct stream *s, struct stream_row *r)
+{
+	sqlite3_stmt *q = s->q;
+	r->seq = sqlite3_column_int64(q, 0);
+	r->type = sqlite3_column_int(q, 1);
+	r->at = sqlite3_column_int64(q, 2);
+	r->ref1 = sqlite3_column_int64(q, 3);
+	r->amount = 0;
+	r->by_dist = 0;
+	if (r->type == REFERRAL_EV_SHARE) {
+		const char *by = (const char *)sqlite3_column_text(q, 5);
+		r->by_dist = by && by[0] == 'd';
+	} else if (fen_parse((const char *)sqlite3_column_text(q, 4), &r->amount)) {
+		snprintf(s->msg, sizeof s->msg, "storage: the amount of event %lld is not money",
+			 (long long)r->seq);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills batch b from the statement: 1 at the end, 0 if more may come, -1
+ * on failure (msg set). */
+static int fill(struct stream *s, struct batch *b)
+{
+	int step = SQLITE_DONE;
+	b->n = 0;
+	while (b->n < STREAM_BATCH && (step = sqlite3_step(s->q)) == SQLITE_ROW)
+		if (read_row(s, &b->rows[b->n++]))
+			return -1;
+	if (step == SQLITE_ROW)
+		return 0;
+	if (step == SQLITE_DONE)
+		return 1;
+	snprintf(s->msg, sizeof s->msg, "storage: reading the period's events: %s",
+		 sqlite3_errmsg(s->db ? s->db : s->st->db));
+	return -1;
+}
+
+static void *reader(void *arg)
+{
+	struct stream *s = arg;
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		while (s->count == RING && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		int slot = (s->head + s->count) % RING, stop = s->stop;
+		pthread_mutex_unlock(&s->mu);
+		if (stop)
+			return NULL;
+		/* the slot is outside the ready ones: the consumer does not read it */
+		int end = fill(s, &s->ring[slot]);
+		pthread_mutex_lock(&s->mu);
+		if (end < 0)
+			s->failed = 1;
+		else
+			s->count++;
+		if (end)
+			s->done = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		if (end)
+			return NULL;
+	}
+}
+
+static int prepare(struct stream *s, sqlite3 *db, int period, int64_t limit)
+{
+	if (sqlite3_prepare_v2(db, stream_sql, -1, &s->q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(s->q, 1, period);
+	sqlite3_bind_int64(s->q, 2, limit);
+	return 0;
+}
+
+/* Starts the reader on a connection of its own: 0, or -1 when it cannot
+ * be had (the caller then reads on its own connection). */
+static int start_reader(struct stream *s, int period, int64_t limit)
+{
+	const char *path = sqlite3_db_filename(s->st->db, "main");
+	if (!stream_use_thread || !path || !*path)
+		return -1;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(s->db, "PRAGMA mmap_size=17179869184; PRAGMA cache_size=-65536", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    prepare(s, s->db, period, limit) || !(s->ring = malloc(RING * sizeof *s->ring)))
+		goto fail;
+	sqlite3_busy_timeout(s->db, 5000);
+	if (pthread_mutex_init(&s->mu, NULL))
+		goto fail;
+	if (pthread_cond_init(&s->cv, NULL)) {
+		pthread_mutex_destroy(&s->mu);
+		goto fail;
+	}
+	if (pthread_create(&s->thread, NULL, reader, s)) {
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+		goto fail;
+	}
+	s->threaded = 1;
+	return 0;
+fail:
+	sqlite3_finalize(s->q);
+	s->q = NULL;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	free(s->ring);
+	s->ring = NULL;
+	return -1;
+}
+
+int stream_open(referral_store *st, int period, int64_t limit, struct stream **out)
+{
+	struct stream *s = calloc(1, sizeof *s);
+	*out = s;
+	if (!s)
+		return st_nomem(st);
+	s->st = st;
+	if (!start_reader(s, period, limit))
+		return 0;
+	if (!(s->ring = malloc(sizeof *s->ring)))
+		return st_nomem(st);
+	if (prepare(s, st->db, period, limit))
+		return st_sqlfail(st, "preparing the period's events");
+	return 0;
+}
+
+int stream_next(struct stream *s, const struct stream_row **rows, int *n)
+{
+	*n = 0;
+	if (!s->threaded) {
+		if (s->done)
+			return 0;
+		int end = fill(s, s->ring);
+		if (end < 0)
+			return st_fail(s->st, REFERRAL_EIO, "%s", s->msg);
+		s->done = end;
+		*rows = s->ring->rows;
+		*n = s->ring->n;
+	} else {
+		pthread_mutex_lock(&s->mu);
+		if (s->handed) { /* the batch handed out last time is settled */
+			s->head = (s->head + 1) % RING;
+			s->count--;
+			pthread_cond_broadcast(&s->cv);
+		}
+		while (!s->count && !s->done && !s->failed)
+			pthread_cond_wait(&s->cv, &s->mu);
+		int failed = s->failed, slot = s->head, ready = s->count;
+		pthread_mutex_unlock(&s->mu);
+		if (failed)
+			return st_fail(s->st, REFERRAL_EIO, "%s", s->msg);
+		if (!ready)
+			return 0; /* done */
+		*rows = s->ring[slot].rows;
+		*n = s->ring[slot].n;
+		s->handed = 1;
+	}
+	for (int i = 0; i < *n; i++)
+		st_progress(s->st, "settle", ++s->progress);
+	return 0;
+}
+
+void stream_close(struct stream *s)
+{
+	if (!s)
+		return;
+	if (s->threaded) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = 1;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		pthread_cond_destroy(&s->cv);
+		pthread_mutex_destroy(&s->mu);
+	}
+	sqlite3_finalize(s->q);
+	sqlite3_close(s->db);
+	free(s->ring);
+	free(s);
+}
