@@ -7,7 +7,25 @@
  * already holds the batch's earlier good lines, and is inserted at once when
  * good. A bad line is recorded and inserts nothing, so a later line naming
  * what it would have created is bad too. Commit keeps the transaction only if
- * no line was bad. Memory stays flat whatever the batch size.
+ * no line was bad.
+ *
+ * References are resolved by id. A batch looks ids up in the (type, id)
+ * index at first, as a small batch (an order service adding one order)
+ * should. Once it has made enough lookups of one entity type (store,
+ * distributor, member, order) for loading them all to pay, it loads every
+ * id of that type with its seq and instant into an in-memory cache
+ * (idcache.h) in one scan of the index, and from then on resolves that
+ * type, and tells new keys of it from stored ones, without SQLite. The
+ * threshold is IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events
+ * when that is more: loading an id costs about 1/CACHE_SHARE of a B-tree
+ * lookup, so a batch never spends much more on loading than it saves. Every
+ * event the batch inserts afterwards goes into the cache of its type once
+ * the insert succeeded, so a rejected line never enters it. The cache lives
+ * and dies with the batch: the batch holds the write lock (BEGIN
+ * IMMEDIATE), so nothing else changes the log meanwhile, and no later batch
+ * sees what a rolled-back one added. Memory is bounded by the entities in
+ * the store (about 32 to 64 bytes an id: 2M members take 128 MiB), not by
+ * the batch's size otherwise.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -18,9 +36,42 @@
 
 #include "core.h"
 #include "decimal.h"
+#include "idcache.h"
 #include "timeutil.h"
 
 #define MAX_REPORTED 100
+
+/* Statements a batch prepares when it first needs them. */
+enum batch_stmt {
+	B_COUNT_TYPE,    /* type -> count */
+	B_IDS_OF_TYPE,   /* type -> id, seq, at */
+	B_BINDINGS,      /* member seq -> at, window, distributor of each binding */
+	B_LAST_BINDING,  /* distributor seq -> the latest start of a binding to her */
+	B_NSTMTS
+};
+
+static const char *const batch_sql[B_NSTMTS] = {
+	[B_COUNT_TYPE] = "SELECT count(*) FROM events WHERE type = ?1",
+	[B_IDS_OF_TYPE] = "SELECT id, seq, at FROM events WHERE type = ?1",
+	[B_BINDINGS] = "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
+		       " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
+	[B_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
+};
+
+/* A type's id cache is built once the batch has looked up
+ * IDCACHE_MIN_LOOKUPS of its ids through SQLite, or 1/CACHE_SHARE of the
+ * type's events if that is more (loading an id costs about as much as
+ * 1/CACHE_SHARE of a B-tree lookup). */
+#define CACHE_SHARE 16
+
+/* The id cache of one entity type (see the top of this file). */
+struct type_cache {
+	struct idcache ids;
+	int built;       /* ids holds every event of the type in the log */
+	long lookups;    /* made through SQLite so far */
+	long threshold;  /* build once lookups reach it; 0 = not sized yet */
+	long count;      /* events of the type when the threshold was sized */
+};
 
 struct referral_batch {
 	referral_store *st;
@@ -31,6 +82,8 @@ struct referral_batch {
 	int done;       /* committed or rolled back */
 	struct strbuf msg;
 	mpq_t a, b;     /* scratch values */
+	sqlite3_stmt *q[B_NSTMTS];
+	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
 };
 
 /* ---- fields ------------------------------------------------------------ */
@@ -317,15 +370,98 @@ static int check_fields(referral_batch *b, struct event_in *e)
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* A statement of the batch, prepared on first use. */
+static int batch_stmt(referral_batch *b, enum batch_stmt which, sqlite3_stmt **out)
+{
+	int rc;
+	if (!b->q[which] && (rc = st_prepare(b->st, batch_sql[which], &b->q[which])))
+		return rc;
+	*out = b->q[which];
+	return 0;
+}
+
+/* The types that references name, which get an id cache. */
+static int is_entity_type(int type)
+{
+	return type == REFERRAL_EV_STORE || type == REFERRAL_EV_DISTRIBUTOR ||
+	       type == REFERRAL_EV_MEMBER || type == REFERRAL_EV_ORDER;
+}
+
+/* Loads every id of `type` in the log (the batch's own events included)
+ * into its cache, in one scan of the (type, id) index. */
+static int build_cache(referral_batch *b, int type)
+{
+	struct type_cache *tc = &b->cache[type];
+	sqlite3_stmt *q;
+	int rc = batch_stmt(b, B_IDS_OF_TYPE, &q), step;
+	if (rc)
+		return rc;
+	if (idcache_reserve(&tc->ids, (size_t)tc->count + (size_t)tc->lookups))
+		return st_nomem(b->st);
+	sqlite3_bind_int(q, 1, type);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		size_t n = (size_t)sqlite3_column_bytes(q, 0);
+		if (!id || idcache_put(&tc->ids, id, n, sqlite3_column_int64(q, 1),
+				       sqlite3_column_int64(q, 2))) {
+			sqlite3_reset(q);
+			idcache_free(&tc->ids);
+			return st_nomem(b->st);
+		}
+	}
+	sqlite3_reset(q);
+	if (step != SQLITE_DONE) {
+		idcache_free(&tc->ids);
+		return st_sqlfail(b->st, "loading ids");
+	}
+	tc->built = 1;
+	return 0;
+}
+
+/* Counts one lookup of `type` about to be made through SQLite while its
+ * cache is not built, and builds the cache once enough have been made:
+ * IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events if that is
+ * more. */
+static int count_lookup(referral_batch *b, int type)
+{
+	struct type_cache *tc = &b->cache[type];
+	if (tc->built || !is_entity_type(type) ||
+	    ++tc->lookups < (tc->threshold ? tc->threshold : IDCACHE_MIN_LOOKUPS))
+		return 0;
+	if (!tc->threshold) {
+		sqlite3_stmt *q;
+		int rc = batch_stmt(b, B_COUNT_TYPE, &q);
+		if (rc)
+			return rc;
+		sqlite3_bind_int(q, 1, type);
+		int step = sqlite3_step(q);
+		long count = step == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
+		sqlite3_reset(q);
+		if (step != SQLITE_ROW)
+			return st_sqlfail(b->st, "counting ids");
+		tc->count = count;
+		tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
+									  : IDCACHE_MIN_LOOKUPS;
+		if (tc->lookups < tc->threshold)
+			return 0;
+	}
+	return build_cache(b, type);
+}
+
 /* Finds the entity (type, id): 1 with its seq and instant, 0 if none,
  * negative on storage failure. */
-static int find_entity(referral_store *st, int type, const char *id, size_t n, int64_t *seq,
+static int find_entity(referral_batch *b, int type, const char *id, size_t n, int64_t *seq,
 		       int64_t *at)
 {
-	sqlite3_stmt *q = st->q[Q_FIND];
+	int rc = count_lookup(b, type), found = 0;
+	if (rc)
+		return -rc;
+	if (b->cache[type].built)
+		return idcache_get(&b->cache[type].ids, id, n, seq, at);
+	sqlite3_stmt *q = b->st->q[Q_FIND];
 	sqlite3_bind_int(q, 1, type);
 	sqlite3_bind_text(q, 2, id, (int)n, SQLITE_STATIC);
-	int rc = sqlite3_step(q), found = 0;
+	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(q, 0);
 		*at = sqlite3_column_int64(q, 1);
@@ -333,7 +469,7 @@ static int find_entity(referral_store *st, int type, const char *id, size_t n, i
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -st_sqlfail(st, "looking up an id");
+		return -st_sqlfail(b->st, "looking up an id");
 	return found;
 }
 
@@ -373,7 +509,7 @@ static int resolve_refs(referral_batch *b, struct event_in *e)
 		int f = fields[i];
 		if (f < 0 || e->f[f].state != FS_STRING)
 			continue;
-		int found = find_entity(b->st, types[i], e->f[f].s, e->f[f].n, seqs[i], ats[i]);
+		int found = find_entity(b, types[i], e->f[f].s, e->f[f].n, seqs[i], ats[i]);
 		if (found < 0)
 			return -found;
 		if (!found) {
@@ -422,10 +558,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 	int rc, step, overlap = 0;
 
 	/* every binding of hers: the one she joined with, and her binds */
-	rc = st_prepare(st, "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
-			    " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
-			&q);
-	if (rc)
+	if ((rc = batch_stmt(b, B_BINDINGS, &q)))
 		return rc;
 	sqlite3_bind_int64(q, 1, m);
 	while (!overlap && (step = sqlite3_step(q)) == SQLITE_ROW) {
@@ -435,7 +568,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 		int64_t bend = binding_end(st, bat, sqlite3_column_int(q, 1), term);
 		overlap = bat < end && e->at < bend;
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (rc)
 		return rc;
 	if (overlap)
@@ -479,13 +612,13 @@ static int check_rules(referral_batch *b, struct event_in *e)
 			return bad(b, e, "distributor \"%.*s\" is already terminated",
 				   (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
 		sqlite3_stmt *q;
-		if ((rc = st_prepare(st, "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)", &q)))
+		if ((rc = batch_stmt(b, B_LAST_BINDING, &q)))
 			return rc;
 		sqlite3_bind_int64(q, 1, e->ref1);
 		int step = sqlite3_step(q);
 		int late = step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
 			   sqlite3_column_int64(q, 0) >= e->at;
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 		if (step != SQLITE_ROW)
 			return st_sqlfail(st, "reading bindings");
 		if (late)
@@ -629,6 +762,15 @@ static void record_error(referral_batch *b, long line, int conflict)
 #define NOT_STORED (-1)
 static int check_stored(referral_batch *b, struct event_in *e, long line, int refs)
 {
+	struct type_cache *tc = &b->cache[e->type];
+	int64_t seq, at;
+	int rc;
+	if (tc->built) {
+		if (!idcache_get(&tc->ids, e->f[F_ID].s, e->f[F_ID].n, &seq, &at))
+			return NOT_STORED;
+	} else if ((rc = count_lookup(b, e->type))) {
+		return rc;
+	}
 	sqlite3_stmt *q = b->st->q[Q_FIND];
 	sqlite3_bind_int(q, 1, e->type);
 	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
@@ -723,6 +865,10 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 	}
 	if (step != SQLITE_DONE)
 		return st_sqlfail(st, "appending an event");
+	struct type_cache *tc = &b->cache[e->type];
+	if (tc->built && idcache_put(&tc->ids, e->f[F_ID].s, e->f[F_ID].n,
+				     sqlite3_last_insert_rowid(st->db), e->at))
+		return st_nomem(st);
 	b->ingested++;
 	return 0;
 
@@ -1025,6 +1171,10 @@ void referral_batch_free(referral_batch *b)
 	}
 	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)
 		free(b->errors[i]);
+	for (int i = 0; i < B_NSTMTS; i++)
+		sqlite3_finalize(b->q[i]);
+	for (int t = 0; t <= EV_TYPES; t++)
+		idcache_free(&b->cache[t].ids);
 	sb_free(&b->msg);
 	mpq_clear(b->a);
 	mpq_clear(b->b);
