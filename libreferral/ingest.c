@@ -1007,6 +1007,104 @@ static void bad_utf8(referral_batch *b, const char *json, size_t len, size_t pos
 	free(copy);
 }
 
+/* The field a JSON key names: 0 .. NFIELDS-1, NFIELDS for "type", -1 for
+ * any other key. */
+static int key_field(const char *k, size_t n)
+{
+	if (n == 4 && !memcmp(k, "type", 4))
+		return NFIELDS;
+	for (int f = 0; f < NFIELDS; f++)
+		if (strlen(field_names[f]) == n && !memcmp(field_names[f], k, n))
+			return f;
+	return -1;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string of printable ASCII without escapes, from after its opening
+ * quote: its length in *n, and the position after its closing quote; NULL
+ * for anything else. */
+static const char *plain_string(const char *p, const char *end, size_t *n)
+{
+	const char *start = p;
+	while (p < end && *p != '"') {
+		if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
+			return NULL;
+		p++;
+	}
+	if (p == end)
+		return NULL;
+	*n = (size_t)(p - start);
+	return p + 1;
+}
+
+/* The usual line, read without jansson: a flat object whose keys are "type"
+ * and fields of this spec, each once, and whose values are strings of
+ * printable ASCII without escapes, or null. Fills the type and the fields
+ * of `e` (zeroed) and returns 1; returns 0 for any other line, which jansson
+ * then reads, so that every line this declines (bad JSON, escapes, UTF-8,
+ * unknown or repeated keys, other value types, an unknown type) gets the
+ * handling and the messages it always had. */
+static int read_plain(const char *s, size_t len, struct event_in *e)
+{
+	const char *p = skip_space(s, s + len), *end = s + len, *type = NULL;
+	size_t ntype = 0;
+	unsigned seen = 0;
+
+	if (p == end || *p++ != '{')
+		return 0;
+	for (;;) {
+		const char *key = (p = skip_space(p, end)) + 1, *val = NULL;
+		size_t nkey, nval = 0;
+		if (p == end || *p != '"' || !(p = plain_string(p + 1, end, &nkey)))
+			return 0;
+		int f = key_field(key, nkey);
+		if (f < 0 || (seen & 1u << f))
+			return 0;
+		seen |= 1u << f;
+		p = skip_space(p, end);
+		if (p == end || *p++ != ':')
+			return 0;
+		p = skip_space(p, end);
+		if (p < end && *p == '"') {
+			val = p + 1;
+			if (!(p = plain_string(p + 1, end, &nval)))
+				return 0;
+		} else if (end - p >= 4 && !memcmp(p, "null", 4) && f < NFIELDS) {
+			p += 4;
+		} else {
+			return 0;
+		}
+		if (f == NFIELDS) {
+			type = val;
+			ntype = nval;
+		} else {
+			e->f[f].state = val ? FS_STRING : FS_NULL;
+			e->f[f].s = val;
+			e->f[f].n = nval;
+		}
+		p = skip_space(p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p == end || *p++ != '}')
+			return 0;
+		break;
+	}
+	if (skip_space(p, end) != end || !type)
+		return 0;
+	for (int t = 1; t <= EV_TYPES; t++)
+		if (strlen(ev_type_names[t]) == ntype && !memcmp(ev_type_names[t], type, ntype))
+			e->type = t;
+	return e->type != 0;
+}
+
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -1016,6 +1114,11 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 		return 0;
 
 	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	if (read_plain(json, len, &e)) {
+		rc = ingest_event(b, &e, line);
+		return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
+	}
 	memset(&e, 0, offsetof(struct event_in, num));
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);

@@ -1771,3 +1771,79 @@ Test(idcache, orders_rejected_batch)
 	cr_assert_str_eq(r.err[0], "one.jsonl:1: refund \"br0\": order \"bo0\" does not exist");
 	referral_store_free(st);
 }
+
+/* ---- the two JSON readers --------------------------------------------------- */
+
+/*
+ * A plain line (a flat object of known keys with ASCII strings or null) is
+ * read without jansson; any other goes through jansson. Both must read the
+ * same event: each line of the first batch takes one path, and the plain
+ * form of each in the second batch is an identical repeat.
+ */
+Test(json_readers, same_event_either_way)
+{
+	static const char *const forms[] = {
+		"{'type':'order','id':'p1','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		" { 'type' : 'order' ,\t'id' : 'p2' , 'at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00' } \r\n",
+		"{'type':'order','id':'p\\u0033','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p4','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','note':'x'}",
+		"{'id':'p5','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','type':'order'}",
+		"{'type':'order','id':'p6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','n':1}",
+		"{'type':'store','id':'p7','at':'2026-01-02T10:00:00+08:00','name':'A\\/B','region':'x'}",
+		"{'type':'member','id':'p8','at':'2026-01-11T10:00:00+08:00','distributor':null}",
+		NULL
+	};
+	static const char *const plain[] = {
+		"{'type':'order','id':'p1','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p2','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p3','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p4','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p5','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'store','id':'p7','at':'2026-01-02T10:00:00+08:00','name':'A/B','region':'x'}",
+		"{'distributor':null,'type':'member','id':'p8','at':'2026-01-11T10:00:00+08:00'}",
+		NULL
+	};
+	referral_store *st = world();
+
+	struct run r = run_lines(st, "x.jsonl", forms);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s / %s", r.errmsg, r.err[0]);
+	cr_assert_eq(r.ingested, 8);
+	r = run_lines(st, "x.jsonl", plain);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s / %s", r.errmsg, r.err[0]);
+	cr_assert_eq(r.ingested, 0);
+	cr_assert_eq(r.duplicates, 8);
+	referral_store_free(st);
+}
+
+/* Lines the plain reader declines keep jansson's verdicts. */
+Test(json_readers, declined_lines_keep_their_messages)
+{
+	static const char *const lines[] = {
+		"{'type':'order','id':'q1','id':'q2','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','type':'order','id':'q3','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':null,'id':'q4'}",
+		"{'type':'orders','id':'q5'}",
+		"{'type':'order','id':'q6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'} x",
+		"{'type':'order','id':'q7','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':1}",
+		"{'type':'order','id':'q8','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00',}",
+		NULL
+	};
+	referral_store *st = world();
+
+	struct run r = run_lines(st, "x.jsonl", lines);
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_eq(r.nerrors, 7);
+	assert_prefix(r.err[0], "x.jsonl:1: invalid JSON at column ", "repeated id");
+	assert_has(r.err[0], "duplicate object key", "repeated id");
+	assert_prefix(r.err[1], "x.jsonl:2: invalid JSON at column ", "repeated type");
+	assert_has(r.err[1], "duplicate object key", "repeated type");
+	cr_assert_str_eq(r.err[2], "x.jsonl:3: field \"type\": expected a string");
+	cr_assert_str_eq(r.err[3], "x.jsonl:4: unknown event type \"orders\"");
+	assert_prefix(r.err[4], "x.jsonl:5: invalid JSON at column ", "trailing text");
+	cr_assert_str_eq(r.err[5], "x.jsonl:6: order \"q7\": field \"amount\": expected a string of "
+				   "digits with up to 2 decimals, like \"12.34\", got 1");
+	assert_prefix(r.err[6], "x.jsonl:7: invalid JSON at column ", "trailing comma");
+	cr_assert_eq(count_events(), WORLD_EVENTS);
+	referral_store_free(st);
+}
