@@ -125,13 +125,9 @@ int idcache_reserve(struct idcache *c, size_t n)
 	return nslots == c->nslots ? 0 : rehash(c, nslots);
 }
 
-int idcache_put(struct idcache *c, const char *id, size_t n, int64_t seq, int64_t at)
+/* Adds `id` with its hash, once there is room for it. */
+static int add(struct idcache *c, const char *id, size_t n, uint64_t h, int64_t seq, int64_t at)
 {
-	if (n < 1 || n > 255 || seq <= 0)
-		return -1;
-	if (!fits(c->len + 1, c->nslots) && idcache_reserve(c, c->len + 1))
-		return -1;
-	uint64_t h = hash_id(id, n);
 	struct idcache_slot s = {.seq = seq, .at = at, .len = (unsigned char)n};
 	if (n <= IDCACHE_INLINE) {
 		memcpy(s.key, id, n);
@@ -145,6 +141,44 @@ int idcache_put(struct idcache *c, const char *id, size_t n, int64_t seq, int64_
 	place(c->slots, c->nslots, h, &s);
 	c->len++;
 	return 0;
+}
+
+int idcache_put(struct idcache *c, const char *id, size_t n, int64_t seq, int64_t at)
+{
+	if (n < 1 || n > 255 || seq <= 0)
+		return -1;
+	if (!fits(c->len + 1, c->nslots) && idcache_reserve(c, c->len + 1))
+		return -1;
+	return add(c, id, n, hash_id(id, n), seq, at);
+}
+
+int idcache_load_end(struct idcache_loader *l)
+{
+	struct idcache *c = l->c;
+	int n = l->n;
+	l->n = 0;
+	if (!fits(c->len + (size_t)n, c->nslots) && idcache_reserve(c, c->len + (size_t)n))
+		return -1;
+	for (int i = 0; i < n; i++)
+		__builtin_prefetch(&c->slots[l->q[i].h & (c->nslots - 1)], 1);
+	for (int i = 0; i < n; i++)
+		if (add(c, l->q[i].id, l->q[i].len, l->q[i].h, l->q[i].seq, l->q[i].at))
+			return -1;
+	return 0;
+}
+
+int idcache_load(struct idcache_loader *l, const char *id, size_t n, int64_t seq, int64_t at)
+{
+	if (n > sizeof l->q[0].id || seq <= 0)
+		return idcache_put(l->c, id, n, seq, at);
+	if (n < 1)
+		return -1;
+	memcpy(l->q[l->n].id, id, n);
+	l->q[l->n].len = (unsigned char)n;
+	l->q[l->n].h = hash_id(id, n);
+	l->q[l->n].seq = seq;
+	l->q[l->n].at = at;
+	return ++l->n == IDCACHE_GROUP ? idcache_load_end(l) : 0;
 }
 
 void idcache_free(struct idcache *c)

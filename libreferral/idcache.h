@@ -43,6 +43,27 @@ int idcache_get(const struct idcache *c, const char *id, size_t n, int64_t *seq,
 /* Adds `id` (1-255 bytes, not yet present) with seq > 0. 0, or -1 out of
  * memory (the cache is left as it was). */
 int idcache_put(struct idcache *c, const char *id, size_t n, int64_t seq, int64_t at);
+/* Adding many ids at once: ids are queued and placed a group at a time,
+ * the slots of a group fetched from memory together rather than one miss
+ * after another (about twice as fast for millions of ids). A zeroed loader
+ * with `c` set is ready; idcache_load_end places what is queued. */
+#define IDCACHE_GROUP 16
+struct idcache_loader {
+	struct idcache *c;
+	int n;
+	struct {
+		uint64_t h;
+		int64_t seq, at;
+		unsigned char len;
+		char id[64];
+	} q[IDCACHE_GROUP];
+};
+/* As idcache_put, except that ids longer than 64 bytes are added at once
+ * and the others when their group is placed. 0, or -1 out of memory (then
+ * some of the queued ids may not have been added). */
+int idcache_load(struct idcache_loader *l, const char *id, size_t n, int64_t seq, int64_t at);
+int idcache_load_end(struct idcache_loader *l);
+
 /* Makes room for n ids in all, so that adding them never rehashes. 0, or -1
  * out of memory. */
 int idcache_reserve(struct idcache *c, size_t n);

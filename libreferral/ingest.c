@@ -399,17 +399,18 @@ static int build_cache(referral_batch *b, int type)
 	if (idcache_reserve(&tc->ids, (size_t)tc->count + (size_t)tc->lookups))
 		return st_nomem(b->st);
 	sqlite3_bind_int(q, 1, type);
+	struct idcache_loader l = {.c = &tc->ids};
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		size_t n = (size_t)sqlite3_column_bytes(q, 0);
-		if (!id || idcache_put(&tc->ids, id, n, sqlite3_column_int64(q, 1),
-				       sqlite3_column_int64(q, 2))) {
-			sqlite3_reset(q);
-			idcache_free(&tc->ids);
-			return st_nomem(b->st);
-		}
+		if (!id || idcache_load(&l, id, n, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2)))
+			break; /* out of memory */
 	}
 	sqlite3_reset(q);
+	if (step == SQLITE_ROW || idcache_load_end(&l)) {
+		idcache_free(&tc->ids);
+		return st_nomem(b->st);
+	}
 	if (step != SQLITE_DONE) {
 		idcache_free(&tc->ids);
 		return st_sqlfail(b->st, "loading ids");

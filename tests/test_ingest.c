@@ -1847,3 +1847,55 @@ Test(json_readers, declined_lines_keep_their_messages)
 	cr_assert_eq(count_events(), WORLD_EVENTS);
 	referral_store_free(st);
 }
+
+/* The cache itself: short ids (kept in their slots), ids of 16 to 255
+ * bytes (kept in the arena), added one by one and through a loader, across
+ * several growths of the table. */
+Test(idcache, map)
+{
+	struct idcache c = {0};
+	struct idcache_loader l = {.c = &c};
+	char id[300];
+	int64_t seq, at;
+	const int n = 5000;
+
+	/* id i: "k" and i, padded with 'x' to 1 + i % 100 bytes at least */
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(id, sizeof id, "k%d", i);
+		while (len < 1 + i % 100)
+			id[len++] = 'x';
+		if (i % 2)
+			cr_assert_eq(idcache_put(&c, id, (size_t)len, i + 1, -i), 0);
+		else
+			cr_assert_eq(idcache_load(&l, id, (size_t)len, i + 1, -i), 0);
+	}
+	cr_assert_eq(idcache_load_end(&l), 0);
+	cr_assert_eq(idcache_put(&c, "long", 4, 9999, 1), 0);
+	memset(id, 'y', 255);
+	cr_assert_eq(idcache_put(&c, id, 255, 10000, 2), 0);
+	cr_assert_eq(c.len, (size_t)n + 2);
+
+	for (int i = 0; i < n; i++) {
+		int digits = snprintf(id, sizeof id, "k%d", i), len = digits;
+		while (len < 1 + i % 100)
+			id[len++] = 'x';
+		cr_assert_eq(idcache_get(&c, id, (size_t)len, &seq, &at), 1, "id %d", i);
+		cr_assert_eq(seq, i + 1);
+		cr_assert_eq(at, -i);
+		/* one 'x' more, or one less when it has some, is no id */
+		id[len] = 'x';
+		cr_assert_eq(idcache_get(&c, id, (size_t)len + 1, &seq, &at), 0, "id %d longer", i);
+		if (len > digits)
+			cr_assert_eq(idcache_get(&c, id, (size_t)len - 1, &seq, &at), 0, "id %d shorter", i);
+	}
+	memset(id, 'y', 255);
+	cr_assert_eq(idcache_get(&c, id, 255, &seq, &at), 1);
+	cr_assert_eq(seq, 10000);
+	cr_assert_eq(idcache_get(&c, id, 254, &seq, &at), 0);
+	cr_assert_eq(idcache_get(&c, "long", 4, &seq, &at), 1);
+	cr_assert_eq(seq, 9999);
+	cr_assert_eq(idcache_get(&c, "k", 1, &seq, &at), 0);
+	cr_assert_eq(idcache_put(&c, "zero", 4, 0, 0), -1, "seq 0 marks an empty slot");
+	idcache_free(&c);
+	cr_assert_eq(idcache_get(&c, "long", 4, &seq, &at), 0);
+}
