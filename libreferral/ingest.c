@@ -1236,6 +1236,20 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	return rc;
 }
 
+/* Frees the id caches and the batch's statements: once the batch is over,
+ * only its counts and messages are left to read. */
+static void release_lookups(referral_batch *b)
+{
+	for (int i = 0; i < B_NSTMTS; i++) {
+		sqlite3_finalize(b->q[i]);
+		b->q[i] = NULL;
+	}
+	for (int t = 0; t <= EV_TYPES; t++) {
+		idcache_free(&b->cache[t].ids);
+		b->cache[t] = (struct type_cache){0};
+	}
+}
+
 int referral_batch_commit(referral_batch *b)
 {
 	int rc = batch_usable(b);
@@ -1244,6 +1258,7 @@ int referral_batch_commit(referral_batch *b)
 	referral_store *st = b->st;
 	b->done = 1;
 	st->in_batch = 0;
+	release_lookups(b);
 	if (b->nerrors) {
 		st_rollback(st);
 		b->ingested = 0;
@@ -1275,10 +1290,7 @@ void referral_batch_free(referral_batch *b)
 	}
 	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)
 		free(b->errors[i]);
-	for (int i = 0; i < B_NSTMTS; i++)
-		sqlite3_finalize(b->q[i]);
-	for (int t = 0; t <= EV_TYPES; t++)
-		idcache_free(&b->cache[t].ids);
+	release_lookups(b);
 	sb_free(&b->msg);
 	mpq_clear(b->a);
 	mpq_clear(b->b);
