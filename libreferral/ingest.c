@@ -17,15 +17,17 @@
  * (idcache.h) in one scan of the index, and from then on resolves that
  * type, and tells new keys of it from stored ones, without SQLite. The
  * threshold is IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events
- * when that is more: loading an id costs about 1/CACHE_SHARE of a B-tree
- * lookup, so a batch never spends much more on loading than it saves. Every
- * event the batch inserts afterwards goes into the cache of its type once
+ * when that is more: a B-tree lookup costs about ten times as much as
+ * loading one id, so when the cache is built the batch has already spent
+ * on lookups more than half of what the loading costs, and a batch that
+ * ends soon after pays at most a few times the cheaper choice. Every event
+ * the batch inserts afterwards goes into the cache of its type once
  * the insert succeeded, so a rejected line never enters it. The cache lives
  * and dies with the batch: the batch holds the write lock (BEGIN
  * IMMEDIATE), so nothing else changes the log meanwhile, and no later batch
- * sees what a rolled-back one added. Memory is bounded by the entities in
- * the store (about 32 to 64 bytes an id: 2M members take 128 MiB), not by
- * the batch's size otherwise.
+ * sees what a rolled-back one added. A cache takes 32 to 64 bytes an id
+ * (2M members take 128 MiB), and is only built by a batch that has made
+ * 1/CACHE_SHARE as many lookups as its type has events.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -33,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "decimal.h"
@@ -60,8 +63,7 @@ static const char *const batch_sql[B_NSTMTS] = {
 
 /* A type's id cache is built once the batch has looked up
  * IDCACHE_MIN_LOOKUPS of its ids through SQLite, or 1/CACHE_SHARE of the
- * type's events if that is more (loading an id costs about as much as
- * 1/CACHE_SHARE of a B-tree lookup). */
+ * type's events if that is more (see the top of this file). */
 #define CACHE_SHARE 16
 
 /* The id cache of one entity type (see the top of this file). */
@@ -84,6 +86,9 @@ struct referral_batch {
 	mpq_t a, b;     /* scratch values */
 	sqlite3_stmt *q[B_NSTMTS];
 	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
+	/* the regular file being read by referral_batch_add_file: its size and
+	 * the bytes of it read so far, or 0 and 0 */
+	long long file_size, file_done;
 };
 
 /* ---- fields ------------------------------------------------------------ */
@@ -443,7 +448,13 @@ static int count_lookup(referral_batch *b, int type)
 		tc->count = count;
 		tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
 									  : IDCACHE_MIN_LOOKUPS;
-		if (tc->lookups < tc->threshold)
+		/* Reading a file, the batch can tell how many lookups of the type
+		 * it will make in all if the rest of the file is like what it has
+		 * read: when that reaches the threshold, waiting for it is waste. */
+		int expected = b->file_done > 0 &&
+			       (double)tc->lookups * (double)b->file_size / (double)b->file_done >=
+				       (double)tc->threshold;
+		if (tc->lookups < tc->threshold && !expected)
 			return 0;
 	}
 	return build_cache(b, type);
@@ -1214,6 +1225,9 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	FILE *f = use_stdin ? stdin : fopen(path, "rb");
 	if (!f)
 		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat sb;
+	b->file_size = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
+	b->file_done = 0;
 	char *buf = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -1221,6 +1235,8 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	rc = 0;
 	while ((n = getline(&buf, &cap, f)) >= 0) {
 		line++;
+		if (b->file_size)
+			b->file_done += n;
 		int r = referral_batch_add_json(b, buf, (size_t)n, line);
 		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
 			rc = r;
@@ -1233,6 +1249,7 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	free(buf);
 	if (!use_stdin)
 		fclose(f);
+	b->file_size = b->file_done = 0;
 	return rc;
 }
 

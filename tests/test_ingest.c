@@ -1899,3 +1899,68 @@ Test(idcache, map)
 	idcache_free(&c);
 	cr_assert_eq(idcache_get(&c, "long", 4, &seq, &at), 0);
 }
+
+/* Reading a file, a batch builds a cache as soon as the rest of the file
+ * promises enough lookups. A store of 16 * 1,100 members more than WORLD
+ * puts the threshold for members at 1,100 lookups, and the file's 1,100
+ * orders (lines 1 to 1,100) reach it by projection at line 1,024; the
+ * lines after them need the cache to be exact. */
+Test(idcache, file_batch)
+{
+	static const char *const tail[] = {
+		"{'type':'member','id':'late','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+		"{'type':'order','id':'fo-late','at':'2026-01-06T10:00:00+08:00','member':'late','amount':'1.00'}",
+		"{'type':'member','id':'bx','at':'2026-01-05T09:00:00+08:00','distributor':'nobody'}",
+		"{'type':'order','id':'fo-bx','at':'2026-01-06T10:00:00+08:00','member':'bx','amount':'1.00'}",
+		"{'type':'order','id':'fo-ghost','at':'2026-01-06T10:00:00+08:00','member':'ghost','amount':'1.00'}",
+		"{'type':'member','id':'fm7','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+		NULL
+	};
+	const int members = 16 * 1100, orders = 1100;
+	referral_store *st = world();
+	referral_batch *b = NULL;
+	char line[200];
+
+	cr_assert_eq(referral_batch_begin(st, &b, "members"), REFERRAL_OK);
+	for (int i = 0; i < members; i++) {
+		int n = snprintf(line, sizeof line, "{\"type\":\"member\",\"id\":\"fm%d\","
+				 "\"at\":\"2026-01-05T09:00:00+08:00\",\"distributor\":null}", i);
+		cr_assert_eq(referral_batch_add_json(b, line, (size_t)n, i + 1), REFERRAL_OK);
+	}
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_batch_free(b);
+
+	char path[600];
+	snprintf(path, sizeof path, "%s.jsonl", db_path);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < orders; i++)
+		fprintf(f, "{\"type\":\"order\",\"id\":\"fo%d\",\"at\":\"2026-01-06T10:00:00+08:00\","
+			   "\"member\":\"fm%d\",\"amount\":\"1.00\"}\n", i, i);
+	for (int i = 0; tail[i]; i++) {
+		char *j = dq(tail[i]);
+		fprintf(f, "%s\n", j);
+		free(j);
+	}
+	cr_assert_eq(fclose(f), 0);
+
+	cr_assert_eq(referral_batch_begin(st, &b, "big.jsonl"), REFERRAL_OK);
+	cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_EINPUT);
+	cr_assert_eq(referral_batch_error_count(b), 3);
+	cr_assert_eq(referral_batch_duplicates(b), 1, "fm7 repeated identically");
+	char want[300];
+	snprintf(want, sizeof want, "big.jsonl:%d: member \"bx\": distributor \"nobody\" does not exist",
+		 orders + 3);
+	cr_assert_str_eq(referral_batch_error(b, 0), want);
+	snprintf(want, sizeof want, "big.jsonl:%d: order \"fo-bx\": member \"bx\" does not exist",
+		 orders + 4);
+	cr_assert_str_eq(referral_batch_error(b, 1), want);
+	snprintf(want, sizeof want, "big.jsonl:%d: order \"fo-ghost\": member \"ghost\" does not exist",
+		 orders + 5);
+	cr_assert_str_eq(referral_batch_error(b, 2), want);
+	referral_batch_free(b);
+	remove(path);
+	cr_assert_eq(count_events(), WORLD_EVENTS + members);
+	referral_store_free(st);
+}
