@@ -7,7 +7,27 @@
  * already holds the batch's earlier good lines, and is inserted at once when
  * good. A bad line is recorded and inserts nothing, so a later line naming
  * what it would have created is bad too. Commit keeps the transaction only if
- * no line was bad. Memory stays flat whatever the batch size.
+ * no line was bad.
+ *
+ * References are resolved by id. A batch looks ids up in the (type, id)
+ * index at first, as a small batch (an order service adding one order)
+ * should. Once it has made enough lookups of one entity type (store,
+ * distributor, member, order) for loading them all to pay, it loads every
+ * id of that type with its seq and instant into an in-memory cache
+ * (idcache.h) in one scan of the index, and from then on resolves that
+ * type, and tells new keys of it from stored ones, without SQLite. The
+ * threshold is IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events
+ * when that is more: a B-tree lookup costs about ten times as much as
+ * loading one id, so when the cache is built the batch has already spent
+ * on lookups more than half of what the loading costs, and a batch that
+ * ends soon after pays at most a few times the cheaper choice. Every event
+ * the batch inserts afterwards goes into the cache of its type once
+ * the insert succeeded, so a rejected line never enters it. The cache lives
+ * and dies with the batch: the batch holds the write lock (BEGIN
+ * IMMEDIATE), so nothing else changes the log meanwhile, and no later batch
+ * sees what a rolled-back one added. A cache takes 32 to 64 bytes an id
+ * (2M members take 128 MiB), and is only built by a batch that has made
+ * 1/CACHE_SHARE as many lookups as its type has events.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -15,12 +35,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core.h"
 #include "decimal.h"
+#include "idcache.h"
 #include "timeutil.h"
 
 #define MAX_REPORTED 100
+
+/* Statements a batch prepares when it first needs them. */
+enum batch_stmt {
+	B_COUNT_TYPE,    /* type -> count */
+	B_IDS_OF_TYPE,   /* type -> id, seq, at */
+	B_BINDINGS,      /* member seq -> at, window, distributor of each binding */
+	B_LAST_BINDING,  /* distributor seq -> the latest start of a binding to her */
+	B_NSTMTS
+};
+
+static const char *const batch_sql[B_NSTMTS] = {
+	[B_COUNT_TYPE] = "SELECT count(*) FROM events WHERE type = ?1",
+	[B_IDS_OF_TYPE] = "SELECT id, seq, at FROM events WHERE type = ?1",
+	[B_BINDINGS] = "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
+		       " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
+	[B_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
+};
+
+/* A type's id cache is built once the batch has looked up
+ * IDCACHE_MIN_LOOKUPS of its ids through SQLite, or 1/CACHE_SHARE of the
+ * type's events if that is more (see the top of this file). */
+#define CACHE_SHARE 16
+
+/* The id cache of one entity type (see the top of this file). */
+struct type_cache {
+	struct idcache ids;
+	int built;       /* ids holds every event of the type in the log */
+	long lookups;    /* made through SQLite so far */
+	long threshold;  /* build once lookups reach it; 0 = not sized yet */
+	long count;      /* events of the type when the threshold was sized */
+};
 
 struct referral_batch {
 	referral_store *st;
@@ -31,6 +84,11 @@ struct referral_batch {
 	int done;       /* committed or rolled back */
 	struct strbuf msg;
 	mpq_t a, b;     /* scratch values */
+	sqlite3_stmt *q[B_NSTMTS];
+	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
+	/* the regular file being read by referral_batch_add_file: its size and
+	 * the bytes of it read so far, or 0 and 0 */
+	long long file_size, file_done;
 };
 
 /* ---- fields ------------------------------------------------------------ */
@@ -317,15 +375,105 @@ static int check_fields(referral_batch *b, struct event_in *e)
 
 /* ---- lookups ----------------------------------------------------------- */
 
+/* A statement of the batch, prepared on first use. */
+static int batch_stmt(referral_batch *b, enum batch_stmt which, sqlite3_stmt **out)
+{
+	int rc;
+	if (!b->q[which] && (rc = st_prepare(b->st, batch_sql[which], &b->q[which])))
+		return rc;
+	*out = b->q[which];
+	return 0;
+}
+
+/* The types that references name, which get an id cache. */
+static int is_entity_type(int type)
+{
+	return type == REFERRAL_EV_STORE || type == REFERRAL_EV_DISTRIBUTOR ||
+	       type == REFERRAL_EV_MEMBER || type == REFERRAL_EV_ORDER;
+}
+
+/* Loads every id of `type` in the log (the batch's own events included)
+ * into its cache, in one scan of the (type, id) index. */
+static int build_cache(referral_batch *b, int type)
+{
+	struct type_cache *tc = &b->cache[type];
+	sqlite3_stmt *q;
+	int rc = batch_stmt(b, B_IDS_OF_TYPE, &q), step;
+	if (rc)
+		return rc;
+	if (idcache_reserve(&tc->ids, (size_t)tc->count + (size_t)tc->lookups))
+		return st_nomem(b->st);
+	sqlite3_bind_int(q, 1, type);
+	struct idcache_loader l = {.c = &tc->ids};
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		size_t n = (size_t)sqlite3_column_bytes(q, 0);
+		if (!id || idcache_load(&l, id, n, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2)))
+			break; /* out of memory */
+	}
+	sqlite3_reset(q);
+	if (step == SQLITE_ROW || idcache_load_end(&l)) {
+		idcache_free(&tc->ids);
+		return st_nomem(b->st);
+	}
+	if (step != SQLITE_DONE) {
+		idcache_free(&tc->ids);
+		return st_sqlfail(b->st, "loading ids");
+	}
+	tc->built = 1;
+	return 0;
+}
+
+/* Counts one lookup of `type` about to be made through SQLite while its
+ * cache is not built, and builds the cache once enough have been made:
+ * IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events if that is
+ * more. */
+static int count_lookup(referral_batch *b, int type)
+{
+	struct type_cache *tc = &b->cache[type];
+	if (tc->built || !is_entity_type(type) ||
+	    ++tc->lookups < (tc->threshold ? tc->threshold : IDCACHE_MIN_LOOKUPS))
+		return 0;
+	if (!tc->threshold) {
+		sqlite3_stmt *q;
+		int rc = batch_stmt(b, B_COUNT_TYPE, &q);
+		if (rc)
+			return rc;
+		sqlite3_bind_int(q, 1, type);
+		int step = sqlite3_step(q);
+		long count = step == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
+		sqlite3_reset(q);
+		if (step != SQLITE_ROW)
+			return st_sqlfail(b->st, "counting ids");
+		tc->count = count;
+		tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
+									  : IDCACHE_MIN_LOOKUPS;
+		/* Reading a file, the batch can tell how many lookups of the type
+		 * it will make in all if the rest of the file is like what it has
+		 * read: when that reaches the threshold, waiting for it is waste. */
+		int expected = b->file_done > 0 &&
+			       (double)tc->lookups * (double)b->file_size / (double)b->file_done >=
+				       (double)tc->threshold;
+		if (tc->lookups < tc->threshold && !expected)
+			return 0;
+	}
+	return build_cache(b, type);
+}
+
 /* Finds the entity (type, id): 1 with its seq and instant, 0 if none,
  * negative on storage failure. */
-static int find_entity(referral_store *st, int type, const char *id, size_t n, int64_t *seq,
+static int find_entity(referral_batch *b, int type, const char *id, size_t n, int64_t *seq,
 		       int64_t *at)
 {
-	sqlite3_stmt *q = st->q[Q_FIND];
+	int rc = count_lookup(b, type), found = 0;
+	if (rc)
+		return -rc;
+	if (b->cache[type].built)
+		return idcache_get(&b->cache[type].ids, id, n, seq, at);
+	sqlite3_stmt *q = b->st->q[Q_FIND];
 	sqlite3_bind_int(q, 1, type);
 	sqlite3_bind_text(q, 2, id, (int)n, SQLITE_STATIC);
-	int rc = sqlite3_step(q), found = 0;
+	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*seq = sqlite3_column_int64(q, 0);
 		*at = sqlite3_column_int64(q, 1);
@@ -333,7 +481,7 @@ static int find_entity(referral_store *st, int type, const char *id, size_t n, i
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -st_sqlfail(st, "looking up an id");
+		return -st_sqlfail(b->st, "looking up an id");
 	return found;
 }
 
@@ -373,7 +521,7 @@ static int resolve_refs(referral_batch *b, struct event_in *e)
 		int f = fields[i];
 		if (f < 0 || e->f[f].state != FS_STRING)
 			continue;
-		int found = find_entity(b->st, types[i], e->f[f].s, e->f[f].n, seqs[i], ats[i]);
+		int found = find_entity(b, types[i], e->f[f].s, e->f[f].n, seqs[i], ats[i]);
 		if (found < 0)
 			return -found;
 		if (!found) {
@@ -422,10 +570,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 	int rc, step, overlap = 0;
 
 	/* every binding of hers: the one she joined with, and her binds */
-	rc = st_prepare(st, "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
-			    " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
-			&q);
-	if (rc)
+	if ((rc = batch_stmt(b, B_BINDINGS, &q)))
 		return rc;
 	sqlite3_bind_int64(q, 1, m);
 	while (!overlap && (step = sqlite3_step(q)) == SQLITE_ROW) {
@@ -435,7 +580,7 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 		int64_t bend = binding_end(st, bat, sqlite3_column_int(q, 1), term);
 		overlap = bat < end && e->at < bend;
 	}
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (rc)
 		return rc;
 	if (overlap)
@@ -479,13 +624,13 @@ static int check_rules(referral_batch *b, struct event_in *e)
 			return bad(b, e, "distributor \"%.*s\" is already terminated",
 				   (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
 		sqlite3_stmt *q;
-		if ((rc = st_prepare(st, "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)", &q)))
+		if ((rc = batch_stmt(b, B_LAST_BINDING, &q)))
 			return rc;
 		sqlite3_bind_int64(q, 1, e->ref1);
 		int step = sqlite3_step(q);
 		int late = step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
 			   sqlite3_column_int64(q, 0) >= e->at;
-		sqlite3_finalize(q);
+		sqlite3_reset(q);
 		if (step != SQLITE_ROW)
 			return st_sqlfail(st, "reading bindings");
 		if (late)
@@ -629,6 +774,15 @@ static void record_error(referral_batch *b, long line, int conflict)
 #define NOT_STORED (-1)
 static int check_stored(referral_batch *b, struct event_in *e, long line, int refs)
 {
+	struct type_cache *tc = &b->cache[e->type];
+	int64_t seq, at;
+	int rc;
+	if (tc->built) {
+		if (!idcache_get(&tc->ids, e->f[F_ID].s, e->f[F_ID].n, &seq, &at))
+			return NOT_STORED;
+	} else if ((rc = count_lookup(b, e->type))) {
+		return rc;
+	}
 	sqlite3_stmt *q = b->st->q[Q_FIND];
 	sqlite3_bind_int(q, 1, e->type);
 	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
@@ -723,6 +877,10 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 	}
 	if (step != SQLITE_DONE)
 		return st_sqlfail(st, "appending an event");
+	struct type_cache *tc = &b->cache[e->type];
+	if (tc->built && idcache_put(&tc->ids, e->f[F_ID].s, e->f[F_ID].n,
+				     sqlite3_last_insert_rowid(st->db), e->at))
+		return st_nomem(st);
 	b->ingested++;
 	return 0;
 
@@ -861,6 +1019,104 @@ static void bad_utf8(referral_batch *b, const char *json, size_t len, size_t pos
 	free(copy);
 }
 
+/* The field a JSON key names: 0 .. NFIELDS-1, NFIELDS for "type", -1 for
+ * any other key. */
+static int key_field(const char *k, size_t n)
+{
+	if (n == 4 && !memcmp(k, "type", 4))
+		return NFIELDS;
+	for (int f = 0; f < NFIELDS; f++)
+		if (strlen(field_names[f]) == n && !memcmp(field_names[f], k, n))
+			return f;
+	return -1;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string of printable ASCII without escapes, from after its opening
+ * quote: its length in *n, and the position after its closing quote; NULL
+ * for anything else. */
+static const char *plain_string(const char *p, const char *end, size_t *n)
+{
+	const char *start = p;
+	while (p < end && *p != '"') {
+		if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
+			return NULL;
+		p++;
+	}
+	if (p == end)
+		return NULL;
+	*n = (size_t)(p - start);
+	return p + 1;
+}
+
+/* The usual line, read without jansson: a flat object whose keys are "type"
+ * and fields of this spec, each once, and whose values are strings of
+ * printable ASCII without escapes, or null. Fills the type and the fields
+ * of `e` (zeroed) and returns 1; returns 0 for any other line, which jansson
+ * then reads, so that every line this declines (bad JSON, escapes, UTF-8,
+ * unknown or repeated keys, other value types, an unknown type) gets the
+ * handling and the messages it always had. */
+static int read_plain(const char *s, size_t len, struct event_in *e)
+{
+	const char *p = skip_space(s, s + len), *end = s + len, *type = NULL;
+	size_t ntype = 0;
+	unsigned seen = 0;
+
+	if (p == end || *p++ != '{')
+		return 0;
+	for (;;) {
+		const char *key = (p = skip_space(p, end)) + 1, *val = NULL;
+		size_t nkey, nval = 0;
+		if (p == end || *p != '"' || !(p = plain_string(p + 1, end, &nkey)))
+			return 0;
+		int f = key_field(key, nkey);
+		if (f < 0 || (seen & 1u << f))
+			return 0;
+		seen |= 1u << f;
+		p = skip_space(p, end);
+		if (p == end || *p++ != ':')
+			return 0;
+		p = skip_space(p, end);
+		if (p < end && *p == '"') {
+			val = p + 1;
+			if (!(p = plain_string(p + 1, end, &nval)))
+				return 0;
+		} else if (end - p >= 4 && !memcmp(p, "null", 4) && f < NFIELDS) {
+			p += 4;
+		} else {
+			return 0;
+		}
+		if (f == NFIELDS) {
+			type = val;
+			ntype = nval;
+		} else {
+			e->f[f].state = val ? FS_STRING : FS_NULL;
+			e->f[f].s = val;
+			e->f[f].n = nval;
+		}
+		p = skip_space(p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p == end || *p++ != '}')
+			return 0;
+		break;
+	}
+	if (skip_space(p, end) != end || !type)
+		return 0;
+	for (int t = 1; t <= EV_TYPES; t++)
+		if (strlen(ev_type_names[t]) == ntype && !memcmp(ev_type_names[t], type, ntype))
+			e->type = t;
+	return e->type != 0;
+}
+
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -870,6 +1126,11 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 		return 0;
 
 	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	if (read_plain(json, len, &e)) {
+		rc = ingest_event(b, &e, line);
+		return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
+	}
 	memset(&e, 0, offsetof(struct event_in, num));
 	json_error_t jerr;
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -964,6 +1225,9 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	FILE *f = use_stdin ? stdin : fopen(path, "rb");
 	if (!f)
 		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", path, strerror(errno));
+	struct stat sb;
+	b->file_size = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
+	b->file_done = 0;
 	char *buf = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -971,6 +1235,8 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	rc = 0;
 	while ((n = getline(&buf, &cap, f)) >= 0) {
 		line++;
+		if (b->file_size)
+			b->file_done += n;
 		int r = referral_batch_add_json(b, buf, (size_t)n, line);
 		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
 			rc = r;
@@ -983,7 +1249,22 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	free(buf);
 	if (!use_stdin)
 		fclose(f);
+	b->file_size = b->file_done = 0;
 	return rc;
+}
+
+/* Frees the id caches and the batch's statements: once the batch is over,
+ * only its counts and messages are left to read. */
+static void release_lookups(referral_batch *b)
+{
+	for (int i = 0; i < B_NSTMTS; i++) {
+		sqlite3_finalize(b->q[i]);
+		b->q[i] = NULL;
+	}
+	for (int t = 0; t <= EV_TYPES; t++) {
+		idcache_free(&b->cache[t].ids);
+		b->cache[t] = (struct type_cache){0};
+	}
 }
 
 int referral_batch_commit(referral_batch *b)
@@ -994,6 +1275,7 @@ int referral_batch_commit(referral_batch *b)
 	referral_store *st = b->st;
 	b->done = 1;
 	st->in_batch = 0;
+	release_lookups(b);
 	if (b->nerrors) {
 		st_rollback(st);
 		b->ingested = 0;
@@ -1025,6 +1307,7 @@ void referral_batch_free(referral_batch *b)
 	}
 	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)
 		free(b->errors[i]);
+	release_lookups(b);
 	sb_free(&b->msg);
 	mpq_clear(b->a);
 	mpq_clear(b->b);

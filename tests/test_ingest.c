@@ -23,11 +23,13 @@
 #include <criterion/parameterized.h>
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "idcache.h"
 #include "referral/referral.h"
 #include "support.h"
 
@@ -1555,5 +1557,410 @@ Test(c_path, usage)
 	cr_assert_eq(referral_batch_ingested(NULL), 0);
 	cr_assert_null(referral_batch_error(NULL, 0));
 	cr_assert_eq(count_events(), WORLD_EVENTS);
+	referral_store_free(st);
+}
+
+/* ---- the id cache of a large batch ----------------------------------------- */
+
+/*
+ * A batch resolves references through SQLite until it has looked up
+ * IDCACHE_MIN_LOOKUPS ids of a type (the minimum on a store as small as
+ * WORLD), and from then on through an in-memory cache of every id of the
+ * type: the ones in the store, the batch's earlier lines, and each line it
+ * adds. These batches start with BIG lines that each look up one id of the
+ * type, so that every line after them runs with the cache on.
+ */
+#define BIG (IDCACHE_MIN_LOOKUPS + 8)
+
+/* A growing NULL-terminated array of malloc'd lines (' for "). */
+struct lines {
+	char *v[3 * BIG];
+	int n;
+};
+
+static void add_line(struct lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_line(struct lines *l, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[300];
+
+	cr_assert_lt(l->n + 1, (int)ARRAY_SIZE(l->v));
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	l->v[l->n] = strdup(buf);
+	cr_assert_not_null(l->v[l->n]);
+	l->v[++l->n] = NULL;
+}
+
+/* Adds the lines of a NULL-terminated table. */
+static void add_table(struct lines *l, const char *const *table)
+{
+	for (int i = 0; table[i]; i++)
+		add_line(l, "%s", table[i]);
+}
+
+/* Runs the lines as the batch "big.jsonl" and empties them. */
+static struct run run_big(referral_store *st, struct lines *l)
+{
+	struct run r = run_lines(st, "big.jsonl", (const char *const *)l->v);
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+	return r;
+}
+
+/* The commit's status, the bad lines and the duplicates of a batch. */
+static void assert_outcome(const struct run *r, int rc, long nerrors, long duplicates)
+{
+	cr_assert_eq(r->rc, rc, "%s / %s", r->errmsg, r->err[0]);
+	cr_assert_eq(r->nerrors, nerrors);
+	cr_assert_eq(r->duplicates, duplicates);
+}
+
+/* Lines 1..BIG: new unbound members bm0, bm1, ..., then bmy and bmz, which
+ * come after the cache was built (each of these lines looks its own key up:
+ * a member is checked for a stored twin before its rules). */
+static void add_big_members(struct lines *l)
+{
+	for (int i = 0; i < BIG - 2; i++)
+		add_line(l, "{'type':'member','id':'bm%d','at':'2026-01-05T09:00:00+08:00','distributor':null}", i);
+	add_line(l, "{'type':'member','id':'bmy','at':'2026-01-05T09:00:00+08:00','distributor':null}");
+	add_line(l, "{'type':'member','id':'bmz','at':'2026-01-05T09:00:00+08:00','distributor':null}");
+}
+
+/* The recorded error i is exactly "big.jsonl:LINE: MESSAGE". */
+static void assert_error(const struct run *r, int i, int line, const char *message)
+{
+	char want[600];
+	snprintf(want, sizeof want, "big.jsonl:%d: %s", line, message);
+	cr_assert_str_eq(r->err[i], want, "error %d", i);
+}
+
+/* Lines BIG+1 ... of members_rejected_batch: +1..+3 name members loaded
+ * with the cache, added after it, and in the store; +4 is a rejected member
+ * and +5 an order naming her; +6..+9 are a duplicate and a conflict of a
+ * stored id, then of a batch id; +10 names a member nobody ever made. */
+static const char *const MEMBERS_BAD_TAIL[] = {
+	"{'type':'order','id':'co1','at':'2026-01-06T10:00:00+08:00','member':'bm5','amount':'10.00'}",
+	"{'type':'order','id':'co2','at':'2026-01-06T10:00:00+08:00','member':'bmz','amount':'10.00'}",
+	"{'type':'order','id':'co3','at':'2026-01-06T10:00:00+08:00','member':'m1','amount':'10.00'}",
+	"{'type':'member','id':'bx','at':'2026-01-05T09:00:00+08:00','distributor':'nobody'}",
+	"{'type':'order','id':'co4','at':'2026-01-06T10:00:00+08:00','member':'bx','amount':'10.00'}",
+	"{'type':'member','id':'m2','at':'2026-01-04T09:00:00+08:00','distributor':null}",
+	"{'type':'member','id':'m3','at':'2026-01-04T10:00:00+08:00','distributor':null}",
+	"{'type':'member','id':'bm7','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+	"{'type':'member','id':'bmy','at':'2026-01-05T09:00:00+08:00','distributor':'D1'}",
+	"{'type':'order','id':'co5','at':'2026-01-06T10:00:00+08:00','member':'ghost','amount':'10.00'}",
+	NULL
+};
+
+/* Members: references to ids the store holds, to ids loaded with the cache
+ * and to ids added after it; a rejected line's member; duplicates and
+ * conflicts of stored and batch ids; a missing id; and the rolled-back
+ * batch's ids unknown to the next one. */
+Test(idcache, members_rejected_batch)
+{
+	referral_store *st = world();
+	struct lines l = {0};
+
+	add_big_members(&l);
+	add_table(&l, MEMBERS_BAD_TAIL);
+	struct run r = run_big(st, &l);
+
+	assert_outcome(&r, REFERRAL_EINPUT, 5, 2); /* m2 and bm7 repeated identically */
+	assert_error(&r, 0, BIG + 4, "member \"bx\": distributor \"nobody\" does not exist");
+	assert_error(&r, 1, BIG + 5, "order \"co4\": member \"bx\" does not exist");
+	assert_error(&r, 2, BIG + 7,
+		     "member \"m3\": conflicts with the member \"m3\" already stored (different at)");
+	assert_error(&r, 3, BIG + 9,
+		     "member \"bmy\": conflicts with the member \"bmy\" already stored (different distributor)");
+	assert_error(&r, 4, BIG + 10, "order \"co5\": member \"ghost\" does not exist");
+	cr_assert_eq(count_events(), WORLD_EVENTS);
+
+	/* the rolled-back members are unknown to the next batch */
+	r = run_one(st, "{'type':'order','id':'co6','at':'2026-01-06T10:00:00+08:00','member':'bm5','amount':'10.00'}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_str_eq(r.err[0], "one.jsonl:1: order \"co6\": member \"bm5\" does not exist");
+	cr_assert_eq(count_events(), WORLD_EVENTS);
+	referral_store_free(st);
+}
+
+/* A good batch with the cache on commits everything; the next batch builds
+ * its cache afresh from the store and finds the committed ids there. */
+Test(idcache, members_committed_then_next_batch)
+{
+	static const char *const tail[] = {
+		"{'type':'order','id':'co1','at':'2026-01-06T10:00:00+08:00','member':'bm5','amount':'10.00'}",
+		"{'type':'order','id':'co2','at':'2026-01-06T10:00:00+08:00','member':'bmz','amount':'10.00'}",
+		"{'type':'member','id':'m2','at':'2026-01-04T09:00:00+08:00','distributor':null}",
+		"{'type':'member','id':'bm7','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+		NULL
+	};
+	static const char *const again[] = {
+		"{'type':'order','id':'co3','at':'2026-01-06T10:00:00+08:00','member':'bmz','amount':'10.00'}",
+		NULL
+	};
+	referral_store *st = world();
+	struct lines l = {0};
+
+	add_big_members(&l);
+	add_table(&l, tail);
+	struct run r = run_big(st, &l);
+	assert_outcome(&r, REFERRAL_OK, 0, 2);
+	cr_assert_eq(r.ingested, BIG + 2);
+	cr_assert_eq(count_events(), WORLD_EVENTS + BIG + 2);
+
+	/* the same members again are all duplicates; an order names the last */
+	add_big_members(&l);
+	add_table(&l, again);
+	r = run_big(st, &l);
+	assert_outcome(&r, REFERRAL_OK, 0, BIG);
+	cr_assert_eq(r.ingested, 1);
+	cr_assert_eq(count_events(), WORLD_EVENTS + BIG + 3);
+	referral_store_free(st);
+}
+
+/* Lines 2*BIG+1 ... of orders_rejected_batch: +1, +2 repeat a batch order
+ * and a stored one, +3, +4 conflict with them; +5 is a rejected order and +6
+ * a refund naming it; +7 is an order added after the cache was built and +8
+ * its refund; +9 refunds a stored order; +10 names an order nobody made. */
+static const char *const ORDERS_BAD_TAIL[] = {
+	"{'type':'order','id':'bo3','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'10.00'}",
+	"{'type':'order','id':'o1','at':'2026-01-10T12:00:00+08:00','member':'m1','amount':'100.00'}",
+	"{'type':'order','id':'bo4','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'11.00'}",
+	"{'type':'order','id':'o1','at':'2026-01-10T12:00:00+08:00','member':'m1','amount':'99.00'}",
+	"{'type':'order','id':'bz','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'0.00'}",
+	"{'type':'refund','id':'brz','at':'2026-01-12T10:00:00+08:00','order':'bz','amount':'1.00'}",
+	"{'type':'order','id':'bn','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'10.00'}",
+	"{'type':'refund','id':'brn','at':'2026-01-12T10:00:00+08:00','order':'bn','amount':'10.00'}",
+	"{'type':'refund','id':'bro1','at':'2026-01-12T10:00:00+08:00','order':'o1','amount':'5.00'}",
+	"{'type':'refund','id':'brx','at':'2026-01-12T10:00:00+08:00','order':'nothing','amount':'1.00'}",
+	NULL
+};
+
+/* Orders, whose duplicates are found by the insert: BIG orders bo0, ...
+ * then a refund of each (each refund looks its order up). */
+Test(idcache, orders_rejected_batch)
+{
+	referral_store *st = world();
+	struct lines l = {0};
+	const int n = 2 * BIG;
+
+	for (int i = 0; i < BIG; i++)
+		add_line(&l, "{'type':'order','id':'bo%d','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'10.00'}", i);
+	for (int i = 0; i < BIG; i++)
+		add_line(&l, "{'type':'refund','id':'br%d','at':'2026-01-12T10:00:00+08:00','order':'bo%d','amount':'1.00'}", i, i);
+	add_table(&l, ORDERS_BAD_TAIL);
+	struct run r = run_big(st, &l);
+
+	assert_outcome(&r, REFERRAL_EINPUT, 5, 2); /* bo3 and o1 repeated identically */
+	assert_error(&r, 0, n + 3,
+		     "order \"bo4\": conflicts with the order \"bo4\" already stored (different amount)");
+	assert_error(&r, 1, n + 4,
+		     "order \"o1\": conflicts with the order \"o1\" already stored (different amount)");
+	assert_error(&r, 2, n + 5,
+		     "order \"bz\": field \"amount\": expected an amount greater than 0, got \"0.00\"");
+	assert_error(&r, 3, n + 6, "refund \"brz\": order \"bz\" does not exist");
+	assert_error(&r, 4, n + 10, "refund \"brx\": order \"nothing\" does not exist");
+	cr_assert_eq(count_events(), WORLD_EVENTS);
+
+	r = run_one(st, "{'type':'refund','id':'br0','at':'2026-01-12T10:00:00+08:00','order':'bo0','amount':'1.00'}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_str_eq(r.err[0], "one.jsonl:1: refund \"br0\": order \"bo0\" does not exist");
+	referral_store_free(st);
+}
+
+/* ---- the two JSON readers --------------------------------------------------- */
+
+/*
+ * A plain line (a flat object of known keys with ASCII strings or null) is
+ * read without jansson; any other goes through jansson. Both must read the
+ * same event: each line of the first batch takes one path, and the plain
+ * form of each in the second batch is an identical repeat.
+ */
+Test(json_readers, same_event_either_way)
+{
+	static const char *const forms[] = {
+		"{'type':'order','id':'p1','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		" { 'type' : 'order' ,\t'id' : 'p2' , 'at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00' } \r\n",
+		"{'type':'order','id':'p\\u0033','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p4','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','note':'x'}",
+		"{'id':'p5','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','type':'order'}",
+		"{'type':'order','id':'p6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00','n':1}",
+		"{'type':'store','id':'p7','at':'2026-01-02T10:00:00+08:00','name':'A\\/B','region':'x'}",
+		"{'type':'member','id':'p8','at':'2026-01-11T10:00:00+08:00','distributor':null}",
+		NULL
+	};
+	static const char *const plain[] = {
+		"{'type':'order','id':'p1','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p2','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p3','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p4','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p5','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','id':'p6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'store','id':'p7','at':'2026-01-02T10:00:00+08:00','name':'A/B','region':'x'}",
+		"{'distributor':null,'type':'member','id':'p8','at':'2026-01-11T10:00:00+08:00'}",
+		NULL
+	};
+	referral_store *st = world();
+
+	struct run r = run_lines(st, "x.jsonl", forms);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s / %s", r.errmsg, r.err[0]);
+	cr_assert_eq(r.ingested, 8);
+	r = run_lines(st, "x.jsonl", plain);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s / %s", r.errmsg, r.err[0]);
+	cr_assert_eq(r.ingested, 0);
+	cr_assert_eq(r.duplicates, 8);
+	referral_store_free(st);
+}
+
+/* Lines the plain reader declines keep jansson's verdicts. */
+Test(json_readers, declined_lines_keep_their_messages)
+{
+	static const char *const lines[] = {
+		"{'type':'order','id':'q1','id':'q2','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':'order','type':'order','id':'q3','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'}",
+		"{'type':null,'id':'q4'}",
+		"{'type':'orders','id':'q5'}",
+		"{'type':'order','id':'q6','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00'} x",
+		"{'type':'order','id':'q7','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':1}",
+		"{'type':'order','id':'q8','at':'2026-01-11T10:00:00+08:00','member':'m1','amount':'1.00',}",
+		NULL
+	};
+	referral_store *st = world();
+
+	struct run r = run_lines(st, "x.jsonl", lines);
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_eq(r.nerrors, 7);
+	assert_prefix(r.err[0], "x.jsonl:1: invalid JSON at column ", "repeated id");
+	assert_has(r.err[0], "duplicate object key", "repeated id");
+	assert_prefix(r.err[1], "x.jsonl:2: invalid JSON at column ", "repeated type");
+	assert_has(r.err[1], "duplicate object key", "repeated type");
+	cr_assert_str_eq(r.err[2], "x.jsonl:3: field \"type\": expected a string");
+	cr_assert_str_eq(r.err[3], "x.jsonl:4: unknown event type \"orders\"");
+	assert_prefix(r.err[4], "x.jsonl:5: invalid JSON at column ", "trailing text");
+	cr_assert_str_eq(r.err[5], "x.jsonl:6: order \"q7\": field \"amount\": expected a string of "
+				   "digits with up to 2 decimals, like \"12.34\", got 1");
+	assert_prefix(r.err[6], "x.jsonl:7: invalid JSON at column ", "trailing comma");
+	cr_assert_eq(count_events(), WORLD_EVENTS);
+	referral_store_free(st);
+}
+
+/* The cache itself: short ids (kept in their slots), ids of 16 to 255
+ * bytes (kept in the arena), added one by one and through a loader, across
+ * several growths of the table. */
+Test(idcache, map)
+{
+	struct idcache c = {0};
+	struct idcache_loader l = {.c = &c};
+	char id[300];
+	int64_t seq, at;
+	const int n = 5000;
+
+	/* id i: "k" and i, padded with 'x' to 1 + i % 100 bytes at least */
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(id, sizeof id, "k%d", i);
+		while (len < 1 + i % 100)
+			id[len++] = 'x';
+		if (i % 2)
+			cr_assert_eq(idcache_put(&c, id, (size_t)len, i + 1, -i), 0);
+		else
+			cr_assert_eq(idcache_load(&l, id, (size_t)len, i + 1, -i), 0);
+	}
+	cr_assert_eq(idcache_load_end(&l), 0);
+	cr_assert_eq(idcache_put(&c, "long", 4, 9999, 1), 0);
+	memset(id, 'y', 255);
+	cr_assert_eq(idcache_put(&c, id, 255, 10000, 2), 0);
+	cr_assert_eq(c.len, (size_t)n + 2);
+
+	for (int i = 0; i < n; i++) {
+		int digits = snprintf(id, sizeof id, "k%d", i), len = digits;
+		while (len < 1 + i % 100)
+			id[len++] = 'x';
+		cr_assert_eq(idcache_get(&c, id, (size_t)len, &seq, &at), 1, "id %d", i);
+		cr_assert_eq(seq, i + 1);
+		cr_assert_eq(at, -i);
+		/* one 'x' more, or one less when it has some, is no id */
+		id[len] = 'x';
+		cr_assert_eq(idcache_get(&c, id, (size_t)len + 1, &seq, &at), 0, "id %d longer", i);
+		if (len > digits)
+			cr_assert_eq(idcache_get(&c, id, (size_t)len - 1, &seq, &at), 0, "id %d shorter", i);
+	}
+	memset(id, 'y', 255);
+	cr_assert_eq(idcache_get(&c, id, 255, &seq, &at), 1);
+	cr_assert_eq(seq, 10000);
+	cr_assert_eq(idcache_get(&c, id, 254, &seq, &at), 0);
+	cr_assert_eq(idcache_get(&c, "long", 4, &seq, &at), 1);
+	cr_assert_eq(seq, 9999);
+	cr_assert_eq(idcache_get(&c, "k", 1, &seq, &at), 0);
+	cr_assert_eq(idcache_put(&c, "zero", 4, 0, 0), -1, "seq 0 marks an empty slot");
+	idcache_free(&c);
+	cr_assert_eq(idcache_get(&c, "long", 4, &seq, &at), 0);
+}
+
+/* Reading a file, a batch builds a cache as soon as the rest of the file
+ * promises enough lookups. A store of 16 * 1,100 members more than WORLD
+ * puts the threshold for members at 1,100 lookups, and the file's 1,100
+ * orders (lines 1 to 1,100) reach it by projection at line 1,024; the
+ * lines after them need the cache to be exact. */
+Test(idcache, file_batch)
+{
+	static const char *const tail[] = {
+		"{'type':'member','id':'late','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+		"{'type':'order','id':'fo-late','at':'2026-01-06T10:00:00+08:00','member':'late','amount':'1.00'}",
+		"{'type':'member','id':'bx','at':'2026-01-05T09:00:00+08:00','distributor':'nobody'}",
+		"{'type':'order','id':'fo-bx','at':'2026-01-06T10:00:00+08:00','member':'bx','amount':'1.00'}",
+		"{'type':'order','id':'fo-ghost','at':'2026-01-06T10:00:00+08:00','member':'ghost','amount':'1.00'}",
+		"{'type':'member','id':'fm7','at':'2026-01-05T09:00:00+08:00','distributor':null}",
+		NULL
+	};
+	const int members = 16 * 1100, orders = 1100;
+	referral_store *st = world();
+	referral_batch *b = NULL;
+	char line[200];
+
+	cr_assert_eq(referral_batch_begin(st, &b, "members"), REFERRAL_OK);
+	for (int i = 0; i < members; i++) {
+		int n = snprintf(line, sizeof line, "{\"type\":\"member\",\"id\":\"fm%d\","
+				 "\"at\":\"2026-01-05T09:00:00+08:00\",\"distributor\":null}", i);
+		cr_assert_eq(referral_batch_add_json(b, line, (size_t)n, i + 1), REFERRAL_OK);
+	}
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_batch_free(b);
+
+	char path[600];
+	snprintf(path, sizeof path, "%s.jsonl", db_path);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < orders; i++)
+		fprintf(f, "{\"type\":\"order\",\"id\":\"fo%d\",\"at\":\"2026-01-06T10:00:00+08:00\","
+			   "\"member\":\"fm%d\",\"amount\":\"1.00\"}\n", i, i);
+	for (int i = 0; tail[i]; i++) {
+		char *j = dq(tail[i]);
+		fprintf(f, "%s\n", j);
+		free(j);
+	}
+	cr_assert_eq(fclose(f), 0);
+
+	cr_assert_eq(referral_batch_begin(st, &b, "big.jsonl"), REFERRAL_OK);
+	cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_EINPUT);
+	cr_assert_eq(referral_batch_error_count(b), 3);
+	cr_assert_eq(referral_batch_duplicates(b), 1, "fm7 repeated identically");
+	char want[300];
+	snprintf(want, sizeof want, "big.jsonl:%d: member \"bx\": distributor \"nobody\" does not exist",
+		 orders + 3);
+	cr_assert_str_eq(referral_batch_error(b, 0), want);
+	snprintf(want, sizeof want, "big.jsonl:%d: order \"fo-bx\": member \"bx\" does not exist",
+		 orders + 4);
+	cr_assert_str_eq(referral_batch_error(b, 1), want);
+	snprintf(want, sizeof want, "big.jsonl:%d: order \"fo-ghost\": member \"ghost\" does not exist",
+		 orders + 5);
+	cr_assert_str_eq(referral_batch_error(b, 2), want);
+	referral_batch_free(b);
+	remove(path);
+	cr_assert_eq(count_events(), WORLD_EVENTS + members);
 	referral_store_free(st);
 }
