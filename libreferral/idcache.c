@@ -1,8 +1,8 @@
 /* idcache.c — see idcache.h. */
 #include "idcache.h"
+#include "hugemem.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 /* A 64-bit hash of a short byte string: 8 bytes at a time, multiplied and
  * folded, then the finaliser of MurmurHash3. */
@@ -69,27 +69,6 @@ int idcache_get(const struct idcache *c, const char *id, size_t n, int64_t *seq,
 	}
 }
 
-/* Tables are mapped (zero-filled) rather than allocated, so that they can
- * ask for huge pages: lookups land anywhere in a table of up to a few
- * hundred MB, and with 4 KiB pages most of them would miss the TLB too. */
-static struct idcache_slot *map_slots(size_t nslots)
-{
-	size_t bytes = nslots * sizeof(struct idcache_slot);
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, bytes, MADV_HUGEPAGE); /* a hint: failing changes nothing */
-#endif
-	return p;
-}
-
-static void unmap_slots(struct idcache_slot *slots, size_t nslots)
-{
-	if (slots)
-		munmap(slots, nslots * sizeof *slots);
-}
-
 static void place(struct idcache_slot *slots, size_t nslots, uint64_t h, const struct idcache_slot *s)
 {
 	size_t i = h & (nslots - 1);
@@ -100,7 +79,7 @@ static void place(struct idcache_slot *slots, size_t nslots, uint64_t h, const s
 
 static int rehash(struct idcache *c, size_t nslots)
 {
-	struct idcache_slot *slots = map_slots(nslots);
+	struct idcache_slot *slots = huge_alloc(nslots * sizeof(struct idcache_slot));
 	if (!slots)
 		return -1;
 	for (size_t i = 0; i < c->nslots; i++) {
@@ -108,7 +87,7 @@ static int rehash(struct idcache *c, size_t nslots)
 		if (s->seq)
 			place(slots, nslots, hash_id(key_of(c, s), s->len), s);
 	}
-	unmap_slots(c->slots, c->nslots);
+	huge_free(c->slots, c->nslots * sizeof *c->slots);
 	c->slots = slots;
 	c->nslots = nslots;
 	return 0;
@@ -183,7 +162,7 @@ int idcache_load(struct idcache_loader *l, const char *id, size_t n, int64_t seq
 
 void idcache_free(struct idcache *c)
 {
-	unmap_slots(c->slots, c->nslots);
+	huge_free(c->slots, c->nslots * sizeof *c->slots);
 	sb_free(&c->arena);
 	memset(c, 0, sizeof *c);
 }

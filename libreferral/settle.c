@@ -48,18 +48,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "core.h"
 #include "blob.h"
 #include "decimal.h"
 #include "fen.h"
+#include "hugemem.h"
 #include "stream.h"
 #include "idmap.h"
 #include "timeutil.h"
 
 
-#define HUGE_PAGE ((size_t)2 << 20)
 
 /* The exact values a distributor needs only sometimes. */
 struct exact {
@@ -160,6 +159,9 @@ static int fail_overflow(struct settle *s)
 	return st_fail(s->st, REFERRAL_EIO, "settlement: amounts too large to sum exactly");
 }
 
+/* The size of the index by seq (hugemem.h: the big arrays are mapped, zeroed). */
+static size_t ix_bytes(const struct settle *s) { return ((size_t)s->limit + 1) * sizeof *s->ix; }
+
 /* The distributor of seq, or -1. */
 static int32_t dist_of(const struct settle *s, int64_t seq)
 {
@@ -222,22 +224,6 @@ static int net_set(struct settle *s, struct binding *b, fen_t v)
 }
 
 /* ---- loading the network -------------------------------------------------- */
-
-/* The arrays of settlement are large and read at random, so they are
- * aligned to cache lines and, where the system offers it, backed by huge
- * pages: a page walk per access cost as much as the access itself. */
-static void *big_alloc(size_t bytes)
-{
-	size_t align = bytes >= HUGE_PAGE ? HUGE_PAGE : 64;
-	void *p;
-	if (posix_memalign(&p, align, bytes ? bytes : 1))
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	if (align == HUGE_PAGE)
-		madvise(p, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice only */
-#endif
-	return p;
-}
 
 /* Appends a binding to distributor index di; 0, or -1 if it cannot be
  * (more bindings than counted, or no such distributor: a damaged cache). */
@@ -537,13 +523,13 @@ static int count_network(struct settle *s, const struct netcache *c)
 		return rc;
 	if (s->capd > INT32_MAX / 2 || s->capb > INT32_MAX / 2)
 		return st_fail(s->st, REFERRAL_EIO, "settlement: more than 2^30 distributors or bindings");
-	s->ix = big_alloc(((size_t)s->limit + 1) * sizeof *s->ix);
-	s->d = big_alloc(s->capd * sizeof *s->d);
-	s->b = big_alloc(s->capb * sizeof *s->b);
+	s->ix = huge_alloc(ix_bytes(s));
+	s->d = huge_alloc(s->capd * sizeof *s->d);
+	s->b = huge_alloc(s->capb * sizeof *s->b);
 	s->bmember = malloc((s->capb ? s->capb : 1) * sizeof *s->bmember); /* binds' part only touched */
 	if (!s->ix || !s->d || !s->b || !s->bmember)
 		return fail_nomem(s);
-	memset(s->ix, 0xFF, ((size_t)s->limit + 1) * sizeof *s->ix); /* all -1 */
+	memset(s->ix, 0xFF, ix_bytes(s)); /* all -1 */
 	return 0;
 }
 
@@ -1252,12 +1238,12 @@ static void settle_free(struct settle *s)
 		mpq_clears(s->ex[i].commission, s->ex[i].override,
 			   s->ex[i].line_sum[0], s->ex[i].line_sum[1], s->ex[i].line_sum[2], NULL);
 	free(s->ex);
-	free(s->d);
-	free(s->b);
+	huge_free(s->d, s->capd * sizeof *s->d);
+	huge_free(s->b, s->capb * sizeof *s->b);
 	free(s->bmember);
 	free(s->wide_net);
 	idmap_free(&s->wide);
-	free(s->ix);
+	huge_free(s->ix, ix_bytes(s));
 	for (size_t k = 0; k < s->nog; k++)
 		idmap_free(&s->og[k].map);
 	free(s->og);

@@ -740,6 +740,18 @@ ParameterizedTest(struct seed_case *c, properties, same_events_same_exports)
 	log_free(log);
 }
 
+/* Asserts that two stores export the same bytes, then closes both. */
+static void same_exports_then_done(referral_store *a, const char *pa, referral_store *b,
+				   const char *pb, unsigned seed, const char *what)
+{
+	char *ea = export_all(a), *eb = export_all(b);
+	cr_assert_str_eq(ea, eb, "seed %u: %s", seed, what);
+	free(ea);
+	free(eb);
+	store_done(a, pa);
+	store_done(b, pb);
+}
+
 /* Settlement streams the period's events through a thread of its own when
  * it can (stream.h), or on its own connection: the same bytes either way. */
 ParameterizedTestParameters(properties, stream_thread_or_not_same_exports) { SEEDS; }
@@ -753,12 +765,7 @@ ParameterizedTest(struct seed_case *c, properties, stream_thread_or_not_same_exp
 	stream_use_thread = 0;
 	referral_store *b = run(log, c->seed, (struct run_opts){7, 0, 0}, pb);
 	stream_use_thread = 1;
-	char *ea = export_all(a), *eb = export_all(b);
-	cr_assert_str_eq(ea, eb, "seed %u: the two ways of streaming differ", c->seed);
-	free(ea);
-	free(eb);
-	store_done(a, pa);
-	store_done(b, pb);
+	same_exports_then_done(a, pa, b, pb, c->seed, "the two ways of streaming differ");
 	log_free(log);
 }
 
@@ -770,13 +777,8 @@ ParameterizedTest(struct seed_case *c, properties, other_batches_same_exports)
 	struct log *log = generate(c->seed, EVENTS_PER_MONTH);
 	referral_store *a = run(log, c->seed, (struct run_opts){1, 0, 0}, pa);
 	referral_store *b = run(log, c->seed, (struct run_opts){1000 + c->seed, 0, 0}, pb);
-	char *ea = export_all(a), *eb = export_all(b);
-
-	cr_assert_str_eq(ea, eb, "seed %u: a different cut into batches changed the exports", c->seed);
-	free(ea);
-	free(eb);
-	store_done(a, pa);
-	store_done(b, pb);
+	same_exports_then_done(a, pa, b, pb, c->seed,
+			       "a different cut into batches changed the exports");
 	log_free(log);
 }
 
