@@ -82,8 +82,8 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 		"DELETE FROM main.statements WHERE period = ?1",
 		"DELETE FROM main.snapshots WHERE period = ?1",
 		"DELETE FROM main.grades WHERE period = ?1",
-		/* the cache of P-1 serves P; older ones serve nothing */
-		"DELETE FROM main.networks WHERE period = ?1 OR period < ?1 - 1",
+		/* a draft's network cache; the settlement prunes older ones */
+		"DELETE FROM main.networks WHERE period >= ?1",
 	};
 	if ((rc = last_seq(st, limit)))
 		return rc;

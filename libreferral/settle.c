@@ -145,6 +145,8 @@ struct settle {
 	size_t nex, capex;
 	struct old_grades *og;
 	size_t nog;
+	int cache_period;        /* the network cache used, or 0 */
+	size_t cached;           /* the bindings it held */
 	int64_t *close_seq;      /* last seq of each closed period, by period - first */
 	int first_closed, nclosed;
 	sqlite3_stmt *ins_line;
@@ -319,9 +321,14 @@ static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, i
  * The network cache. Rebuilding two million bindings from the log at every
  * settlement costs more than the month of orders, so each settlement into
  * `main` also stores the bindings it loaded as one blob (table networks),
- * and the next settlement starts from the blob of the period before it,
- * when that covers no more of the log than it may see, and reads from the
- * log only the network events after it. Distributors, store changes and
+ * and the next settlement starts from the latest blob of an earlier
+ * period that covers no more of the log than it may see, and reads from
+ * the log only the network events after it. A new blob is written only
+ * when the bindings read from the log outnumber an eighth of those in the
+ * blob used (or none was used): a month that adds a few members costs a
+ * short read of the log, not a rewrite of the whole network. The blob used
+ * is kept, so that a close after a draft starts from it too; older ones
+ * serve nothing and are deleted. Distributors, store changes and
  * terminations are few and always read from the log, so a distributor's
  * index (her rank by seq) means the same in every pass. Verify never uses
  * the cache: it rebuilds the network from the log and checks the stored
@@ -336,9 +343,14 @@ static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, i
 
 struct netcache {
 	struct blob_in *in;         /* NULL without a cache */
+	int period;                 /* the period it was written for */
 	int64_t last;               /* the last seq it covers; 0 without a cache */
 	size_t nmember, nbind;
 };
+
+/* A new cache is written when more than 1/CACHE_STALE of the bindings come
+ * from the log. */
+#define CACHE_STALE 8
 
 static int cache_damaged(struct settle *s, const struct blob_in *in)
 {
@@ -348,9 +360,10 @@ static int cache_damaged(struct settle *s, const struct blob_in *in)
 }
 
 /* Whether `sql` (?1 the period, ?2 if any the limit) finds a row: 1 with
- * its first column in *last (when not NULL), 0 if not, or a negative
- * status. */
-static int has_row(struct settle *s, const char *sql, int period, int64_t limit, int64_t *last)
+ * its first columns in cols[] (as many as it has, at most `ncols`), 0 if
+ * not, or a negative status. */
+static int has_row(struct settle *s, const char *sql, int period, int64_t limit, int64_t *cols,
+		   int ncols)
 {
 	sqlite3_stmt *q;
 	int rc = st_prepare(s->st, sql, &q);
@@ -360,8 +373,8 @@ static int has_row(struct settle *s, const char *sql, int period, int64_t limit,
 	if (sqlite3_bind_parameter_count(q) >= 2)
 		sqlite3_bind_int64(q, 2, limit);
 	int step = sqlite3_step(q);
-	if (step == SQLITE_ROW && last)
-		*last = sqlite3_column_int64(q, 0);
+	for (int k = 0; step == SQLITE_ROW && k < ncols && k < sqlite3_column_count(q); k++)
+		cols[k] = sqlite3_column_int64(q, k);
 	sqlite3_finalize(q);
 	if (step == SQLITE_ROW)
 		return 1;
@@ -373,15 +386,17 @@ static int open_cache(struct settle *s, struct netcache *c)
 	memset(c, 0, sizeof *c);
 	if (s->from_log)
 		return 0;
-	int found = has_row(s, "SELECT last_seq FROM main.networks WHERE period = ?1 AND last_seq <= ?2",
-			    s->period - 1, s->limit, &c->last);
-	if (found <= 0) {
-		c->last = 0;
+	int64_t row[2];
+	int found = has_row(s, "SELECT period, last_seq FROM main.networks WHERE period < ?1"
+			       " AND last_seq <= ?2 ORDER BY period DESC LIMIT 1",
+			    s->period, s->limit, row, 2);
+	if (found <= 0)
 		return -found;
-	}
+	c->period = (int)row[0];
+	c->last = row[1];
 	if (!(c->in = malloc(sizeof *c->in)))
 		return fail_nomem(s);
-	if (blob_in_open(c->in, s->st->db, "main", "networks", "data", s->period - 1) != SQLITE_OK)
+	if (blob_in_open(c->in, s->st->db, "main", "networks", "data", c->period) != SQLITE_OK)
 		return st_sqlfail(s->st, "reading the network cache");
 	unsigned __int128 format, nm, nb;
 	if (blob_in_varint(c->in, &format) || format != NET_FORMAT || blob_in_varint(c->in, &nm) ||
@@ -497,16 +512,41 @@ done:
 	return rc;
 }
 
+/* Writes a new network cache when the one used is stale (or there was
+ * none); in `main`, deletes those older than the one used. A re-derivation
+ * (from the log) always writes one, for verify to compare. */
+static int update_cache(struct settle *s)
+{
+	size_t from_log = s->nb - s->cached;
+	int rc = 0;
+	if ((!s->cache_period || from_log > s->cached / CACHE_STALE) &&
+	    (rc = write_blob(s, "networks", encode_cache)))
+		return rc;
+	if (strcmp(s->out, "main.") != 0)
+		return 0;
+	sqlite3_stmt *q;
+	if ((rc = st_prepare(s->st, "DELETE FROM main.networks WHERE period < ?1", &q)))
+		return rc;
+	sqlite3_bind_int(q, 1, s->cache_period ? s->cache_period : s->period);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		rc = st_sqlfail(s->st, "pruning the network cache");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 /* Counts the distributors, and the bindings after the cache, up to the
  * limit, so that their arrays are allocated once (they are large: growing
  * them by copying cost more than counting). */
 static int count_network(struct settle *s, const struct netcache *c)
 {
 	sqlite3_stmt *q;
-	/* each count is a range of the partial index events_network */
+	/* each count is a range of the partial index events_network (type,
+	 * seq): one type each, so that the range of seqs is used too */
 	int rc = st_prepare(s->st, "SELECT (SELECT count(*) FROM events WHERE type BETWEEN 2 AND 7"
 				   " AND type = 3 AND seq <= ?2), (SELECT count(*) FROM events"
-				   " WHERE type BETWEEN 2 AND 7 AND type >= 6 AND seq > ?1 AND seq <= ?2)",
+				   " WHERE type BETWEEN 2 AND 7 AND type = 6 AND seq > ?1 AND seq <= ?2)"
+				   " + (SELECT count(*) FROM events WHERE type BETWEEN 2 AND 7"
+				   " AND type = 7 AND seq > ?1 AND seq <= ?2)",
 			    &q);
 	if (rc)
 		return rc;
@@ -610,6 +650,10 @@ static int load_network(struct settle *s)
 			rc = read_network(s, q, REFERRAL_EV_BIND, c.last);
 	}
 	sqlite3_finalize(q);
+	if (c.in) {
+		s->cache_period = c.period;
+		s->cached = c.nmember + c.nbind;
+	}
 	close_cache(&c);
 	if (rc)
 		return rc;
@@ -684,7 +728,7 @@ static int32_t binding_of(const struct settle *s, int64_t seq)
 static int load_snapshot(struct settle *s)
 {
 	int found = has_row(s, "SELECT 1 FROM main.snapshots WHERE period = ?1", s->period - 1, 0,
-			    NULL);
+			    NULL, 0);
 	if (found <= 0)
 		return -found;
 	struct blob_in *in = malloc(sizeof *in);
@@ -1133,25 +1177,73 @@ static int check_lines(struct settle *s)
 	return rc;
 }
 
-/* The opening carries: the closing carries of P-1, read alongside the
- * distributors (both in seq order) as the statements are written. */
+/* The opening carries: the closing carries of P-1 that are not zero, read
+ * before the statements are written (a cursor on the table being written
+ * would be saved and sought again at every insert) and then walked
+ * alongside the distributors, both in seq order. */
 struct carries {
-	sqlite3_stmt *q;
-	int step;
+	int64_t *dist;
+	size_t *at;              /* offsets of their texts in `text` */
+	size_t n, cap, next;
+	struct strbuf text;
 };
 
+static int load_carries(struct settle *s, struct carries *c)
+{
+	sqlite3_stmt *q;
+	int rc = st_prepare(s->st, "SELECT dist, closing_carry FROM main.statements"
+				   " WHERE period = ?1 AND closing_carry <> '0.00' ORDER BY dist", &q);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, s->period - 1);
+	int step;
+	while (!rc && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(q, 1);
+		if (c->n == c->cap) {
+			size_t cap = c->cap ? 2 * c->cap : 1024;
+			int64_t *nd = realloc(c->dist, cap * sizeof *nd);
+			if (nd)
+				c->dist = nd;
+			size_t *na = nd ? realloc(c->at, cap * sizeof *na) : NULL;
+			if (!na) {
+				rc = fail_nomem(s);
+				break;
+			}
+			c->at = na;
+			c->cap = cap;
+		}
+		c->dist[c->n] = sqlite3_column_int64(q, 0);
+		c->at[c->n] = c->text.len;
+		if (!t)
+			rc = fail_nomem(s);
+		else if (sb_append(&c->text, t, strlen(t) + 1))
+			rc = fail_nomem(s);
+		else
+			c->n++;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = st_sqlfail(s->st, "reading carries");
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static void free_carries(struct carries *c)
+{
+	free(c->dist);
+	free(c->at);
+	sb_free(&c->text);
+}
+
 /* Sets `opening` (and its canonical text) to the carry of distributor
- * `seq`, or zero. */
+ * `seq`, or zero. Called in ascending seq. */
 static int opening_of(struct settle *s, struct carries *c, int64_t seq, mpq_t opening, char *text,
 		      size_t cap)
 {
-	while (c->step == SQLITE_ROW && sqlite3_column_int64(c->q, 0) < seq)
-		c->step = sqlite3_step(c->q);
-	if (c->step != SQLITE_ROW && c->step != SQLITE_DONE)
-		return st_sqlfail(s->st, "reading carries");
-	const char *t = c->step == SQLITE_ROW && sqlite3_column_int64(c->q, 0) == seq
-				? (const char *)sqlite3_column_text(c->q, 1) : NULL;
-	if (!t || strcmp(t, "0.00") == 0) { /* the canonical zero */
+	while (c->next < c->n && c->dist[c->next] < seq)
+		c->next++;
+	const char *t = c->next < c->n && c->dist[c->next] == seq ? c->text.data + c->at[c->next]
+								  : NULL;
+	if (!t) { /* the canonical zero */
 		mpq_set_ui(opening, 0, 1);
 		snprintf(text, cap, "0.00");
 	} else if (strlen(t) >= cap || dec_parse_signed(opening, t)) {
@@ -1165,7 +1257,7 @@ static int opening_of(struct settle *s, struct carries *c, int64_t seq, mpq_t op
 static int write_statements(struct settle *s)
 {
 	struct strbuf sql = {0};
-	struct carries c = {NULL, SQLITE_DONE};
+	struct carries c = {0};
 	sqlite3_stmt *q = NULL;
 	mpq_t opening, com, bounty, ovr, accrued, total, payable, carry;
 	char txt[9][160];
@@ -1177,12 +1269,8 @@ static int write_statements(struct settle *s)
 			    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 		      s->out))
 		return fail_nomem(s);
-	if (!(rc = st_prepare(s->st, sb_str(&sql), &q)) &&
-	    !(rc = st_prepare(s->st, "SELECT dist, closing_carry FROM main.statements"
-				     " WHERE period = ?1 ORDER BY dist", &c.q))) {
-		sqlite3_bind_int(c.q, 1, s->period - 1);
-		c.step = sqlite3_step(c.q);
-	}
+	if (!(rc = st_prepare(s->st, sb_str(&sql), &q)))
+		rc = load_carries(s, &c);
 	sb_free(&sql);
 	mpq_inits(opening, com, bounty, ovr, accrued, total, payable, carry, NULL);
 	for (size_t i = 0; i < s->nd && !rc; i++) {
@@ -1225,7 +1313,7 @@ static int write_statements(struct settle *s)
 		sqlite3_reset(q);
 	}
 	mpq_clears(opening, com, bounty, ovr, accrued, total, payable, carry, NULL);
-	sqlite3_finalize(c.q);
+	free_carries(&c);
 	sqlite3_finalize(q);
 	return rc;
 }
@@ -1283,7 +1371,7 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 		if (s.mode == SETTLE_LINES)
 			rc = check_lines(&s);
 		else if (!(rc = write_blob(&s, "snapshots", encode_snapshot)) &&
-			 !(rc = write_blob(&s, "networks", encode_cache)))
+			 !(rc = update_cache(&s)))
 			rc = write_statements(&s);
 	}
 	sb_free(&sql);

@@ -1170,6 +1170,70 @@ Test(network_cache, the_next_close_starts_from_it_and_agrees_with_the_log)
 	referral_store_free(st);
 }
 
+/* The store holds `n` network caches, the newest for `period`. */
+static void assert_caches(const char *path, long long n, long long period)
+{
+	cr_assert_eq(query_int(path, "SELECT count(*) FROM networks"), n);
+	cr_assert_eq(query_int(path, "SELECT max(period) FROM networks"), period);
+}
+
+/* A month that adds few bindings reads them from the log after the cache
+ * it starts from, and writes no new cache; one that adds more than an
+ * eighth of the cached bindings writes a new one. Older caches are
+ * deleted once a newer one has served. */
+Test(network_cache, is_rewritten_only_when_an_eighth_of_the_bindings_are_newer)
+{
+	char path[300];
+	char *plan = test_reference_plan();
+	snprintf(path, sizeof path, "%s", test_db_path());
+	referral_store *st = store_at(path, plan);
+	free(plan);
+	/* January: eight bindings, m1 to m8, all to D1 */
+	ingest(st, NETWORK_R1_D1_M1
+		   EV_DIST("D2", "2026-01-02T10:00:00", "s1")
+		   EV_MEMBER("m2", "2026-01-05T09:00:00", "D1")
+		   EV_MEMBER("m3", "2026-01-05T09:01:00", "D1")
+		   EV_MEMBER("m4", "2026-01-05T09:02:00", "D1")
+		   EV_MEMBER("m5", "2026-01-05T09:03:00", "D1")
+		   EV_MEMBER("m6", "2026-01-05T09:04:00", "D1")
+		   EV_MEMBER("m7", "2026-01-05T09:05:00", "D1")
+		   EV_MEMBER("m8", "2026-01-05T09:06:00", "D1"));
+	close_period(st, "2026-01");
+	assert_caches(path, 1, 2026 * 12);
+
+	/* February: one new binding (1 of 9, not more than 8 / 8): no new cache.
+	 * n1 -> D2 orders 300.00: 300.00 x 0.05 = 15.00, and the bounty 20.00. */
+	ingest(st, EV_MEMBER("n1", "2026-02-01T09:00:00", "D2")
+		   EV_ORDER("o1", "2026-02-10T09:00:00", "n1", "300.00"));
+	close_period(st, "2026-02");
+	assert_rows(st, "statements", "2026-02",
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,35.00,0.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+	assert_caches(path, 1, 2026 * 12);
+
+	/* March: n1 and n2 both come from the log now (2 > 8 / 8): a new cache.
+	 * D2: o2 by n2, 15.00 and the bounty 20.00; o3 by n1, 15.00 (her
+	 * bounty stands). */
+	ingest(st, EV_MEMBER("n2", "2026-03-01T09:00:00", "D2")
+		   EV_ORDER("o2", "2026-03-10T09:00:00", "n2", "300.00")
+		   EV_ORDER("o3", "2026-03-11T09:00:00", "n1", "300.00"));
+	close_period(st, "2026-03");
+	assert_rows(st, "statements", "2026-03",
+		    "2026-03,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-03,D2,s1,1,0.00,30.00,20.00,0.00,50.00,50.00,50.00,0.00\n"
+		    "2026-03,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+	/* January's served March and is kept until a newer one has served */
+	assert_caches(path, 2, 2026 * 12 + 2);
+	assert_verifies(st);
+
+	/* April starts from March's, writes none and deletes January's */
+	close_period(st, "2026-04");
+	assert_caches(path, 1, 2026 * 12 + 2);
+	assert_verifies(st);
+	referral_store_free(st);
+}
+
 struct damaged_case {
 	char blob[40];
 };
