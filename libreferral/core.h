@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "fen.h"
 #include "plan.h"
 #include "referral/referral.h"
 #include "strbuf.h"
@@ -145,9 +146,32 @@ int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int6
  * (REFERRAL_EVERIFY). Or'ed with SETTLE_FROM_LOG, the pass rebuilds the
  * network from the log alone, without the cache (verify). */
 enum { SETTLE_STATEMENTS, SETTLE_LINES, SETTLE_FROM_LOG = 4 };
-int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode);
-/* Grading at close of `period` (grading.c), writing to `out`grades. */
-int grade_period(referral_store *st, int period, int64_t limit, const char *out);
+
+/* A distributor with a statement in the period, with the figures of it
+ * that grading sums (bounties earned minus reversed, commission bases
+ * minus reversal bases, shares), as settlement hands them to grading. */
+struct graded {
+	int64_t dist, store;
+	int grade;
+	long members, shares;
+	fen_t sales;
+	int32_t rating;  /* grading's: her store's rating, an index, or -1 */
+};
+
+struct figures {
+	struct graded *g; /* in seq order */
+	size_t n;
+};
+
+/* With `figs` (STATEMENTS mode), also hands over the period's figures,
+ * which the caller frees with figures_free() whatever the outcome. */
+int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode,
+		  struct figures *figs);
+void figures_free(struct figures *figs);
+/* Grading at close of `period` (grading.c) from the figures its settlement
+ * handed over, writing to `out`grades. */
+int grade_period(referral_store *st, int period, int64_t limit, const char *out,
+		 struct figures *figs);
 
 /* A member's points balance as of instant `at`, from every event ingested
  * so far with at <= `at` (points.c). */

@@ -102,7 +102,7 @@ static int derive_lines(referral_store *st, int has_period, int period)
 		int p = sqlite3_column_int(q, 0);
 		if (has_period && p != period)
 			continue;
-		if ((rc = settle_period(st, p, sqlite3_column_int64(q, 1), "temp.x_", SETTLE_LINES)))
+		if ((rc = settle_period(st, p, sqlite3_column_int64(q, 1), "temp.x_", SETTLE_LINES, NULL)))
 			break;
 	}
 	sqlite3_finalize(q);

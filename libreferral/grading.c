@@ -6,7 +6,9 @@
  * earned minus reversed, commission bases minus reversal bases, her shares,
  * and the latest rating of her store as of the end of P. The highest grade
  * whose every threshold she meets is her grade for P+1; without demotion it
- * never falls below her grade for P.
+ * never falls below her grade for P. P's own figures come from the
+ * settlement that just wrote its statements (struct figures), the earlier
+ * periods' from their frozen statements.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +18,6 @@
 #include "fen.h"
 #include "idmap.h"
 #include "timeutil.h"
-
-struct graded {
-	int64_t dist, store;
-	int grade;
-	long members, shares;
-	fen_t sales;     /* commission bases minus reversal bases: money */
-	int32_t rating;  /* her store's rating: an index into the ratings, or -1 */
-};
 
 /* A store's rating at the end of P, and its canonical text. */
 struct rating {
@@ -44,66 +38,28 @@ struct grading {
 	size_t nratings, capratings;
 };
 
-static int load_rows(struct grading *G, const char *out)
+/* Her statement's figures in P, as settlement handed them over. */
+static int take_rows(struct grading *G, struct figures *figs)
 {
-	struct strbuf sql = {0};
-	sqlite3_stmt *q;
-	int rc, step;
-	size_t cap = 0;
-
-	if (sb_printf(&sql, "SELECT dist, store, grade FROM %sstatements WHERE period = ?1", out))
-		return st_nomem(G->st);
-	rc = st_prepare(G->st, sb_str(&sql), &q);
-	sb_free(&sql);
-	if (rc)
-		return rc;
-	sqlite3_bind_int(q, 1, G->period);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		if (G->n == cap) {
-			cap = cap ? cap * 2 : 256;
-			struct graded *ng = realloc(G->g, cap * sizeof *ng);
-			if (!ng) {
-				rc = st_nomem(G->st);
-				break;
-			}
-			G->g = ng;
-		}
-		struct graded *g = &G->g[G->n];
-		g->dist = sqlite3_column_int64(q, 0);
-		g->store = sqlite3_column_int64(q, 1);
-		g->grade = sqlite3_column_int(q, 2);
-		g->members = g->shares = 0;
-		g->sales = 0;
-		g->rating = -1;
-		if (idmap_put(&G->map, g->dist, (int32_t)G->n)) {
-			rc = st_nomem(G->st);
-			break;
-		}
-		G->n++;
+	G->g = figs->g;
+	G->n = figs->n;
+	for (size_t i = 0; i < G->n; i++) {
+		G->g[i].rating = -1;
+		if (idmap_put(&G->map, G->g[i].dist, (int32_t)i))
+			return st_nomem(G->st);
 	}
-	sqlite3_finalize(q);
-	if (!rc && step != SQLITE_DONE)
-		rc = st_sqlfail(G->st, "reading statements");
-	return rc;
+	return 0;
 }
 
-/* Members, sales and shares over the window, from the statements: earlier
- * periods from the frozen ones, P itself from what this close just wrote.
- * Each statement holds her bounties earned minus reversed, her commission
- * bases minus reversal bases, and her shares booked in its period. */
-static int measure_statements(struct grading *G, const char *out)
+/* Members, sales and shares over the window: P's own from the figures,
+ * the earlier periods' from their frozen statements. Each statement holds
+ * her bounties earned minus reversed, her commission bases minus reversal
+ * bases, and her shares booked in its period. */
+static int measure_statements(struct grading *G)
 {
-	struct strbuf sql = {0};
 	sqlite3_stmt *q;
-	int rc, step;
-
-	if (sb_printf(&sql, "SELECT dist, members, sales, shares FROM main.statements"
-			    " WHERE period BETWEEN ?1 AND ?2 - 1"
-			    " UNION ALL SELECT dist, members, sales, shares FROM %sstatements"
-			    " WHERE period = ?2", out))
-		return st_nomem(G->st);
-	rc = st_prepare(G->st, sb_str(&sql), &q);
-	sb_free(&sql);
+	int rc = st_prepare(G->st, "SELECT dist, members, sales, shares FROM main.statements"
+				   " WHERE period BETWEEN ?1 AND ?2 - 1", &q), step;
 	if (rc)
 		return rc;
 	sqlite3_bind_int(q, 1, G->lo);
@@ -232,7 +188,8 @@ static int write_grades(struct grading *G, const char *out)
 	return rc;
 }
 
-int grade_period(referral_store *st, int period, int64_t limit, const char *out)
+int grade_period(referral_store *st, int period, int64_t limit, const char *out,
+		 struct figures *figs)
 {
 	struct grading G;
 	int rc = 0;
@@ -246,13 +203,12 @@ int grade_period(referral_store *st, int period, int64_t limit, const char *out)
 	for (int k = 0; k < PLAN_GRADES && !rc; k++)
 		if (fen_of(G.pl->grades[k].min_sales, &G.min_sales[k]))
 			rc = st_fail(st, REFERRAL_EIO, "grading: a sales threshold is too large");
-	if (!rc && !(rc = load_rows(&G, out)) && !(rc = measure_statements(&G, out)) &&
+	if (!rc && !(rc = take_rows(&G, figs)) && !(rc = measure_statements(&G)) &&
 	    !(rc = measure_ratings(&G)))
 		rc = write_grades(&G, out);
 	for (size_t k = 0; k < G.nratings; k++)
 		mpq_clear(G.ratings[k].value);
 	free(G.ratings);
-	free(G.g);
-	idmap_free(&G.map);
+	idmap_free(&G.map); /* the rows are the caller's */
 	return rc;
 }

@@ -73,8 +73,9 @@ static int need_earliest_open(referral_store *st, const char *arg, int *period)
 	return 0;
 }
 
-/* Settles `period` into main, replacing its draft rows. In a transaction. */
-static int settle_into_main(referral_store *st, int period, int64_t *limit)
+/* Settles `period` into main, replacing its draft rows; with `figs`, hands
+ * over its figures for grading. In a transaction. */
+static int settle_into_main(referral_store *st, int period, int64_t *limit, struct figures *figs)
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -96,7 +97,7 @@ static int settle_into_main(referral_store *st, int period, int64_t *limit)
 		if (step != SQLITE_DONE)
 			return st_sqlfail(st, "clearing the draft");
 	}
-	return settle_period(st, period, *limit, "main.", SETTLE_STATEMENTS);
+	return settle_period(st, period, *limit, "main.", SETTLE_STATEMENTS, figs);
 }
 
 /* Runs `sql` with ?1 = period and, when it has a second parameter, ?2 = limit. */
@@ -125,15 +126,17 @@ static int settle_or_close(referral_store *st, const char *period_arg, int closi
 		return rc;
 	if ((rc = st_begin(st)))
 		return rc;
-	if (!(rc = settle_into_main(st, period, &limit))) {
+	struct figures figs = {0};
+	if (!(rc = settle_into_main(st, period, &limit, closing ? &figs : NULL))) {
 		if (!closing)
 			rc = record(st, "INSERT OR REPLACE INTO drafts(period, last_seq) VALUES(?1, ?2)",
 				    period, limit);
-		else if (!(rc = grade_period(st, period, limit, "main.")) &&
+		else if (!(rc = grade_period(st, period, limit, "main.", &figs)) &&
 			 !(rc = record(st, "DELETE FROM drafts WHERE period <= ?1", period, limit)))
 			rc = record(st, "INSERT INTO closes(period, last_seq) VALUES(?1, ?2)", period,
 				    limit);
 	}
+	figures_free(&figs);
 	if (rc) {
 		st_rollback(st);
 		return rc;
@@ -236,14 +239,18 @@ static int verify_period(referral_store *st, int period, int64_t limit)
 			      " DELETE FROM temp.v_grades; DELETE FROM temp.v_snapshots;"
 			      " DELETE FROM temp.v_networks")))
 		return rc;
-	if ((rc = settle_period(st, period, limit, "temp.v_", SETTLE_STATEMENTS | SETTLE_FROM_LOG)) ||
-	    (rc = grade_period(st, period, limit, "temp.v_")))
+	struct figures figs = {0};
+	if (!(rc = settle_period(st, period, limit, "temp.v_", SETTLE_STATEMENTS | SETTLE_FROM_LOG,
+				 &figs)))
+		rc = grade_period(st, period, limit, "temp.v_", &figs);
+	figures_free(&figs);
+	if (rc)
 		return rc;
 	for (size_t i = 0; i < sizeof compared / sizeof *compared; i++)
 		if ((rc = compare_table(st, &compared[i], period)))
 			return rc;
 	/* the lines, derived one by one, must add up to the statements */
-	return settle_period(st, period, limit, "temp.v_", SETTLE_LINES | SETTLE_FROM_LOG);
+	return settle_period(st, period, limit, "temp.v_", SETTLE_LINES | SETTLE_FROM_LOG, NULL);
 }
 
 /* For every distributor: the payables of the closed periods plus the last

@@ -34,8 +34,9 @@ int stream_open(referral_store *st, int period, int64_t limit, struct stream **o
 int stream_next(struct stream *s, const struct stream_row **rows, int *n);
 void stream_close(struct stream *s);
 
-/* 0 makes every stream read on the caller's connection (tests compare the
- * two ways). */
+/* 0 makes settlement run on the caller's thread alone: every stream read
+ * on the caller's connection, the statements' texts made inline (tests
+ * compare the two ways). */
 extern int stream_use_thread;
 
 #endif

@@ -1268,6 +1268,124 @@ ParameterizedTest(struct damaged_case *c, network_cache, damaged_fails_the_close
 	referral_store_free(st);
 }
 
+/* ---- the statements' texts, made by a thread of their own (settle.c) ------------- */
+
+extern int stream_use_thread;
+
+/* More distributors than two chunks of statement texts (1,024 each). */
+#define MANY 2500
+
+/* Distributor D<i> (i < MANY) has member m<i>, who orders
+ * (10 + i % 90).(i % 100) yuan in the month: an order o<month>-<i>.
+ * The first month also brings the store and the network. */
+static char *many_month(int month)
+{
+	struct text t = {0};
+	char line[300];
+	if (month == 1)
+		text_add(&t, EV_STORE("s1", "2026-01-01T08:00:00"),
+			 strlen(EV_STORE("s1", "2026-01-01T08:00:00")));
+	for (int i = 0; i < MANY; i++) {
+		int n = 0;
+		if (month == 1)
+			n = snprintf(line, sizeof line,
+				     "{\"type\":\"distributor\",\"id\":\"D%04d\",\"at\":\"2026-01-02T09:00:00\","
+				     "\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n"
+				     "{\"type\":\"member\",\"id\":\"m%04d\",\"at\":\"2026-01-03T09:00:00\","
+				     "\"distributor\":\"D%04d\"}\n", i, i, i);
+		n += snprintf(line + n, sizeof line - (size_t)n,
+			      "{\"type\":\"order\",\"id\":\"o%d-%04d\",\"at\":\"2026-%02d-10T09:00:00\","
+			      "\"member\":\"m%04d\",\"amount\":\"%d.%02d\"}\n",
+			      month, i, month, i, 10 + i % 90, i % 100);
+		text_add(&t, line, (size_t)n);
+	}
+	return text_take(&t);
+}
+
+/* A store with January closed and February's orders ingested. */
+static referral_store *many_store(char *path, size_t cap)
+{
+	char *plan = test_reference_plan();
+	snprintf(path, cap, "%s", test_db_path());
+	referral_store *st = store_at(path, plan);
+	free(plan);
+	for (int month = 1; month <= 2; month++) {
+		char *batch = many_month(month);
+		ingest(st, batch);
+		free(batch);
+		if (month == 1)
+			close_period(st, "2026-01");
+	}
+	return st;
+}
+
+Test(statement_texts, made_by_a_thread_across_chunks_as_made_inline)
+{
+	char pa[300], pb[300];
+	referral_store *a = many_store(pa, sizeof pa);
+	close_period(a, "2026-02");
+	stream_use_thread = 0;
+	referral_store *b = many_store(pb, sizeof pb);
+	close_period(b, "2026-02");
+	stream_use_thread = 1;
+	/*
+	 * D0007: m0007 orders 17.07 each month.
+	 * January: 17.07 x 0.05 = 0.8535, bounty 20.00: 20.8535, paid 20.85,
+	 * carry 0.0035. February: 0.8535 (the bounty stands): total 0.857,
+	 * paid 0.86, carry -0.003.
+	 * D2417 (in the third chunk): m2417 orders 87.17: 87.17 x 0.05 =
+	 * 4.3585; January 24.3585, paid 24.36, carry -0.0015; February total
+	 * 4.357, paid 4.36, carry -0.003.
+	 */
+	static const char *const want[] = {
+		"2026-01,D0007,s1,1,0.00,0.8535,20.00,0.00,20.8535,20.8535,20.85,0.0035\n",
+		"2026-02,D0007,s1,1,0.0035,0.8535,0.00,0.00,0.8535,0.857,0.86,-0.003\n",
+		"2026-01,D2417,s1,1,0.00,4.3585,20.00,0.00,24.3585,24.3585,24.36,-0.0015\n",
+		"2026-02,D2417,s1,1,-0.0015,4.3585,0.00,0.00,4.3585,4.357,4.36,-0.003\n",
+	};
+	char *csv = export_csv(a, "statements", NULL);
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+		cr_assert(strstr(csv, want[i]), "missing: %s", want[i]);
+	size_t lines = 0;
+	for (const char *p = csv; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, 1 + 2 * MANY); /* the header, and every distributor twice */
+	free(csv);
+	assert_verifies(a);
+	char *ea = export_all(a), *eb = export_all(b);
+	cr_assert_str_eq(ea, eb, "statements made by a thread and inline differ");
+	free(ea);
+	free(eb);
+	referral_store_free(a);
+	referral_store_free(b);
+}
+
+ParameterizedTestParameters(statement_texts, damaged_carry_fails_the_close_and_stores_nothing)
+{
+	static int threaded[] = {1, 0};
+	return cr_make_param_array(int, threaded, 2);
+}
+
+/* D2400's texts are made in the third chunk, after two chunks of
+ * statements were inserted: the close fails and stores none. */
+ParameterizedTest(int *threaded, statement_texts, damaged_carry_fails_the_close_and_stores_nothing)
+{
+	char path[300], open[16];
+	referral_store *st = many_store(path, sizeof path);
+	tamper(path, "DROP TRIGGER statements_frozen_u; UPDATE statements SET closing_carry = '1.2.3'"
+		     " WHERE dist = (SELECT seq FROM events WHERE type = 3 AND id = 'D2400')");
+	stream_use_thread = *threaded;
+	int rc = referral_close(st, "2026-02");
+	stream_use_thread = 1;
+	cr_assert_eq(rc, REFERRAL_EIO, "close returned %d: %s", rc, referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "a stored carry is not a decimal"), "%s",
+		  referral_errmsg(st));
+	cr_assert_eq(referral_open_period(st, open, sizeof open), REFERRAL_OK);
+	cr_assert_str_eq(open, "2026-02");
+	assert_rows(st, "statements", "2026-02", "");
+	referral_store_free(st);
+}
+
 /* ---- §5, §6.1 a binding's window comes from the plan of its booking period ------- */
 
 Test(plan_version, binding_window_is_the_one_of_its_booking_period)
