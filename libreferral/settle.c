@@ -1095,15 +1095,14 @@ static int settle_rows(struct settle *s, const struct stream_row *r, int n)
 	return rc;
 }
 
-static int stream_period(struct settle *s)
+/* Settles the period's events as the stream `in` (opened by the caller
+ * before the network was loaded, so that its reader is ahead) yields them. */
+static int stream_period(struct settle *s, struct stream *in)
 {
-	struct stream *in;
 	const struct stream_row *rows;
 	int rc, n;
-	if (!(rc = stream_open(s->st, s->period, s->limit, &in)))
-		while (!(rc = stream_next(in, &rows, &n)) && n > 0 && !(rc = settle_rows(s, rows, n)))
-			;
-	stream_close(in);
+	while (!(rc = stream_next(in, &rows, &n)) && n > 0 && !(rc = settle_rows(s, rows, n)))
+		;
 	return rc;
 }
 
@@ -1544,8 +1543,10 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 		else
 			rc = st_prepare(st, sb_str(&sql), &s.ins_line);
 	}
-	if (!rc && !(rc = load_network(&s)) && !(rc = load_previous(&s)) &&
-	    !(rc = load_snapshot(&s)) && !(rc = stream_period(&s)) &&
+	/* the stream's reader starts now, and reads while the network loads */
+	struct stream *in = NULL;
+	if (!rc && !(rc = stream_open(st, period, limit, &in)) && !(rc = load_network(&s)) &&
+	    !(rc = load_previous(&s)) && !(rc = load_snapshot(&s)) && !(rc = stream_period(&s, in)) &&
 	    !(rc = gather_overrides(&s))) {
 		if (s.mode == SETTLE_LINES)
 			rc = check_lines(&s);
@@ -1558,6 +1559,7 @@ int settle_period(referral_store *st, int period, int64_t limit, const char *out
 			texts_end(&T);
 		}
 	}
+	stream_close(in);
 	sb_free(&sql);
 	settle_free(&s);
 	return rc;

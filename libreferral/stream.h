@@ -3,7 +3,7 @@
  * seq) order, as settlement reads them (settle.c), a batch at a time.
  *
  * Where it can, the stream is read by a thread of its own on a second,
- * read-only connection to the store, a few thousand rows ahead of the
+ * read-only connection to the store, up to 131,072 rows ahead of the
  * settlement that consumes them: SQLite's share of the pass then runs on
  * the other core. The rows are those with seq <= the limit, which fixes
  * what both connections see: the log is append-only. When a second
