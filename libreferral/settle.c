@@ -89,18 +89,26 @@ struct dist {
 	int booked;
 };
 
-/* A binding and its bounty state (SPEC §6.4), carried across periods. 48
+/* A binding and its bounty state (SPEC §6.4), carried across periods. 32
  * bytes: two million of them are loaded at every settlement, and on the
  * machines this runs on, memory touched for the first time costs more
- * than the work done in it. */
+ * than the work done in it. Hence the packing: the seq (below 2^48), the
+ * window in months (at most 1,200 by the plan) and whether the member has
+ * a later binding share one word, and the few members who have one find
+ * it in settle.next. A standing bounty is at most 21,474,836.47 yuan. */
 struct binding {
-	int64_t seq, bound_at;
+	uint64_t key;            /* seq << 16 | B_HAS_NEXT | months */
+	int64_t bound_at;
 	int64_t net;             /* net commissionable spend in fen, or NET_WIDE */
-	int64_t bounty;          /* the standing bounty in fen, or -1 when none stands */
+	int32_t bounty;          /* the standing bounty in fen, or -1 when none stands */
 	int32_t dist;
-	int32_t next;            /* the member's next binding by bound_at, or -1 */
-	int32_t months;          /* the window fixed when the binding was made */
 };
+_Static_assert(sizeof(struct binding) == 32, "a binding is 32 bytes");
+
+#define B_SEQ(b) ((int64_t)((b)->key >> 16))
+#define B_MONTHS(b) ((int)((b)->key & 0x7FFF))
+#define B_HAS_NEXT 0x8000u
+#define B_SEQ_MAX (((int64_t)1 << 48) - 1)
 
 /* A net spend beyond 64 bits (an order may have 30 digits) lives in
  * settle.wide instead. */
@@ -140,6 +148,7 @@ struct settle {
 	size_t nb, capb, nmember; /* the first nmember are made by member events */
 	int64_t *bmember;         /* by binding index: the member of a bind */
 	struct idmap wide;        /* binding index + 1 -> index into wide_net */
+	struct idmap next;        /* binding index + 1 -> the member's next binding */
 	fen_t *wide_net;
 	size_t nwide, capwide;
 	struct exact *ex;
@@ -234,18 +243,16 @@ static int add_binding(struct settle *s, int64_t seq, int64_t member, int64_t di
 		       int64_t months)
 {
 	if (di < 0 || (size_t)di >= s->nd || s->nb == s->capb || seq <= 0 || seq > s->limit ||
-	    member <= 0 || member > seq || months < 0 || months > INT32_MAX)
+	    member <= 0 || member > seq || months < 0 || months > 0x7FFF)
 		return -1;
 	if (member != seq)
 		s->bmember[s->nb] = member;
 	struct binding *b = &s->b[s->nb++];
-	memset(b, 0, sizeof *b);
-	b->bounty = -1;
-	b->seq = seq;
+	b->key = (uint64_t)seq << 16 | (uint64_t)months;
 	b->bound_at = at;
+	b->net = 0;
+	b->bounty = -1;
 	b->dist = (int32_t)di;
-	b->months = (int32_t)months;
-	b->next = -1;
 	return 0;
 }
 
@@ -263,6 +270,21 @@ static int cmp_bind(const void *pa, const void *pb)
 	return x->bound_at < y->bound_at ? -1 : x->bound_at > y->bound_at;
 }
 
+/* Makes binding j the one after binding i of their member. */
+static int chain(struct settle *s, int32_t i, int32_t j)
+{
+	if (idmap_put(&s->next, (int64_t)i + 1, j))
+		return fail_nomem(s);
+	s->b[i].key |= B_HAS_NEXT;
+	return 0;
+}
+
+/* The binding after binding i of its member, or -1. */
+static int32_t next_of(const struct settle *s, int32_t i)
+{
+	return s->b[i].key & B_HAS_NEXT ? idmap_get(&s->next, (int64_t)i + 1) : -1;
+}
+
 /* Chains each member's bindings by bound_at from ix[member]. Those made by
  * member events come first, in seq order, and are each their member's
  * first (a bind starts after she joined); a bind's seq points at its own
@@ -271,7 +293,7 @@ static int index_bindings(struct settle *s, size_t nmember)
 {
 	size_t nbind = s->nb - nmember;
 	for (size_t i = 0; i < nmember; i++)
-		s->ix[s->b[i].seq] = (int32_t)i;
+		s->ix[B_SEQ(&s->b[i])] = (int32_t)i;
 	if (!nbind)
 		return 0;
 	struct bind_key *order = malloc(nbind * sizeof *order);
@@ -282,22 +304,23 @@ static int index_bindings(struct settle *s, size_t nmember)
 		order[k] = (struct bind_key){s->bmember[nmember + k], b->bound_at, (int32_t)(nmember + k)};
 	}
 	qsort(order, nbind, sizeof *order, cmp_bind);
-	for (size_t k = 0; k < nbind; k++) {
+	int rc = 0;
+	for (size_t k = 0; k < nbind && !rc; k++) {
 		int32_t i = order[k].i;
-		s->ix[s->b[i].seq] = i;
+		s->ix[B_SEQ(&s->b[i])] = i;
 		if (k > 0 && order[k - 1].member == order[k].member) {
-			s->b[order[k - 1].i].next = i;
+			rc = chain(s, order[k - 1].i, i);
 			continue;
 		}
 		/* her first bind: after her member binding, or first of all */
 		int32_t first = s->ix[order[k].member];
 		if (first >= 0)
-			s->b[first].next = i;
+			rc = chain(s, first, i);
 		else
 			s->ix[order[k].member] = i;
 	}
 	free(order);
-	return 0;
+	return rc;
 }
 
 static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, int64_t recruiter)
@@ -448,13 +471,13 @@ static void encode_cache(struct settle *s, struct blob_out *w)
 		int64_t seq = 0, at = 0;
 		for (size_t i = run ? s->nmember : 0; i < (run ? s->nb : s->nmember); i++) {
 			const struct binding *b = &s->b[i];
-			blob_out_varint(w, (unsigned __int128)(b->seq - seq));
+			blob_out_varint(w, (unsigned __int128)(B_SEQ(b) - seq));
 			if (run)
-				blob_out_varint(w, (unsigned __int128)(b->seq - s->bmember[i]));
+				blob_out_varint(w, (unsigned __int128)(B_SEQ(b) - s->bmember[i]));
 			blob_out_varint(w, zigzag(b->bound_at - at));
 			blob_out_varint(w, (unsigned __int128)b->dist);
-			blob_out_varint(w, (unsigned __int128)b->months);
-			seq = b->seq;
+			blob_out_varint(w, (unsigned __int128)B_MONTHS(b));
+			seq = B_SEQ(b);
 			at = b->bound_at;
 		}
 	}
@@ -564,6 +587,8 @@ static int count_network(struct settle *s, const struct netcache *c)
 		return rc;
 	if (s->capd > INT32_MAX / 2 || s->capb > INT32_MAX / 2)
 		return st_fail(s->st, REFERRAL_EIO, "settlement: more than 2^30 distributors or bindings");
+	if (s->limit > B_SEQ_MAX)
+		return st_fail(s->st, REFERRAL_EIO, "settlement: more than 2^48 events in the log");
 	s->ix = huge_alloc(ix_bytes(s));
 	s->d = huge_alloc(s->capd * sizeof *s->d);
 	s->b = huge_alloc(s->capb * sizeof *s->b);
@@ -720,7 +745,7 @@ static int32_t binding_of(const struct settle *s, int64_t seq)
 	if (seq <= 0 || seq > s->limit)
 		return -1;
 	int32_t v = s->ix[seq];
-	return v >= 0 && s->b[v].seq == seq ? v : -1;
+	return v >= 0 && B_SEQ(&s->b[v]) == seq ? v : -1;
 }
 
 /* The snapshot: for every binding with a spend or a standing bounty, in
@@ -750,10 +775,10 @@ static int load_snapshot(struct settle *s)
 		if (bi < 0)
 			rc = st_fail(s->st, REFERRAL_EIO, "storage: %s the bounty snapshot",
 				     blob_in_failed(in) ? "cannot read" : "a damaged entry in");
-		else if (bounty > (unsigned __int128)INT64_MAX)
+		else if (bounty > (unsigned __int128)INT32_MAX + 1)
 			rc = fail_overflow(s);
 		else if (!(rc = net_set(s, &s->b[bi], unzigzag(net))))
-			s->b[bi].bounty = (int64_t)bounty - 1; /* 0 (none) -> -1 */
+			s->b[bi].bounty = (int32_t)((int64_t)bounty - 1); /* 0 (none) -> -1 */
 	}
 	blob_in_close(in);
 	free(in);
@@ -774,7 +799,7 @@ static void encode_snapshot(struct settle *s, struct blob_out *w)
 			continue;
 		blob_out_varint(w, (unsigned __int128)(seq - prev));
 		blob_out_varint(w, zigzag(net));
-		blob_out_varint(w, (unsigned __int128)(b->bounty + 1)); /* none: 0 */
+		blob_out_varint(w, (unsigned __int128)((int64_t)b->bounty + 1)); /* none: 0 */
 		prev = seq;
 	}
 }
@@ -833,14 +858,14 @@ static int attribute(struct settle *s, int64_t member, int64_t t, int p, int64_t
 	/* her latest binding made by t that the settlement of p knew of; her
 	 * bindings are few, usually one */
 	const struct binding *b = NULL;
-	for (int32_t i = first; i >= 0 && s->b[i].bound_at <= t; i = s->b[i].next)
-		if (s->b[i].seq <= limit)
+	for (int32_t i = first; i >= 0 && s->b[i].bound_at <= t; i = next_of(s, i))
+		if (B_SEQ(&s->b[i]) <= limit)
 			b = &s->b[i];
 	if (!b)
 		return 0;
 	const struct dist *d = &s->d[b->dist];
 	int64_t term = d->term_seq <= limit ? d->term : INT64_MAX;
-	if (t >= binding_end(s->st, b->bound_at, b->months, term))
+	if (t >= binding_end(s->st, b->bound_at, B_MONTHS(b), term))
 		return 0;
 
 	a->dist = b->dist;
@@ -884,7 +909,7 @@ static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int
 		sqlite3_bind_int64(q, 7, s->d[source].seq);
 	else
 		sqlite3_bind_null(q, 7);
-	sqlite3_bind_int64(q, 8, s->b[a->binding].seq);
+	sqlite3_bind_int64(q, 8, B_SEQ(&s->b[a->binding]));
 	sqlite3_bind_text(q, 9, base, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 10, rate, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 11, s->value, -1, SQLITE_STATIC);
@@ -950,10 +975,10 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 	int earned = before == 0 && after > 0;
 	if (earned) {
 		fen_t bounty;
-		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bounty) || bounty > INT64_MAX ||
+		if (fen_of(a.pl->grades[a.grade - 1].bounty, &bounty) || bounty > INT32_MAX ||
 		    fen_add(&d->bounty_fen, bounty))
 			return fail_overflow(s);
-		b->bounty = (int64_t)bounty;
+		b->bounty = (int32_t)bounty;
 		d->members++;
 	}
 
@@ -1390,7 +1415,7 @@ static int texts_start(struct settle *s, struct texts *T)
 }
 
 /* Chunk k, made: by the thread (waited for) or here. */
-static const struct text_chunk *texts_chunk(struct texts *T, size_t k)
+static struct text_chunk *texts_chunk(struct texts *T, size_t k)
 {
 	if (!T->threaded) {
 		make_chunk(T, k);
@@ -1437,7 +1462,7 @@ static int write_statements(struct settle *s, struct texts *T)
 	rc = st_prepare(s->st, sb_str(&sql), &q);
 	sb_free(&sql);
 	for (size_t k = 0; k < T->nchunk && !rc; k++) {
-		const struct text_chunk *ch = texts_chunk(T, k);
+		struct text_chunk *ch = texts_chunk(T, k);
 		if (ch->failed) {
 			rc = ch->failed == TEXT_NOMEM
 				     ? fail_nomem(s)
@@ -1469,6 +1494,8 @@ static int write_statements(struct settle *s, struct texts *T)
 				rc = st_sqlfail(s->st, "writing a statement");
 			sqlite3_reset(q);
 		}
+		/* done with: its memory serves the chunks still to be made */
+		sb_free(&T->chunk[k].text);
 	}
 	sqlite3_finalize(q);
 	return rc;
@@ -1508,6 +1535,7 @@ static void settle_free(struct settle *s)
 	free(s->bmember);
 	free(s->wide_net);
 	idmap_free(&s->wide);
+	idmap_free(&s->next);
 	huge_free(s->ix, ix_bytes(s));
 	for (size_t k = 0; k < s->nog; k++)
 		idmap_free(&s->og[k].map);
