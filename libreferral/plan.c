@@ -302,6 +302,19 @@ static int get_decimal(struct ctx *c, const json_t *v, const char *path, mpq_t o
 	return 0;
 }
 
+/* Whether a bounty exceeds PLAN_MAX_BOUNTY: settlement keeps a standing
+ * bounty in 32 bits of fen (settle.c). */
+static int above_max_bounty(const mpq_t bounty)
+{
+	mpq_t max;
+	mpq_init(max);
+	mpq_set_ui(max, 2147483647, 100);
+	mpq_canonicalize(max);
+	int above = mpq_cmp(bounty, max) > 0;
+	mpq_clear(max);
+	return above;
+}
+
 /* A decimal string below 1: rates. */
 static int get_rate(struct ctx *c, const json_t *v, const char *path, mpq_t out,
 		    const char *form)
@@ -379,6 +392,9 @@ static int parse_grade(struct ctx *c, const json_t *grades, size_t i, plan *p)
 	if (get_money(c, json_object_get(g, "bounty"), join(path, at, "bounty"),
 		      pg->bounty))
 		return -1;
+	if (above_max_bounty(pg->bounty))
+		return bad(c, join(path, at, "bounty"), "at most \"" PLAN_MAX_BOUNTY "\"",
+			   json_object_get(g, "bounty"), NULL);
 	if (i > 0) {
 		const char *count = "a non-negative integer like 3";
 

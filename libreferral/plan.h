@@ -8,6 +8,9 @@
 #include <stddef.h>
 
 #define PLAN_GRADES 4
+/* The largest bounty a plan may pay: 2^31 - 1 fen, what settlement holds
+ * for a binding's standing bounty. */
+#define PLAN_MAX_BOUNTY "21474836.47"
 #define PLAN_TIER_NAME_MAX 32
 
 struct plan_grade {

@@ -1394,9 +1394,10 @@ static int texts_start(struct settle *s, struct texts *T)
 	int rc = load_carries(s, &T->c);
 	if (rc)
 		return rc;
-	T->nchunk = (s->nd + TEXT_CHUNK - 1) / TEXT_CHUNK;
-	if (T->nchunk && !(T->chunk = calloc(T->nchunk, sizeof *T->chunk)))
+	size_t nchunk = (s->nd + TEXT_CHUNK - 1) / TEXT_CHUNK;
+	if (nchunk && !(T->chunk = calloc(nchunk, sizeof *T->chunk)))
 		return fail_nomem(s);
+	T->nchunk = nchunk;
 	if (!stream_use_thread || T->nchunk < 2)
 		return 0;
 	if (pthread_mutex_init(&T->mu, NULL))
@@ -1495,6 +1496,7 @@ static int write_statements(struct settle *s, struct texts *T)
 			sqlite3_reset(q);
 		}
 		/* done with: its memory serves the chunks still to be made */
+		sqlite3_clear_bindings(q);
 		sb_free(&T->chunk[k].text);
 	}
 	sqlite3_finalize(q);

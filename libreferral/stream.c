@@ -8,7 +8,7 @@
 
 int stream_use_thread = 1;
 
-/* Batches the reader may be ahead by: 131,072 rows, 6 MiB. Settlement opens
+/* Batches the reader may be ahead by: 131,072 rows, 8 MiB. Settlement opens
  * the stream before it loads the network (about 0.15 s for two million
  * bindings), and a ring this deep lets the reader use that time. */
 #define RING 512

@@ -349,7 +349,7 @@ ParameterizedTestParameters(plan, accepts_edges)
 		{ "grades[0].rate", "\"0\"" },
 		{ "grades[3].min_store_rating", "\"5\"" },
 		{ "grades[3].min_store_rating", "\"5.000\"" },
-		{ "grades[3].bounty", "\"999999999999999999999999999.99\"" },
+		{ "grades[3].bounty", "\"21474836.47\"" }, /* PLAN_MAX_BOUNTY */
 		{ "commission_window_months", "1" },
 		{ "commission_window_months", "1200" },
 		{ "grading.window_months", "1" },
@@ -492,6 +492,10 @@ ParameterizedTestParameters(plan, rejects)
 		{ "grading.window_months", "1201", 0, "grading.window_months: expected an integer from 1 to 1200", "", 0 },
 		{ "grading.initial_grade", "0", 0, "grading.initial_grade: expected an integer from 1 to 4", "got 0", 0 },
 		{ "grading.initial_grade", "5", 0, "grading.initial_grade: expected an integer from 1 to 4", "got 5", 0 },
+
+		/* a bounty settlement can hold: at most 2^31 - 1 fen */
+		{ "grades[3].bounty", "\"21474836.48\"", 0, "grades[3].bounty: expected at most \"21474836.47\"", "got \"21474836.48\"", 0 },
+		{ "grades[3].bounty", "\"999999999999999999999999999.99\"", 0, "grades[3].bounty: expected at most ", "", 0 },
 
 		/* money is a string in the money form */
 		{ "grades[1].bounty", "20", 0, "grades[1].bounty: expected ", "got 20", MONEY },
