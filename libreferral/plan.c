@@ -33,6 +33,7 @@
 struct ctx {
 	char *err;
 	size_t cap;
+	int stored;   /* a plan read back from a store: limits added later waived */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -392,7 +393,7 @@ static int parse_grade(struct ctx *c, const json_t *grades, size_t i, plan *p)
 	if (get_money(c, json_object_get(g, "bounty"), join(path, at, "bounty"),
 		      pg->bounty))
 		return -1;
-	if (above_max_bounty(pg->bounty))
+	if (!c->stored && above_max_bounty(pg->bounty))
 		return bad(c, join(path, at, "bounty"), "at most \"" PLAN_MAX_BOUNTY "\"",
 			   json_object_get(g, "bounty"), NULL);
 	if (i > 0) {
@@ -682,9 +683,9 @@ static void plan_release(plan *p)
 	memset(p, 0, sizeof *p);
 }
 
-int plan_parse(plan *out, const char *json, char *err, size_t cap)
+static int parse(plan *out, const char *json, char *err, size_t cap, int stored)
 {
-	struct ctx c = { err, cap };
+	struct ctx c = { err, cap, stored };
 	json_error_t je;
 	json_t *root;
 	plan p;
@@ -713,6 +714,16 @@ int plan_parse(plan *out, const char *json, char *err, size_t cap)
 	}
 	*out = p;
 	return 0;
+}
+
+int plan_parse(plan *out, const char *json, char *err, size_t cap)
+{
+	return parse(out, json, err, cap, 0);
+}
+
+int plan_parse_stored(plan *out, const char *json, char *err, size_t cap)
+{
+	return parse(out, json, err, cap, 1);
 }
 
 void plan_clear(plan *p)

@@ -59,6 +59,7 @@ typedef struct plan {
  * or decimal forms of decimal.h elsewhere; exactly four grades with `grade`
  * 1..4 in order; grade 1 without thresholds and grades 2..4 with all four;
  * rates, bounties and each threshold non-decreasing with grade; 0 <= rate < 1;
+ * bounties at most PLAN_MAX_BOUNTY;
  * 0 <= ratings <= 5; override_rate and share_bonus_rate in [0, 1);
  * commission_window_months 1..1200; grading.window_months 1..1200;
  * initial_grade 1..4; allow_demotion a boolean; at least one tier, names of
@@ -66,6 +67,11 @@ typedef struct plan {
  * rounding one of half_up, half_even, down; min_payout money.
  */
 int plan_parse(plan *out, const char *json, char *err, size_t cap);
+
+/* The same for a plan read back from a store: a limit added after the plan
+ * was stored (the largest bounty, PLAN_MAX_BOUNTY) is not applied, so that
+ * the store still opens; settlement refuses what it cannot hold. */
+int plan_parse_stored(plan *out, const char *json, char *err, size_t cap);
 
 /* Releases what plan_parse() allocated and zeroes *p. Accepts a zeroed plan
  * (and NULL), so clearing twice is harmless. */

@@ -213,7 +213,7 @@ int st_load_state(referral_store *st)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && st->nplans < n) {
 		struct plan_version *v = &st->plans[st->nplans];
 		v->from = sqlite3_column_int(s, 0);
-		if (plan_parse(&v->p, (const char *)sqlite3_column_text(s, 1), err, sizeof err)) {
+		if (plan_parse_stored(&v->p, (const char *)sqlite3_column_text(s, 1), err, sizeof err)) {
 			sqlite3_finalize(s);
 			return st_fail(st, REFERRAL_EIO, "storage: a stored plan is invalid: %s", err);
 		}

@@ -1425,6 +1425,32 @@ Test(bounty_limit, the_largest_bounty_a_plan_may_pay_is_paid)
 	referral_store_free(st);
 }
 
+/* A store whose plan was stored before plans were limited to that bounty
+ * still opens; the close in which such a bounty is earned fails and
+ * stores nothing. */
+Test(bounty_limit, a_stored_plan_beyond_it_opens_and_its_bounty_is_refused_at_close)
+{
+	char path[300], open[16];
+	char *plan = test_reference_plan();
+	snprintf(path, sizeof path, "%s", test_db_path());
+	referral_store *st = store_at(path, plan);
+	free(plan);
+	ingest(st, NETWORK_D1_M1 EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	referral_store_free(st);
+	tamper(path, "UPDATE plans SET body = replace(replace(replace(body, '\"20.00\"',"
+		     " '\"30000000.00\"'), '\"30.00\"', '\"30000000.00\"'), '\"50.00\"',"
+		     " '\"30000000.00\"')");
+	st = NULL;
+	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	int rc = referral_close(st, "2026-01");
+	cr_assert_eq(rc, REFERRAL_EIO, "close returned %d", rc);
+	cr_assert(strstr(referral_errmsg(st), "amounts too large"), "%s", referral_errmsg(st));
+	cr_assert_eq(referral_open_period(st, open, sizeof open), REFERRAL_OK);
+	cr_assert_str_eq(open, "2026-01");
+	assert_rows(st, "statements", "2026-01", "");
+	referral_store_free(st);
+}
+
 /* ---- §5, §6.1 a binding's window comes from the plan of its booking period ------- */
 
 Test(plan_version, binding_window_is_the_one_of_its_booking_period)
