@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "fen.h"
 #include "timeutil.h"
 
 #define PATH_MAX_LEN 128 /* longest key path we build, plus room */
@@ -307,13 +308,8 @@ static int get_decimal(struct ctx *c, const json_t *v, const char *path, mpq_t o
  * bounty in 32 bits of fen (settle.c). */
 static int above_max_bounty(const mpq_t bounty)
 {
-	mpq_t max;
-	mpq_init(max);
-	mpq_set_ui(max, 2147483647, 100);
-	mpq_canonicalize(max);
-	int above = mpq_cmp(bounty, max) > 0;
-	mpq_clear(max);
-	return above;
+	fen_t fen;
+	return fen_of(bounty, &fen) || fen > INT32_MAX;
 }
 
 /* A decimal string below 1: rates. */

@@ -1297,6 +1297,12 @@ static int opening_of(struct carries *c, int64_t seq, mpq_t opening, char *text,
 
 enum { TEXT_OK, TEXT_NOMEM, TEXT_BAD_CARRY };
 
+/* The distributors of chunk k: [k * TEXT_CHUNK, chunk_end(s, k)). */
+static size_t chunk_end(const struct settle *s, size_t k)
+{
+	return (k + 1) * TEXT_CHUNK < s->nd ? (k + 1) * TEXT_CHUNK : s->nd;
+}
+
 /* For each distributor of the chunk that has a statement, her nine texts
  * one after another, each ending in its NUL. */
 struct text_chunk {
@@ -1329,8 +1335,7 @@ static void make_chunk(struct texts *T, size_t k)
 	struct text_chunk *ch = &T->chunk[k];
 	mpq_t *v = T->v; /* opening, commission, bounty, override, accrued, total, payable, carry */
 	char txt[160];
-	size_t end = (k + 1) * TEXT_CHUNK < s->nd ? (k + 1) * TEXT_CHUNK : s->nd;
-	for (size_t i = k * TEXT_CHUNK; i < end && !ch->failed; i++) {
+	for (size_t i = k * TEXT_CHUNK; i < chunk_end(s, k) && !ch->failed; i++) {
 		const struct dist *d = &s->d[i];
 		if (!has_statement(s, d))
 			continue;
@@ -1472,8 +1477,7 @@ static int write_statements(struct settle *s, struct texts *T)
 			break;
 		}
 		const char *p = ch->text.data;
-		size_t end = (k + 1) * TEXT_CHUNK < s->nd ? (k + 1) * TEXT_CHUNK : s->nd;
-		for (size_t i = k * TEXT_CHUNK; i < end && !rc; i++) {
+		for (size_t i = k * TEXT_CHUNK; i < chunk_end(s, k) && !rc; i++) {
 			const struct dist *d = &s->d[i];
 			if (!has_statement(s, d))
 				continue;
