@@ -267,14 +267,14 @@ static void setup(const char *layout, int64_t period)
 	char sql[512];
 	if (!strcmp(layout, "today"))
 		exec(today_ddl);
-	else if (!strncmp(layout, "rows", 4))
-		exec(!strcmp(layout, "rows")
-		     ? "CREATE TABLE w_events(seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
-		       " id TEXT NOT NULL, at INTEGER NOT NULL, booked INTEGER NOT NULL,"
-		       " ref1 INTEGER, ref2 INTEGER, num TEXT, txt1 TEXT, txt2 TEXT)"
-		     : "CREATE TABLE w_events(seq INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
-		       " id TEXT NOT NULL, at INTEGER NOT NULL, booked INTEGER NOT NULL,"
-		       " ref1 INTEGER, ref2 INTEGER, num TEXT, txt1 TEXT, txt2 TEXT, UNIQUE(type, id))");
+	else if (!strncmp(layout, "rows", 4)) {
+		snprintf(sql, sizeof sql, "CREATE TABLE w_events(seq INTEGER PRIMARY KEY,"
+			 " type INTEGER NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,"
+			 " booked INTEGER NOT NULL, ref1 INTEGER, ref2 INTEGER, num TEXT,"
+			 " txt1 TEXT, txt2 TEXT%s)",
+			 strcmp(layout, "rows-unique") ? "" : ", UNIQUE(type, id)");
+		exec(sql);
+	}
 	if (strncmp(layout, "chunks", 6)) {
 		snprintf(sql, sizeof sql, "INSERT INTO w_events SELECT * FROM events"
 			 " WHERE NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY seq",
@@ -293,11 +293,12 @@ static void setup(const char *layout, int64_t period)
 		 " WHERE NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY type, id",
 		 (long long)period);
 	exec(sql);
+	if (strcmp(layout, "chunks-keys-members"))
+		return;
 	snprintf(sql, sizeof sql, "INSERT INTO w_members SELECT ref1, type, seq FROM events"
 		 " WHERE ref1 IS NOT NULL AND NOT (booked = %lld AND type IN (9, 10, 11))"
 		 " ORDER BY 1, 2, 3", (long long)period);
-	if (!strcmp(layout, "chunks-keys-members"))
-		exec(sql);
+	exec(sql);
 }
 
 int main(int argc, char **argv)
