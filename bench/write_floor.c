@@ -14,8 +14,13 @@
  *
  *   today          one row per event, with the columns and indexes of
  *                  libreferral's schema version 2 (store.c)
+ *   today-staged   the same, the month first staged in a TEMP table and
+ *                  copied with a single INSERT ... SELECT
  *   rows           one row per event, no index at all
+ *   rows-values    the same, 64 events to an INSERT statement
  *   rows-unique    one row per event, only UNIQUE(type, id)
+ *   rows-keys      one row per event, no index, plus a (type, id) -> seq
+ *                  table written sorted at commit
  *   chunks-keys    256 events packed in a row, plus a (type, id) -> seq
  *                  table written sorted at commit
  *   chunks-keys-members
@@ -134,41 +139,78 @@ static const char today_ddl[] =
 	"CREATE INDEX w_network ON w_events(type, seq, at, booked, ref1, ref2, num)"
 	" WHERE type BETWEEN 2 AND 7;";
 
-static void bind_row(sqlite3_stmt *s, const struct ev *x, int64_t seq)
+/* Binds one row's nine values from parameter `at` + 1 on. */
+static void bind_row(sqlite3_stmt *s, const struct ev *x, int64_t seq, int at)
 {
-	sqlite3_bind_int64(s, 1, seq);
-	sqlite3_bind_int(s, 2, x->type);
-	sqlite3_bind_text(s, 3, x->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, x->at);
-	sqlite3_bind_int64(s, 5, x->booked);
+	sqlite3_bind_int64(s, at + 1, seq);
+	sqlite3_bind_int(s, at + 2, x->type);
+	sqlite3_bind_text(s, at + 3, x->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, at + 4, x->at);
+	sqlite3_bind_int64(s, at + 5, x->booked);
 	if (x->has_ref1)
-		sqlite3_bind_int64(s, 6, x->ref1);
+		sqlite3_bind_int64(s, at + 6, x->ref1);
 	else
-		sqlite3_bind_null(s, 6);
+		sqlite3_bind_null(s, at + 6);
 	if (x->has_ref2)
-		sqlite3_bind_int64(s, 7, x->ref2);
+		sqlite3_bind_int64(s, at + 7, x->ref2);
 	else
-		sqlite3_bind_null(s, 7);
+		sqlite3_bind_null(s, at + 7);
 	if (x->has_num)
-		sqlite3_bind_text(s, 8, x->num, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, at + 8, x->num, -1, SQLITE_STATIC);
 	else
-		sqlite3_bind_null(s, 8);
+		sqlite3_bind_null(s, at + 8);
 	if (x->has_txt1)
-		sqlite3_bind_text(s, 9, x->txt1, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, at + 9, x->txt1, -1, SQLITE_STATIC);
 	else
-		sqlite3_bind_null(s, 9);
+		sqlite3_bind_null(s, at + 9);
 }
 
-/* One row per event, in seq order, as ingest inserts them today. */
-static void write_rows(const struct ev *e, size_t n, int64_t seq0)
+/* One row per event into `table`, in seq order, as ingest inserts them
+ * today. */
+static void write_rows(const struct ev *e, size_t n, int64_t seq0, const char *table)
 {
-	sqlite3_stmt *s = prepare("INSERT INTO w_events(seq, type, id, at, booked, ref1, ref2,"
-				  " num, txt1) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	char sql[160];
+	snprintf(sql, sizeof sql, "INSERT INTO %s(seq, type, id, at, booked, ref1, ref2, num,"
+		 " txt1) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", table);
+	sqlite3_stmt *s = prepare(sql);
 	for (size_t i = 0; i < n; i++) {
-		bind_row(s, &e[i], seq0 + (int64_t)i);
+		bind_row(s, &e[i], seq0 + (int64_t)i, 0);
 		step_done(s);
 	}
 	sqlite3_finalize(s);
+}
+
+#define VALUES_ROWS 64
+
+/* One row per event, VALUES_ROWS of them to a statement: what binding and
+ * stepping a statement per row costs. */
+static void write_values(const struct ev *e, size_t n, int64_t seq0)
+{
+	static char sql[64 + VALUES_ROWS * 24];
+	int len = snprintf(sql, sizeof sql, "INSERT INTO w_events(seq, type, id, at, booked,"
+			   " ref1, ref2, num, txt1) VALUES");
+	for (int r = 0; r < VALUES_ROWS; r++)
+		len += snprintf(sql + len, sizeof sql - (size_t)len, "%s(?,?,?,?,?,?,?,?,?)",
+				r ? "," : "");
+	sqlite3_stmt *s = prepare(sql);
+	size_t i = 0;
+	for (; i + VALUES_ROWS <= n; i += VALUES_ROWS) {
+		for (int r = 0; r < VALUES_ROWS; r++)
+			bind_row(s, &e[i + (size_t)r], seq0 + (int64_t)i + r, 9 * r);
+		step_done(s);
+	}
+	sqlite3_finalize(s);
+	write_rows(e + i, n - i, seq0 + (int64_t)i, "w_events");
+}
+
+/* Staged in a TEMP table, then copied in one statement. */
+static void write_staged(const struct ev *e, size_t n, int64_t seq0)
+{
+	exec("CREATE TEMP TABLE w_stage(seq INTEGER PRIMARY KEY, type, id, at, booked, ref1,"
+	     " ref2, num, txt1)");
+	write_rows(e, n, seq0, "temp.w_stage");
+	exec("INSERT INTO w_events(seq, type, id, at, booked, ref1, ref2, num, txt1)"
+	     " SELECT * FROM temp.w_stage ORDER BY seq");
 }
 
 static unsigned char *put_varint(unsigned char *p, uint64_t v)
@@ -265,7 +307,7 @@ static void write_sorted(struct ev *e, size_t n, int members)
 static void setup(const char *layout, int64_t period)
 {
 	char sql[512];
-	if (!strcmp(layout, "today"))
+	if (!strncmp(layout, "today", 5))
 		exec(today_ddl);
 	else if (!strncmp(layout, "rows", 4)) {
 		snprintf(sql, sizeof sql, "CREATE TABLE w_events(seq INTEGER PRIMARY KEY,"
@@ -280,12 +322,14 @@ static void setup(const char *layout, int64_t period)
 			 " WHERE NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY seq",
 			 (long long)period);
 		exec(sql);
-		return;
+		if (strcmp(layout, "rows-keys"))
+			return;
+	} else {
+		exec("CREATE TABLE w_chunks(first INTEGER PRIMARY KEY, booked INTEGER NOT NULL,"
+		     " data BLOB NOT NULL);"
+		     "CREATE INDEX w_chunks_by_booking ON w_chunks(booked, first);");
 	}
-	exec("CREATE TABLE w_chunks(first INTEGER PRIMARY KEY, booked INTEGER NOT NULL,"
-	     " data BLOB NOT NULL);"
-	     "CREATE INDEX w_chunks_by_booking ON w_chunks(booked, first);"
-	     "CREATE TABLE w_keys(type INTEGER NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
+	exec("CREATE TABLE w_keys(type INTEGER NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
 	     " PRIMARY KEY(type, id)) WITHOUT ROWID;"
 	     "CREATE TABLE w_members(member INTEGER NOT NULL, type INTEGER NOT NULL,"
 	     " seq INTEGER NOT NULL, PRIMARY KEY(member, type, seq)) WITHOUT ROWID;");
@@ -303,14 +347,15 @@ static void setup(const char *layout, int64_t period)
 
 int main(int argc, char **argv)
 {
-	static const char *const layouts[] = { "today", "rows", "rows-unique", "chunks-keys",
+	static const char *const layouts[] = { "today", "today-staged", "rows", "rows-values",
+					       "rows-unique", "rows-keys", "chunks-keys",
 					       "chunks-keys-members" };
 	int known = 0;
 	for (size_t i = 0; argc == 3 && i < sizeof layouts / sizeof *layouts; i++)
 		known |= !strcmp(argv[2], layouts[i]);
 	if (!known) {
-		fprintf(stderr, "usage: bench_write_floor DB today|rows|rows-unique|chunks-keys"
-				"|chunks-keys-members\n");
+		fprintf(stderr, "usage: bench_write_floor DB today|today-staged|rows|rows-values"
+				"|rows-unique|rows-keys|chunks-keys|chunks-keys-members\n");
 		return 2;
 	}
 	const char *layout = argv[2];
@@ -344,8 +389,14 @@ int main(int argc, char **argv)
 	if (!strncmp(layout, "chunks", 6)) {
 		write_chunks(e, n, seq0);
 		write_sorted(e, n, !strcmp(layout, "chunks-keys-members"));
+	} else if (!strcmp(layout, "today-staged")) {
+		write_staged(e, n, seq0);
+	} else if (!strcmp(layout, "rows-values")) {
+		write_values(e, n, seq0);
 	} else {
-		write_rows(e, n, seq0);
+		write_rows(e, n, seq0, "w_events");
+		if (!strcmp(layout, "rows-keys"))
+			write_sorted(e, n, 0);
 	}
 	exec("COMMIT");
 	double wall = clock_s(CLOCK_MONOTONIC) - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
