@@ -304,12 +304,24 @@ static void write_sorted(struct ev *e, size_t n, int members)
 	free(ix);
 }
 
-static void setup(const char *layout, int64_t period)
+/* Fills `into` with `cols` of the store's events other than the month's,
+ * those that also meet `cond`, in the order `order`. */
+static void fill_others(const char *into, const char *cols, const char *cond, const char *order,
+			int64_t period)
 {
 	char sql[512];
+	snprintf(sql, sizeof sql, "INSERT INTO %s SELECT %s FROM events WHERE %s"
+		 " NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY %s",
+		 into, cols, cond, (long long)period, order);
+	exec(sql);
+}
+
+static void setup(const char *layout, int64_t period)
+{
 	if (!strncmp(layout, "today", 5))
 		exec(today_ddl);
 	else if (!strncmp(layout, "rows", 4)) {
+		char sql[512];
 		snprintf(sql, sizeof sql, "CREATE TABLE w_events(seq INTEGER PRIMARY KEY,"
 			 " type INTEGER NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL,"
 			 " booked INTEGER NOT NULL, ref1 INTEGER, ref2 INTEGER, num TEXT,"
@@ -318,10 +330,7 @@ static void setup(const char *layout, int64_t period)
 		exec(sql);
 	}
 	if (strncmp(layout, "chunks", 6)) {
-		snprintf(sql, sizeof sql, "INSERT INTO w_events SELECT * FROM events"
-			 " WHERE NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY seq",
-			 (long long)period);
-		exec(sql);
+		fill_others("w_events", "*", "", "seq", period);
 		if (strcmp(layout, "rows-keys"))
 			return;
 	} else {
@@ -330,19 +339,13 @@ static void setup(const char *layout, int64_t period)
 		     "CREATE INDEX w_chunks_by_booking ON w_chunks(booked, first);");
 	}
 	exec("CREATE TABLE w_keys(type INTEGER NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,"
-	     " PRIMARY KEY(type, id)) WITHOUT ROWID;"
-	     "CREATE TABLE w_members(member INTEGER NOT NULL, type INTEGER NOT NULL,"
-	     " seq INTEGER NOT NULL, PRIMARY KEY(member, type, seq)) WITHOUT ROWID;");
-	snprintf(sql, sizeof sql, "INSERT INTO w_keys SELECT type, id, seq FROM events"
-		 " WHERE NOT (booked = %lld AND type IN (9, 10, 11)) ORDER BY type, id",
-		 (long long)period);
-	exec(sql);
+	     " PRIMARY KEY(type, id)) WITHOUT ROWID;");
+	fill_others("w_keys", "type, id, seq", "", "type, id", period);
 	if (strcmp(layout, "chunks-keys-members"))
 		return;
-	snprintf(sql, sizeof sql, "INSERT INTO w_members SELECT ref1, type, seq FROM events"
-		 " WHERE ref1 IS NOT NULL AND NOT (booked = %lld AND type IN (9, 10, 11))"
-		 " ORDER BY 1, 2, 3", (long long)period);
-	exec(sql);
+	exec("CREATE TABLE w_members(member INTEGER NOT NULL, type INTEGER NOT NULL,"
+	     " seq INTEGER NOT NULL, PRIMARY KEY(member, type, seq)) WITHOUT ROWID;");
+	fill_others("w_members", "ref1, type, seq", "ref1 IS NOT NULL AND", "1, 2, 3", period);
 }
 
 int main(int argc, char **argv)
