@@ -55,9 +55,10 @@ static int report(referral_store *st, int rc)
 	return rc;
 }
 
-static void show_progress(void *ctx, const char *phase, long done)
+static void show_progress(void *ctx, const char *phase, long long done, long long total)
 {
-	fprintf(stderr, "\r%s: %ld events", phase, done);
+	(void)total;
+	fprintf(stderr, "\r%s: %lld events", phase, done);
 	*(int *)ctx = 1;
 }
 

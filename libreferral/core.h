@@ -93,15 +93,24 @@ struct referral_store {
 	sqlite3_stmt *q[Q_COUNT];
 	referral_progress_fn progress;
 	void *progress_ctx;
+	const char *phase;          /* of the run in progress: "settle", "close", "verify" */
 	/* buffers lent by referral_member_get() */
 	struct strbuf member_buf;
 };
 
 /* Reports progress every 2^16 units when a callback is set. */
-static inline void st_progress(referral_store *st, const char *phase, long done)
+static inline void st_progress(referral_store *st, const char *phase, long long done,
+			       long long total)
 {
 	if (st->progress && (done & 0xFFFF) == 0)
-		st->progress(st->progress_ctx, phase, done);
+		st->progress(st->progress_ctx, phase, done, total);
+}
+
+/* Reports the end of a phase: done = total. */
+static inline void st_progress_end(referral_store *st, const char *phase, long long done)
+{
+	if (st->progress)
+		st->progress(st->progress_ctx, phase, done, done);
 }
 
 /* Records a message and returns `status`. */

@@ -451,7 +451,7 @@ static int count_lookup(referral_batch *b, int type)
 		/* Reading a file, the batch can tell how many lookups of the type
 		 * it will make in all if the rest of the file is like what it has
 		 * read: when that reaches the threshold, waiting for it is waste. */
-		int expected = b->file_done > 0 &&
+		int expected = b->file_size > 0 && b->file_done > 0 &&
 			       (double)tc->lookups * (double)b->file_size / (double)b->file_done >=
 				       (double)tc->threshold;
 		if (tc->lookups < tc->threshold && !expected)
@@ -1235,8 +1235,10 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	rc = 0;
 	while ((n = getline(&buf, &cap, f)) >= 0) {
 		line++;
-		if (b->file_size)
-			b->file_done += n;
+		b->file_done += n;
+		if (b->st->progress && (line & 0xFFF) == 0)
+			b->st->progress(b->st->progress_ctx, "ingest", b->file_done,
+					b->file_size ? b->file_size : -1);
 		int r = referral_batch_add_json(b, buf, (size_t)n, line);
 		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
 			rc = r;
@@ -1249,6 +1251,8 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	free(buf);
 	if (!use_stdin)
 		fclose(f);
+	if (!rc)
+		st_progress_end(b->st, "ingest", b->file_done);
 	b->file_size = b->file_done = 0;
 	return rc;
 }

@@ -126,6 +126,7 @@ static int settle_or_close(referral_store *st, const char *period_arg, int closi
 		return rc;
 	if ((rc = st_begin(st)))
 		return rc;
+	st->phase = closing ? "close" : "settle";
 	struct figures figs = {0};
 	if (!(rc = settle_into_main(st, period, &limit, closing ? &figs : NULL))) {
 		if (!closing)
@@ -137,6 +138,7 @@ static int settle_or_close(referral_store *st, const char *period_arg, int closi
 				    limit);
 	}
 	figures_free(&figs);
+	st->phase = NULL;
 	if (rc) {
 		st_rollback(st);
 		return rc;
@@ -342,6 +344,7 @@ int referral_verify(referral_store *st)
 		return rc;
 	if ((rc = st_exec(st, "BEGIN")))
 		return rc;
+	st->phase = "verify";
 	if ((rc = st_prepare(st, "SELECT period, last_seq FROM closes ORDER BY period", &q)))
 		goto out;
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
@@ -354,6 +357,7 @@ int referral_verify(referral_store *st)
 	if (!rc)
 		rc = verify_conservation(st);
 out:
+	st->phase = NULL;
 	st_rollback(st);
 	return rc;
 }

@@ -36,7 +36,7 @@ struct stream {
 	int failed;            /* the reader failed: why is in msg */
 	int handed;            /* a batch of the ring is with the consumer */
 	char msg[300];
-	long progress;
+	long long progress, total; /* rows handed out; the period's rows, or -1 */
 };
 
 /* Reads one row; 0, or -1 if its amount is not money (msg set). */
@@ -151,6 +151,28 @@ fail:
 	return -1;
 }
 
+/* The number of rows the stream will yield, counted only for a progress
+ * callback (it reads the period's rows once more): -1 when not counted. */
+static int count_rows(struct stream *s, int period, int64_t limit)
+{
+	sqlite3_stmt *q;
+	s->total = -1;
+	if (!s->st->progress)
+		return 0;
+	int rc = st_prepare(s->st, "SELECT count(*) FROM events WHERE booked = ?1 AND seq <= ?2"
+				   " AND type IN (9, 10, 11)", &q);
+	if (rc)
+		return rc;
+	sqlite3_bind_int(q, 1, period);
+	sqlite3_bind_int64(q, 2, limit);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		s->total = sqlite3_column_int64(q, 0);
+	else
+		rc = st_sqlfail(s->st, "counting the period's events");
+	sqlite3_finalize(q);
+	return rc;
+}
+
 int stream_open(referral_store *st, int period, int64_t limit, struct stream **out)
 {
 	struct stream *s = calloc(1, sizeof *s);
@@ -158,6 +180,9 @@ int stream_open(referral_store *st, int period, int64_t limit, struct stream **o
 	if (!s)
 		return st_nomem(st);
 	s->st = st;
+	int rc = count_rows(s, period, limit);
+	if (rc)
+		return rc;
 	if (!start_reader(s, period, limit))
 		return 0;
 	if (!(s->ring = malloc(sizeof *s->ring)))
@@ -198,8 +223,11 @@ int stream_next(struct stream *s, const struct stream_row **rows, int *n)
 		*n = s->ring[slot].n;
 		s->handed = 1;
 	}
+	const char *phase = s->st->phase ? s->st->phase : "settle";
 	for (int i = 0; i < *n; i++)
-		st_progress(s->st, "settle", ++s->progress);
+		st_progress(s->st, phase, ++s->progress, s->total);
+	if (*n == 0)
+		st_progress_end(s->st, phase, s->progress);
 	return 0;
 }
 

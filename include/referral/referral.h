@@ -112,12 +112,19 @@ REFERRAL_API REFERRAL_NODISCARD int referral_plan_add(referral_store *store, con
                                                       const char *from_period);
 
 /*
- * Progress of long runs. When set, `fn` is called now and then during
- * settle, close and verify with the name of the phase ("settle", "grade",
- * "verify") and how many events or rows it has done so far; it must not call
- * back into the store. NULL removes it. Returns REFERRAL_OK.
+ * Progress of long runs. When set, `fn` is called now and then with the
+ * name of the phase and how far it has come:
+ *   "ingest"  referral_batch_add_file(): bytes of the file read, of `total`
+ *             (the file's size; -1 when it is not a regular file)
+ *   "settle", "close", "verify"
+ *             the events of the period being settled, of `total` (the
+ *             period's events, counted when the pass starts)
+ * `total` is -1 when it is not known. `done` only grows within a phase and
+ * reaches `total` at the phase's end, where fn is called once more. `fn`
+ * must not call back into the store. NULL removes it. Returns REFERRAL_OK.
  */
-typedef void (*referral_progress_fn)(void *ctx, const char *phase, long done);
+typedef void (*referral_progress_fn)(void *ctx, const char *phase, long long done,
+                                     long long total);
 REFERRAL_API int referral_set_progress(referral_store *store, referral_progress_fn fn, void *ctx);
 
 /*
