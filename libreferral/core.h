@@ -1,35 +1,17 @@
 /*
  * core.h — the store handle and the pieces every module shares.
  *
- * Storage layout (schema version 2; see store.c for the DDL):
- *   events      the append-only log: one row per accepted event, its ingest
- *               sequence `seq` (the row id), type, id, instant `at` (µs UTC),
- *               booking period, the seqs of the entities it names (ref1 is
- *               the owner looked up by, ref2 the other), one exact decimal
- *               (`num`) and up to two texts.
- *   plans       plan versions with their effective period.
- *   closes      closed periods with the last event seq ingested at close.
- *   drafts      the settled draft of the earliest open period.
- *   statements, grades, snapshots
- *               what settlement derived, per period: each distributor's
- *               statement (with the members and sales grading needs), her
- *               grade at close, and the bounty state of every binding at the
- *               end of the period. Frozen by triggers once the period is
- *               closed.
- *   networks    (schema version 2) a cache: every binding as the last
- *               settlements loaded it, so that the next one need not
- *               rebuild two million of them from the log (settle.c). Kept
- *               for the last two periods settled; verify checks it.
- *   lines       are not stored: settle.c re-derives them on demand (exports,
- *               verify) into temporary tables of the same shape.
+ * A handle holds its engine (engines/engine.h), through which every module
+ * reaches the store, the plan versions and the earliest open period it
+ * read, and the message of the last failure.
  */
 #ifndef REFERRAL_CORE_H
 #define REFERRAL_CORE_H
 
 #include <gmp.h>
-#include <sqlite3.h>
 #include <stdint.h>
 
+#include "engine.h"
 #include "fen.h"
 #include "plan.h"
 #include "referral/referral.h"
@@ -74,23 +56,13 @@ struct plan_version {
 	plan p;
 };
 
-/* Prepared statements kept for the life of the handle. */
-enum stmt_id {
-	Q_FIND,          /* type, id -> seq, at, booked, ref1, ref2, num, txt1, txt2 */
-	Q_INSERT,        /* type, id, at, booked, ref1, ref2, num, txt1, txt2 */
-	Q_BY_REF,        /* ref1, type -> seq, at, booked, ref2, num, txt1 */
-	Q_BY_SEQ,        /* seq -> type, id, at, booked, ref1, ref2, num, txt1 */
-	Q_COUNT
-};
-
 struct referral_store {
-	sqlite3 *db;
+	struct engine *eng;
 	struct strbuf err;
 	struct plan_version *plans; /* sorted by (from, version) */
 	int nplans;
 	int first_open;             /* earliest open period */
 	int in_batch;
-	sqlite3_stmt *q[Q_COUNT];
 	referral_progress_fn progress;
 	void *progress_ctx;
 	const char *phase;          /* of the run in progress: "settle", "close", "verify" */
@@ -115,8 +87,6 @@ static inline void st_progress_end(referral_store *st, const char *phase, long l
 
 /* Records a message and returns `status`. */
 int st_fail(referral_store *st, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Records the SQLite error of the handle with some context; returns REFERRAL_EIO. */
-int st_sqlfail(referral_store *st, const char *what);
 /* Records "out of memory"; returns REFERRAL_EIO. */
 int st_nomem(referral_store *st);
 
@@ -124,20 +94,16 @@ int st_nomem(referral_store *st);
  * period <= p, the last added among equals; the first plan before it. */
 const plan *st_plan_for(const referral_store *st, int period);
 
-/* Transactions. */
-int st_exec(referral_store *st, const char *sql);
-int st_begin(referral_store *st);   /* BEGIN IMMEDIATE */
-int st_commit(referral_store *st);
-void st_rollback(referral_store *st);
+/* Calls operation `op` of the store's engine: ENG(st, find, type, id, n, &row). */
+#define ENG(st, op, ...) ((st)->eng->ops->op((st)->eng, ##__VA_ARGS__))
+
+/* 0 makes settlement run on the caller's thread alone: the period's events
+ * read on the caller's connection, the statements' texts made inline (tests
+ * compare the two ways). */
+extern int stream_use_thread;
 
 /* (Re)loads plans and the earliest open period from the database. */
 int st_load_state(referral_store *st);
-
-/* Creates the derived tables under a prefix ("" for main, "temp.v_"). */
-int st_create_derived(referral_store *st, const char *prefix);
-
-/* Prepares `sql`, recording the error on failure. */
-int st_prepare(referral_store *st, const char *sql, sqlite3_stmt **out);
 
 /* Parses a "YYYY-MM" argument, else REFERRAL_EUSAGE with a message. */
 int st_period_arg(referral_store *st, const char *s, int *out);
@@ -147,13 +113,34 @@ int st_period_arg(referral_store *st, const char *s, int *out);
  * distributor with termination `term` (INT64_MAX if none). */
 int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int64_t term);
 
-/* Settlement (settle.c). `limit` is the last event seq to consider; `out`
- * is the schema prefix to write to ("main.", or "temp.v_" and "temp.x_"
- * for verify and exports). SETTLE_STATEMENTS writes the statements, the
- * bounty snapshot and the network cache of the period; SETTLE_LINES writes
- * its lines instead and checks that they add up to what the statements sum
- * (REFERRAL_EVERIFY). Or'ed with SETTLE_FROM_LOG, the pass rebuilds the
- * network from the log alone, without the cache (verify). */
+/*
+ * Where a settlement pass and grading write what they derive: the store's
+ * own rows (a draft or a close), or a scratch that verify compares with
+ * the store's, or an export's scratch lines. `ctx` is handed back to every
+ * call; a call returns 0 or a status.
+ */
+struct settle_out {
+	/* statements of the period, in ascending dist */
+	int (*statements)(void *ctx, const struct statement_row *rows, size_t n);
+	/* a blob of the period of `size` bytes, to write through *dst */
+	int (*blob)(void *ctx, enum blob_kind kind, int period, int64_t last_seq, size_t size,
+		    struct blob_dst **dst);
+	/* lines (LINES mode); NULL when they are only checked */
+	int (*lines)(void *ctx, const struct line_row *rows, size_t n);
+	/* grades of the period, in ascending dist */
+	int (*grades)(void *ctx, const struct grade_row *rows, size_t n);
+	void *ctx;
+	/* the store's own rows: the network caches older than the one used are
+	 * pruned after a new one is written */
+	int into_store;
+};
+
+/* Settlement (rules/settle.c). `limit` is the last event seq to consider.
+ * SETTLE_STATEMENTS writes the statements, the bounty snapshot and the
+ * network cache of the period; SETTLE_LINES writes its lines instead and
+ * checks that they add up to what the statements sum (REFERRAL_EVERIFY).
+ * Or'ed with SETTLE_FROM_LOG, the pass rebuilds the network from the log
+ * alone, without the cache (verify), and always hands a cache out. */
 enum { SETTLE_STATEMENTS, SETTLE_LINES, SETTLE_FROM_LOG = 4 };
 
 /* A distributor with a statement in the period, with the figures of it
@@ -174,16 +161,16 @@ struct figures {
 
 /* With `figs` (STATEMENTS mode), also hands over the period's figures,
  * which the caller frees with figures_free() whatever the outcome. */
-int settle_period(referral_store *st, int period, int64_t limit, const char *out, int mode,
-		  struct figures *figs);
+int settle_period(referral_store *st, int period, int64_t limit, const struct settle_out *out,
+		  int mode, struct figures *figs);
 void figures_free(struct figures *figs);
-/* Grading at close of `period` (grading.c) from the figures its settlement
- * handed over, writing to `out`grades. */
-int grade_period(referral_store *st, int period, int64_t limit, const char *out,
+/* Grading at close of `period` (rules/grading.c) from the figures its
+ * settlement handed over. */
+int grade_period(referral_store *st, int period, int64_t limit, const struct settle_out *out,
 		 struct figures *figs);
 
 /* A member's points balance as of instant `at`, from every event ingested
- * so far with at <= `at` (points.c). */
+ * so far with at <= `at` (rules/points.c). */
 int points_member_balance(referral_store *st, int64_t member_seq, int64_t at, mpq_t balance);
 
 #endif

@@ -1,11 +1,10 @@
 /*
- * export.c — the outputs of SPEC §10: a row cursor over statements, lines,
- * grades and members, and their CSV and JSON texts.
+ * export.c — the outputs (docs/formats.md, "Exports"): a row cursor over
+ * statements, lines, grades and members, and their CSV and JSON texts.
  *
- * Statements and grades are read straight from the store, joined to the
- * event log for the ids, and sorted by SQLite on the text of every column
- * (BINARY collation compares bytes, as the spec asks). Lines are not
- * stored: they are re-derived into a temporary table first, period by
+ * Statements and grades are read through the engine, joined to the log
+ * for the ids and sorted on the bytes of every column. Lines are not
+ * stored: they are re-derived into the engine's scratch first, period by
  * period, as each settlement saw the log. Members are computed by the
  * points ledger, then read in id order.
  */
@@ -21,61 +20,35 @@
 
 struct table_def {
 	const char *name;
+	enum export_kind kind;
 	int ncols;
 	const char *cols[MAX_COLS];
 	unsigned numeric; /* bit i: column i is a count or grade */
-	const char *sql;  /* ?1 = period or NULL for all */
 };
 
-#define PERIOD_TEXT(col) "printf('%04d-%02d', " col " / 12, " col " % 12 + 1)"
-
 static const struct table_def tables[] = {
-	{"statements", 12,
+	{"statements", EXPORT_STATEMENTS, 12,
 	 {"period", "distributor", "store", "grade", "opening_carry", "commission", "bounty",
 	  "override", "accrued", "total", "payable", "closing_carry"},
-	 1u << 3,
-	 "SELECT " PERIOD_TEXT("s.period") ", d.id, so.id, s.grade, s.opening_carry, s.commission,"
-	 " s.bounty, s.override, s.accrued, s.total, s.payable, s.closing_carry"
-	 " FROM statements s JOIN events d ON d.seq = s.dist JOIN events so ON so.seq = s.store"
-	 " WHERE (?1 IS NULL OR s.period = ?1)"
-	 " ORDER BY 1, 2, 3, CAST(s.grade AS TEXT), 5, 6, 7, 8, 9, 10, 11, 12"},
-	{"lines", 10,
+	 1u << 3},
+	{"lines", EXPORT_LINES, 10,
 	 {"period", "distributor", "type", "event", "order", "member", "source", "base", "rate",
 	  "value"},
-	 0,
-	 "SELECT " PERIOD_TEXT("l.period") ", d.id,"
-	 " CASE l.type WHEN 1 THEN 'bounty' WHEN 2 THEN 'bounty_reversal'"
-	 " WHEN 3 THEN 'commission' WHEN 4 THEN 'commission_reversal'"
-	 " WHEN 5 THEN 'override' ELSE 'override_reversal' END,"
-	 " e.id, o.id, m.id, coalesce(src.id, ''), coalesce(l.base, ''), coalesce(l.rate, ''),"
-	 " l.value"
-	 " FROM temp.x_lines l JOIN events d ON d.seq = l.dist JOIN events e ON e.seq = l.event"
-	 " JOIN events o ON o.seq = l.ord JOIN events m ON m.seq = l.member"
-	 " LEFT JOIN events src ON src.seq = l.source"
-	 " WHERE (?1 IS NULL OR l.period = ?1)"
-	 " ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"},
-	{"grades", 8,
+	 0},
+	{"grades", EXPORT_GRADES, 8,
 	 {"period", "distributor", "grade", "members", "sales", "shares", "store_rating",
 	  "next_grade"},
-	 (1u << 2) | (1u << 3) | (1u << 5) | (1u << 7),
-	 "SELECT " PERIOD_TEXT("g.period") ", d.id, g.grade, g.members, g.sales, g.shares,"
-	 " g.store_rating, g.next_grade"
-	 " FROM grades g JOIN events d ON d.seq = g.dist"
-	 " WHERE (?1 IS NULL OR g.period = ?1)"
-	 " ORDER BY 1, 2"},
-	{"members", 6,
+	 (1u << 2) | (1u << 3) | (1u << 5) | (1u << 7)},
+	{"members", EXPORT_MEMBERS, 6,
 	 {"member", "lifetime", "balance", "tier", "sharer", "effective_tier"},
-	 0,
-	 "SELECT m.seq, m.id, coalesce(s.id, ''), sb.ref2 FROM events m"
-	 " LEFT JOIN events sb ON sb.type = 8 AND sb.ref1 = m.seq"
-	 " LEFT JOIN events s ON s.seq = sb.ref2"
-	 " WHERE m.type = 6 ORDER BY m.id"},
+	 0},
 };
 
 struct referral_rows {
 	referral_store *st;
 	const struct table_def *def;
-	sqlite3_stmt *q;
+	struct engine_rows *q;
+	const char *const *row;     /* the engine's current row */
 	struct points_ledger *ledger; /* members only */
 	const plan *tier_plan;
 	mpq_t lifetime, balance;
@@ -83,36 +56,58 @@ struct referral_rows {
 	const char *cur[MAX_COLS];
 };
 
-/* Re-derives the lines of every closed period and of the settled draft
- * (only `period` when it is given) into temp.x_lines. */
-static int derive_lines(referral_store *st, int has_period, int period)
-{
-	sqlite3_stmt *q;
-	int rc, step;
+struct periods {
+	int *period;
+	int64_t *last_seq;
+	size_t n, cap;
+	referral_store *st;
+};
 
-	if ((rc = st_create_derived(st, "temp.x_")) || (rc = st_exec(st, "BEGIN")))
-		return rc;
-	if ((rc = st_exec(st, "DELETE FROM temp.x_lines")) ||
-	    (rc = st_prepare(st, "SELECT period, last_seq FROM closes UNION ALL"
-				 " SELECT period, last_seq FROM drafts ORDER BY 1", &q))) {
-		st_rollback(st);
-		return rc;
+static int put_period(void *ctx, int period, int64_t last_seq)
+{
+	struct periods *P = ctx;
+	if (P->n == P->cap) {
+		size_t cap = P->cap ? 2 * P->cap : 16;
+		int *np = realloc(P->period, cap * sizeof *np);
+		if (np)
+			P->period = np;
+		int64_t *ns = np ? realloc(P->last_seq, cap * sizeof *ns) : NULL;
+		if (!ns)
+			return st_nomem(P->st);
+		P->last_seq = ns;
+		P->cap = cap;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int p = sqlite3_column_int(q, 0);
-		if (has_period && p != period)
-			continue;
-		if ((rc = settle_period(st, p, sqlite3_column_int64(q, 1), "temp.x_", SETTLE_LINES, NULL)))
-			break;
-	}
-	sqlite3_finalize(q);
-	if (!rc && step != SQLITE_DONE)
-		rc = st_sqlfail(st, "reading periods");
+	P->period[P->n] = period;
+	P->last_seq[P->n++] = last_seq;
+	return 0;
+}
+
+static int scratch_lines(void *ctx, const struct line_row *rows, size_t n)
+{
+	return ENG((referral_store *)ctx, put_lines, rows, n);
+}
+
+/* Re-derives the lines of every closed period and of the settled draft
+ * (only `period` when it is given, non-zero) into the engine's scratch. */
+static int derive_lines(referral_store *st, int period)
+{
+	struct periods P = {.st = st};
+	struct settle_out out = {NULL, NULL, scratch_lines, NULL, st, 0};
+	int rc = ENG(st, begin, TX_READ);
+	if (rc)
+		return rc;
+	if (!(rc = ENG(st, lines_reset)) && !(rc = ENG(st, closes, put_period, &P)))
+		rc = ENG(st, drafts, put_period, &P);
+	for (size_t i = 0; i < P.n && !rc; i++)
+		if (!period || P.period[i] == period)
+			rc = settle_period(st, P.period[i], P.last_seq[i], &out, SETTLE_LINES, NULL);
+	free(P.period);
+	free(P.last_seq);
 	if (rc) {
-		st_rollback(st);
+		ENG(st, rollback);
 		return rc;
 	}
-	return st_commit(st);
+	return ENG(st, commit);
 }
 
 int referral_rows_open(referral_store *st, referral_rows **out, const char *table,
@@ -137,7 +132,7 @@ int referral_rows_open(referral_store *st, referral_rows **out, const char *tabl
 		return rc;
 	if ((rc = st_load_state(st)))
 		return rc;
-	if (def == &tables[1] && (rc = derive_lines(st, period != NULL, p)))
+	if (def->kind == EXPORT_LINES && (rc = derive_lines(st, p)))
 		return rc;
 
 	referral_rows *r = calloc(1, sizeof *r);
@@ -146,11 +141,9 @@ int referral_rows_open(referral_store *st, referral_rows **out, const char *tabl
 	r->st = st;
 	r->def = def;
 	mpq_inits(r->lifetime, r->balance, NULL);
-	if ((rc = st_prepare(st, def->sql, &r->q)))
+	if ((rc = ENG(st, rows_open, def->kind, period ? p : 0, &r->q)))
 		goto fail;
-	if (period && def != &tables[3])
-		sqlite3_bind_int(r->q, 1, p);
-	if (def == &tables[3]) {
+	if (def->kind == EXPORT_MEMBERS) {
 		if ((rc = points_compute_all(st, &r->ledger)))
 			goto fail;
 		r->tier_plan = st_plan_for(st, st->first_open);
@@ -178,7 +171,7 @@ static void member_row(referral_rows *r)
 {
 	const plan *pl = r->tier_plan;
 	int64_t sharer;
-	points_get(r->ledger, sqlite3_column_int64(r->q, 0), r->lifetime, r->balance, &sharer);
+	points_get(r->ledger, atoll(r->row[0]), r->lifetime, r->balance, &sharer);
 	int own = points_tier(pl, r->lifetime), best = own;
 	if (sharer) {
 		mpq_t sl, sb;
@@ -190,13 +183,13 @@ static void member_row(referral_rows *r)
 			best = theirs;
 		mpq_clears(sl, sb, NULL);
 	}
-	r->cur[0] = (const char *)sqlite3_column_text(r->q, 1);
+	r->cur[0] = r->row[1];
 	dec_format(r->vals[1], sizeof r->vals[1], r->lifetime);
 	dec_format(r->vals[2], sizeof r->vals[2], r->balance);
 	r->cur[1] = r->vals[1];
 	r->cur[2] = r->vals[2];
 	r->cur[3] = pl->tiers[own].name;
-	r->cur[4] = (const char *)sqlite3_column_text(r->q, 2);
+	r->cur[4] = r->row[2];
 	r->cur[5] = pl->tiers[best].name;
 }
 
@@ -204,17 +197,15 @@ int referral_rows_next(referral_rows *r)
 {
 	if (!r)
 		return -REFERRAL_EUSAGE;
-	int step = sqlite3_step(r->q);
-	if (step == SQLITE_DONE)
-		return 0;
-	if (step != SQLITE_ROW)
-		return -st_sqlfail(r->st, "reading an export");
+	int more = r->st->eng->ops->rows_next(r->q, &r->row);
+	if (more <= 0)
+		return more;
 	if (r->ledger) {
 		member_row(r);
 		return 1;
 	}
 	for (int i = 0; i < r->def->ncols; i++) {
-		const char *v = (const char *)sqlite3_column_text(r->q, i);
+		const char *v = r->row[i];
 		r->cur[i] = v ? v : "";
 	}
 	return 1;
@@ -231,7 +222,8 @@ void referral_rows_free(referral_rows *r)
 {
 	if (!r)
 		return;
-	sqlite3_finalize(r->q);
+	if (r->q)
+		r->st->eng->ops->rows_close(r->q);
 	points_free(r->ledger);
 	mpq_clears(r->lifetime, r->balance, NULL);
 	free(r);
@@ -361,8 +353,8 @@ int referral_export(referral_store *st, const char *table, const char *period, c
 int referral_member_get(referral_store *st, const char *member, referral_member_info *out)
 {
 	struct points_ledger *L;
-	sqlite3_stmt *q = NULL;
 	int rc;
+	char sharer_id[80] = "";
 
 	if (!st)
 		return REFERRAL_EUSAGE;
@@ -370,16 +362,13 @@ int referral_member_get(referral_store *st, const char *member, referral_member_
 		return st_fail(st, REFERRAL_EUSAGE, "no member or result given");
 	if ((rc = st_load_state(st)))
 		return rc;
-	sqlite3_stmt *f = st->q[Q_FIND];
-	sqlite3_bind_int(f, 1, REFERRAL_EV_MEMBER);
-	sqlite3_bind_text(f, 2, member, -1, SQLITE_TRANSIENT);
-	int step = sqlite3_step(f);
-	int64_t seq = step == SQLITE_ROW ? sqlite3_column_int64(f, 0) : 0;
-	sqlite3_reset(f);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return st_sqlfail(st, "looking up a member");
-	if (!seq)
+	struct ev_row row;
+	int found = ENG(st, find, REFERRAL_EV_MEMBER, member, strlen(member), &row);
+	if (found < 0)
+		return -found;
+	if (!found)
 		return st_fail(st, REFERRAL_EINPUT, "member \"%s\" does not exist", member);
+	int64_t seq = row.seq;
 
 	/* the whole ledger: a sharer's points come from her sharees' events */
 	if ((rc = points_compute_all(st, &L)))
@@ -390,16 +379,11 @@ int referral_member_get(referral_store *st, const char *member, referral_member_
 	points_get(L, seq, life, bal, &sharer);
 	const plan *pl = st_plan_for(st, st->first_open);
 	int own = points_tier(pl, life), best = own;
-	const char *sharer_id = "";
 	if (sharer) {
 		points_get(L, sharer, slife, sbal, &unused);
 		if (points_tier(pl, slife) > best)
 			best = points_tier(pl, slife);
-		if ((rc = st_prepare(st, "SELECT id FROM events WHERE seq = ?1", &q)))
-			goto out;
-		sqlite3_bind_int64(q, 1, sharer);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			sharer_id = (const char *)sqlite3_column_text(q, 0);
+		ENG(st, id_of, sharer, sharer_id, sizeof sharer_id);
 	}
 	/* one buffer holds the lent strings: id, lifetime, balance, sharer */
 	struct strbuf *b = &st->member_buf;
@@ -428,7 +412,6 @@ int referral_member_get(referral_store *st, const char *member, referral_member_
 	out->tier = pl->tiers[own].name;
 	out->effective_tier = pl->tiers[best].name;
 out:
-	sqlite3_finalize(q);
 	mpq_clears(life, bal, slife, sbal, NULL);
 	points_free(L);
 	return rc;

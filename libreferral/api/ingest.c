@@ -44,23 +44,6 @@
 
 #define MAX_REPORTED 100
 
-/* Statements a batch prepares when it first needs them. */
-enum batch_stmt {
-	B_COUNT_TYPE,    /* type -> count */
-	B_IDS_OF_TYPE,   /* type -> id, seq, at */
-	B_BINDINGS,      /* member seq -> at, window, distributor of each binding */
-	B_LAST_BINDING,  /* distributor seq -> the latest start of a binding to her */
-	B_NSTMTS
-};
-
-static const char *const batch_sql[B_NSTMTS] = {
-	[B_COUNT_TYPE] = "SELECT count(*) FROM events WHERE type = ?1",
-	[B_IDS_OF_TYPE] = "SELECT id, seq, at FROM events WHERE type = ?1",
-	[B_BINDINGS] = "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
-		       " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
-	[B_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
-};
-
 /* A type's id cache is built once the batch has looked up
  * IDCACHE_MIN_LOOKUPS of its ids through SQLite, or 1/CACHE_SHARE of the
  * type's events if that is more (see the top of this file). */
@@ -84,7 +67,7 @@ struct referral_batch {
 	int done;       /* committed or rolled back */
 	struct strbuf msg;
 	mpq_t a, b;     /* scratch values */
-	sqlite3_stmt *q[B_NSTMTS];
+	int64_t next_seq; /* the seq the next event appended gets */
 	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
 	/* the regular file being read by referral_batch_add_file: its size and
 	 * the bytes of it read so far, or 0 and 0 */
@@ -375,16 +358,6 @@ static int check_fields(referral_batch *b, struct event_in *e)
 
 /* ---- lookups ----------------------------------------------------------- */
 
-/* A statement of the batch, prepared on first use. */
-static int batch_stmt(referral_batch *b, enum batch_stmt which, sqlite3_stmt **out)
-{
-	int rc;
-	if (!b->q[which] && (rc = st_prepare(b->st, batch_sql[which], &b->q[which])))
-		return rc;
-	*out = b->q[which];
-	return 0;
-}
-
 /* The types that references name, which get an id cache. */
 static int is_entity_type(int type)
 {
@@ -392,33 +365,26 @@ static int is_entity_type(int type)
 	       type == REFERRAL_EV_MEMBER || type == REFERRAL_EV_ORDER;
 }
 
+static int load_id(void *ctx, const char *id, size_t n, int64_t seq, int64_t at)
+{
+	struct idcache_loader *l = ctx;
+	return idcache_load(l, id, n, seq, at) ? REFERRAL_EIO : 0;
+}
+
 /* Loads every id of `type` in the log (the batch's own events included)
  * into its cache, in one scan of the (type, id) index. */
 static int build_cache(referral_batch *b, int type)
 {
 	struct type_cache *tc = &b->cache[type];
-	sqlite3_stmt *q;
-	int rc = batch_stmt(b, B_IDS_OF_TYPE, &q), step;
-	if (rc)
-		return rc;
 	if (idcache_reserve(&tc->ids, (size_t)tc->count + (size_t)tc->lookups))
 		return st_nomem(b->st);
-	sqlite3_bind_int(q, 1, type);
 	struct idcache_loader l = {.c = &tc->ids};
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(q, 0);
-		size_t n = (size_t)sqlite3_column_bytes(q, 0);
-		if (!id || idcache_load(&l, id, n, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 2)))
-			break; /* out of memory */
-	}
-	sqlite3_reset(q);
-	if (step == SQLITE_ROW || idcache_load_end(&l)) {
+	int rc = ENG(b->st, ids, type, load_id, &l);
+	if (!rc && idcache_load_end(&l))
+		rc = st_nomem(b->st);
+	if (rc) {
 		idcache_free(&tc->ids);
-		return st_nomem(b->st);
-	}
-	if (step != SQLITE_DONE) {
-		idcache_free(&tc->ids);
-		return st_sqlfail(b->st, "loading ids");
+		return rc;
 	}
 	tc->built = 1;
 	return 0;
@@ -435,16 +401,10 @@ static int count_lookup(referral_batch *b, int type)
 	    ++tc->lookups < (tc->threshold ? tc->threshold : IDCACHE_MIN_LOOKUPS))
 		return 0;
 	if (!tc->threshold) {
-		sqlite3_stmt *q;
-		int rc = batch_stmt(b, B_COUNT_TYPE, &q);
+		long count = 0;
+		int rc = ENG(b->st, count_type, type, &count);
 		if (rc)
 			return rc;
-		sqlite3_bind_int(q, 1, type);
-		int step = sqlite3_step(q);
-		long count = step == SQLITE_ROW ? (long)sqlite3_column_int64(q, 0) : 0;
-		sqlite3_reset(q);
-		if (step != SQLITE_ROW)
-			return st_sqlfail(b->st, "counting ids");
 		tc->count = count;
 		tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
 									  : IDCACHE_MIN_LOOKUPS;
@@ -470,33 +430,22 @@ static int find_entity(referral_batch *b, int type, const char *id, size_t n, in
 		return -rc;
 	if (b->cache[type].built)
 		return idcache_get(&b->cache[type].ids, id, n, seq, at);
-	sqlite3_stmt *q = b->st->q[Q_FIND];
-	sqlite3_bind_int(q, 1, type);
-	sqlite3_bind_text(q, 2, id, (int)n, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(q, 0);
-		*at = sqlite3_column_int64(q, 1);
-		found = 1;
+	struct ev_row row;
+	found = ENG(b->st, find, type, id, n, &row);
+	if (found == 1) {
+		*seq = row.seq;
+		*at = row.at;
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return -st_sqlfail(b->st, "looking up an id");
 	return found;
 }
 
 /* The termination instant of a distributor, or INT64_MAX. */
 static int termination_of(referral_store *st, int64_t dist, int64_t *term)
 {
-	sqlite3_stmt *q = st->q[Q_BY_REF];
-	sqlite3_bind_int64(q, 1, dist);
-	sqlite3_bind_int(q, 2, REFERRAL_EV_TERMINATE);
-	int rc = sqlite3_step(q);
-	*term = rc == SQLITE_ROW ? sqlite3_column_int64(q, 1) : INT64_MAX;
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return st_sqlfail(st, "looking up a termination");
-	return 0;
+	int found = ENG(st, termination, dist, term);
+	if (found <= 0)
+		*term = INT64_MAX;
+	return found < 0 ? -found : 0;
 }
 
 static void explain_ref(referral_batch *b, const struct event_in *e, int f)
@@ -562,32 +511,52 @@ static int check_not_terminated(referral_batch *b, const struct event_in *e, int
 	return 0;
 }
 
+/* The bindings of a member, gathered before they are checked (a callback
+ * does not call the engine). */
+struct bindings {
+	struct { int64_t at, dist; int months; } *b;
+	size_t n, cap;
+	referral_store *st;
+};
+
+static int put_binding(void *ctx, int64_t at, int months, int64_t dist)
+{
+	struct bindings *B = ctx;
+	if (B->n == B->cap) {
+		size_t cap = B->cap ? 2 * B->cap : 8;
+		void *n = realloc(B->b, cap * sizeof *B->b);
+		if (!n)
+			return st_nomem(B->st);
+		B->b = n;
+		B->cap = cap;
+	}
+	B->b[B->n].at = at;
+	B->b[B->n].dist = dist;
+	B->b[B->n++].months = months;
+	return 0;
+}
+
 /* A new binding [at, end) of member `m` must not overlap any of hers. */
 static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t m, int64_t end)
 {
 	referral_store *st = b->st;
-	sqlite3_stmt *q;
-	int rc, step, overlap = 0;
-
+	struct bindings B = {.st = st};
+	int overlap = 0;
 	/* every binding of hers: the one she joined with, and her binds */
-	if ((rc = batch_stmt(b, B_BINDINGS, &q)))
-		return rc;
-	sqlite3_bind_int64(q, 1, m);
-	while (!overlap && (step = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t term, bat = sqlite3_column_int64(q, 0);
-		if ((rc = termination_of(st, sqlite3_column_int64(q, 2), &term)))
-			break;
-		int64_t bend = binding_end(st, bat, sqlite3_column_int(q, 1), term);
-		overlap = bat < end && e->at < bend;
+	int rc = ENG(st, bindings, m, put_binding, &B);
+	for (size_t i = 0; i < B.n && !rc && !overlap; i++) {
+		int64_t term;
+		if (!(rc = termination_of(st, B.b[i].dist, &term))) {
+			int64_t bend = binding_end(st, B.b[i].at, B.b[i].months, term);
+			overlap = B.b[i].at < end && e->at < bend;
+		}
 	}
-	sqlite3_reset(q);
+	free(B.b);
 	if (rc)
 		return rc;
 	if (overlap)
 		return bad(b, e, "member \"%.*s\" already has a binding active at some instant of this one",
 			   (int)e->f[F_MEMBER].n, e->f[F_MEMBER].s);
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "reading bindings");
 	return 0;
 }
 
@@ -596,6 +565,16 @@ static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t
 static void window_months(const referral_store *st, struct event_in *e)
 {
 	snprintf(e->num, sizeof e->num, "%ld", st_plan_for(st, e->booked)->commission_window_months);
+}
+
+/* Takes a stored refund off what is left of its order (in b->b). */
+static int take_refund(void *ctx, const char *amount)
+{
+	referral_batch *b = ctx;
+	if (dec_parse_signed(b->a, amount))
+		return st_fail(b->st, REFERRAL_EIO, "storage: a stored refund is not money");
+	mpq_sub(b->b, b->b, b->a);
+	return 0;
 }
 
 static int check_rules(referral_batch *b, struct event_in *e)
@@ -623,17 +602,11 @@ static int check_rules(referral_batch *b, struct event_in *e)
 		if (term != INT64_MAX)
 			return bad(b, e, "distributor \"%.*s\" is already terminated",
 				   (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
-		sqlite3_stmt *q;
-		if ((rc = batch_stmt(b, B_LAST_BINDING, &q)))
-			return rc;
-		sqlite3_bind_int64(q, 1, e->ref1);
-		int step = sqlite3_step(q);
-		int late = step == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL &&
-			   sqlite3_column_int64(q, 0) >= e->at;
-		sqlite3_reset(q);
-		if (step != SQLITE_ROW)
-			return st_sqlfail(st, "reading bindings");
-		if (late)
+		int64_t last;
+		int found = ENG(st, last_binding, e->ref1, &last);
+		if (found < 0)
+			return -found;
+		if (found && last >= e->at)
 			return bad(b, e, "distributor \"%.*s\" has a binding that starts at or after "
 				   "the termination", (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
 		return 0;
@@ -651,16 +624,12 @@ static int check_rules(referral_batch *b, struct event_in *e)
 	case REFERRAL_EV_SHARE_BENEFITS: {
 		if (e->ref1 == e->ref2)
 			return bad(b, e, "a member cannot share benefits with herself");
-		sqlite3_stmt *q = st->q[Q_BY_REF];
-		sqlite3_bind_int64(q, 1, e->ref1);
-		sqlite3_bind_int(q, 2, REFERRAL_EV_SHARE_BENEFITS);
-		int step = sqlite3_step(q);
-		sqlite3_reset(q);
-		if (step == SQLITE_ROW)
+		int found = ENG(st, has_sharer, e->ref1);
+		if (found < 0)
+			return -found;
+		if (found)
 			return bad(b, e, "member \"%.*s\" already has a sharer", (int)e->f[F_TO].n,
 				   e->f[F_TO].s);
-		if (step != SQLITE_DONE)
-			return st_sqlfail(st, "reading sharers");
 		return 0;
 	}
 	case REFERRAL_EV_ORDER:
@@ -670,28 +639,16 @@ static int check_rules(referral_batch *b, struct event_in *e)
 	case REFERRAL_EV_REFUND: {
 		if (mpq_sgn(b->a) <= 0)
 			return bad_field(b, e, F_AMOUNT, "an amount greater than 0");
-		sqlite3_stmt *q = st->q[Q_BY_SEQ];
-		sqlite3_bind_int64(q, 1, e->ref1);
-		int step = sqlite3_step(q);
-		if (step == SQLITE_ROW) {
-			const char *amount = (const char *)sqlite3_column_text(q, 6);
-			dec_parse_signed(b->b, amount);
-		}
-		sqlite3_reset(q);
-		if (step != SQLITE_ROW)
-			return st_sqlfail(st, "reading an order");
+		struct ev_row order;
+		int found = ENG(st, get, e->ref1, &order);
+		if (found < 0)
+			return -found;
+		if (!found || !order.num || dec_parse_signed(b->b, order.num))
+			return st_fail(st, REFERRAL_EIO, "storage: order %lld is not in the log as it should",
+				       (long long)e->ref1);
 		mpq_sub(b->b, b->b, b->a); /* what is left after this refund */
-		q = st->q[Q_BY_REF];
-		sqlite3_bind_int64(q, 1, e->ref1);
-		sqlite3_bind_int(q, 2, REFERRAL_EV_REFUND);
-		while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-			const char *r = (const char *)sqlite3_column_text(q, 4);
-			dec_parse_signed(b->a, r);
-			mpq_sub(b->b, b->b, b->a);
-		}
-		sqlite3_reset(q);
-		if (step != SQLITE_DONE)
-			return st_sqlfail(st, "reading refunds");
+		if ((rc = ENG(st, refunds, e->ref1, take_refund, b)))
+			return rc;
 		if (mpq_sgn(b->b) < 0)
 			return bad(b, e, "the refunds of order \"%.*s\" would exceed its amount",
 				   (int)e->f[F_ORDER].n, e->f[F_ORDER].s);
@@ -718,33 +675,32 @@ static int check_rules(referral_batch *b, struct event_in *e)
 
 /* ---- duplicates -------------------------------------------------------- */
 
-static int same_text(sqlite3_stmt *q, int col, const char *s)
+static int same_text(const char *t, const char *s)
 {
-	const char *t = (const char *)sqlite3_column_text(q, col);
 	if (!s || !t)
 		return !s && !t;
 	return strcmp(s, t) == 0;
 }
 
 /* Compares with a stored event of the same key: 1 identical, 0 conflicting
- * (message set), negative on failure. */
-static int compare_stored(referral_batch *b, struct event_in *e, sqlite3_stmt *q)
+ * (message set). */
+static int compare_stored(referral_batch *b, struct event_in *e, const struct ev_row *r)
 {
 	const struct type_spec *sp = &e->spec;
 	const char *differs = NULL;
 
-	if (sqlite3_column_int64(q, 1) != e->at)
+	if (r->at != e->at)
 		differs = "at";
-	else if ((sqlite3_column_type(q, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 3)) != e->ref1)
+	else if (r->ref1 != e->ref1)
 		differs = sp->ref1 >= 0 ? field_names[sp->ref1] : "reference";
-	else if ((sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4)) != e->ref2)
+	else if (r->ref2 != e->ref2)
 		differs = sp->ref2 >= 0 ? field_names[sp->ref2] : "reference";
-	else if (sp->num >= 0 && !same_text(q, 5, e->num[0] ? e->num : NULL))
+	else if (sp->num >= 0 && !same_text(r->num, e->num[0] ? e->num : NULL))
 		differs = field_names[sp->num];
-	else if (!same_text(q, 6, e->txt1))
+	else if (!same_text(r->txt1, e->txt1))
 		differs = e->type == REFERRAL_EV_SHARE ? "distributor/member"
 						       : field_names[sp->txt1];
-	else if (!same_text(q, 7, e->txt2))
+	else if (!same_text(r->txt2, e->txt2))
 		differs = field_names[sp->txt2];
 	if (!differs)
 		return 1;
@@ -783,19 +739,14 @@ static int check_stored(referral_batch *b, struct event_in *e, long line, int re
 	} else if ((rc = count_lookup(b, e->type))) {
 		return rc;
 	}
-	sqlite3_stmt *q = b->st->q[Q_FIND];
-	sqlite3_bind_int(q, 1, e->type);
-	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
-	int step = sqlite3_step(q);
-	if (step != SQLITE_ROW) {
-		sqlite3_reset(q);
-		return step == SQLITE_DONE ? NOT_STORED : st_sqlfail(b->st, "looking up an event");
-	}
-	int same = refs ? 0 : compare_stored(b, e, q);
+	struct ev_row row;
+	int found = ENG(b->st, find, e->type, e->f[F_ID].s, e->f[F_ID].n, &row);
+	if (found <= 0)
+		return found == 0 ? NOT_STORED : -found;
+	int same = refs ? 0 : compare_stored(b, e, &row);
 	if (refs)
 		bad(b, e, "conflicts with the %s \"%.*s\" already stored (different references)",
 		    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s);
-	sqlite3_reset(q);
 	if (same) {
 		b->duplicates++;
 		return 0;
@@ -815,30 +766,26 @@ static int checked_after_insert(int type)
 	       type == REFERRAL_EV_STORE_CHANGE;
 }
 
-static int insert_event(referral_store *st, const struct event_in *e)
+/* Appends the event with the batch's next seq: 0, ENGINE_EXISTS, or a status. */
+static int insert_event(referral_batch *b, const struct event_in *e)
 {
-	sqlite3_stmt *q = st->q[Q_INSERT];
-	sqlite3_bind_int(q, 1, e->type);
-	sqlite3_bind_text(q, 2, e->f[F_ID].s, (int)e->f[F_ID].n, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, e->at);
-	sqlite3_bind_int(q, 4, e->booked);
-	if (e->ref1)
-		sqlite3_bind_int64(q, 5, e->ref1);
-	else
-		sqlite3_bind_null(q, 5);
-	if (e->ref2)
-		sqlite3_bind_int64(q, 6, e->ref2);
-	else
-		sqlite3_bind_null(q, 6);
-	if (e->num[0])
-		sqlite3_bind_text(q, 7, e->num, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 7);
-	sqlite3_bind_text(q, 8, e->txt1, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 9, e->txt2, -1, SQLITE_STATIC);
-	int step = sqlite3_step(q);
-	sqlite3_reset(q);
-	return step;
+	struct ev_row r = {
+		.seq = b->next_seq,
+		.at = e->at,
+		.ref1 = e->ref1,
+		.ref2 = e->ref2,
+		.type = e->type,
+		.booked = e->booked,
+		.id = e->f[F_ID].s,
+		.idlen = e->f[F_ID].n,
+		.num = e->num[0] ? e->num : NULL,
+		.txt1 = e->txt1,
+		.txt2 = e->txt2,
+	};
+	int rc = ENG(b->st, append, &r, 1);
+	if (!rc)
+		b->next_seq++;
+	return rc;
 }
 
 static int ingest_event(referral_batch *b, struct event_in *e, long line)
@@ -869,17 +816,19 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 		}
 		goto rejected;
 	}
-	int step = insert_event(st, e);
-	if (step == SQLITE_CONSTRAINT && late_check) {
+	int64_t seq = b->next_seq;
+	int step = insert_event(b, e);
+	if (step == ENGINE_EXISTS && late_check) {
 		rc = check_stored(b, e, line, 0);
 		return rc == NOT_STORED ? st_fail(st, REFERRAL_EIO, "storage: a key is both there and not")
 					: rc;
 	}
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "appending an event");
+	if (step == ENGINE_EXISTS)
+		return st_fail(st, REFERRAL_EIO, "storage: a key checked as new is already stored");
+	if (step)
+		return step;
 	struct type_cache *tc = &b->cache[e->type];
-	if (tc->built && idcache_put(&tc->ids, e->f[F_ID].s, e->f[F_ID].n,
-				     sqlite3_last_insert_rowid(st->db), e->at))
+	if (tc->built && idcache_put(&tc->ids, e->f[F_ID].s, e->f[F_ID].n, seq, e->at))
 		return st_nomem(st);
 	b->ingested++;
 	return 0;
@@ -908,11 +857,13 @@ int referral_batch_begin(referral_store *st, referral_batch **out, const char *s
 	b->st = st;
 	mpq_init(b->a);
 	mpq_init(b->b);
-	int rc = st_begin(st);
+	int rc = ENG(st, begin, TX_APPEND);
 	if (!rc)
 		rc = st_load_state(st); /* another handle may have closed a period */
+	if (!rc && !(rc = ENG(st, last_seq, &b->next_seq)))
+		b->next_seq++;
 	if (rc) {
-		st_rollback(st);
+		ENG(st, rollback);
 		b->done = 1;
 		referral_batch_free(b);
 		return rc;
@@ -1261,10 +1212,6 @@ int referral_batch_add_file(referral_batch *b, const char *path)
  * only its counts and messages are left to read. */
 static void release_lookups(referral_batch *b)
 {
-	for (int i = 0; i < B_NSTMTS; i++) {
-		sqlite3_finalize(b->q[i]);
-		b->q[i] = NULL;
-	}
 	for (int t = 0; t <= EV_TYPES; t++) {
 		idcache_free(&b->cache[t].ids);
 		b->cache[t] = (struct type_cache){0};
@@ -1281,13 +1228,13 @@ int referral_batch_commit(referral_batch *b)
 	st->in_batch = 0;
 	release_lookups(b);
 	if (b->nerrors) {
-		st_rollback(st);
+		ENG(st, rollback);
 		b->ingested = 0;
 		rc = b->nconflicts == b->nerrors ? REFERRAL_ESTATE : REFERRAL_EINPUT;
 		return st_fail(st, rc, "%ld bad line%s: nothing was stored", b->nerrors,
 			       b->nerrors == 1 ? "" : "s");
 	}
-	return st_commit(st);
+	return ENG(st, commit);
 }
 
 long referral_batch_ingested(const referral_batch *b) { return b ? b->ingested : 0; }
@@ -1306,7 +1253,7 @@ void referral_batch_free(referral_batch *b)
 	if (!b)
 		return;
 	if (!b->done) {
-		st_rollback(b->st);
+		ENG(b->st, rollback);
 		b->st->in_batch = 0;
 	}
 	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)

@@ -33,7 +33,7 @@ struct grading {
 	fen_t min_sales[PLAN_GRADES]; /* the plan's thresholds: money */
 	struct graded *g;
 	size_t n;
-	struct idmap map;
+	struct idmap map, stores;
 	struct rating *ratings;
 	size_t nratings, capratings;
 };
@@ -55,81 +55,62 @@ static int take_rows(struct grading *G, struct figures *figs)
  * the earlier periods' from their frozen statements. Each statement holds
  * her bounties earned minus reversed, her commission bases minus reversal
  * bases, and her shares booked in its period. */
+static int put_figures(void *ctx, int64_t dist, long members, const char *sales_text,
+		       long shares)
+{
+	struct grading *G = ctx;
+	int32_t i = idmap_get(&G->map, dist);
+	if (i < 0)
+		return 0;
+	struct graded *g = &G->g[i];
+	fen_t sales;
+	g->members += members;
+	g->shares += shares;
+	if (fen_parse(sales_text, &sales) || fen_add(&g->sales, sales))
+		return st_fail(G->st, REFERRAL_EIO, "storage: a stored sales figure is not money");
+	return 0;
+}
+
 static int measure_statements(struct grading *G)
 {
-	sqlite3_stmt *q;
-	int rc = st_prepare(G->st, "SELECT dist, members, sales, shares FROM main.statements"
-				   " WHERE period BETWEEN ?1 AND ?2 - 1", &q), step;
-	if (rc)
-		return rc;
-	sqlite3_bind_int(q, 1, G->lo);
-	sqlite3_bind_int(q, 2, G->period);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int32_t i = idmap_get(&G->map, sqlite3_column_int64(q, 0));
-		if (i < 0)
-			continue;
-		struct graded *g = &G->g[i];
-		fen_t sales;
-		g->members += sqlite3_column_int64(q, 1);
-		g->shares += sqlite3_column_int64(q, 3);
-		if (fen_parse((const char *)sqlite3_column_text(q, 2), &sales) ||
-		    fen_add(&g->sales, sales)) {
-			rc = st_fail(G->st, REFERRAL_EIO, "storage: a stored sales figure is not money");
-			break;
-		}
-	}
-	sqlite3_finalize(q);
-	if (!rc && step != SQLITE_DONE)
-		rc = st_sqlfail(G->st, "reading statements for grading");
-	return rc;
+	if (G->lo > G->period - 1)
+		return 0;
+	return ENG(G->st, statement_figures, G->lo, G->period - 1, put_figures, G);
 }
 
 /* The latest rating of each store as of the end of P (0 if none): kept in
  * G->ratings with its text, each distributor pointing at her store's. */
+static int put_rating(void *ctx, int64_t store, const char *r)
+{
+	struct grading *G = ctx;
+	int32_t i = idmap_get(&G->stores, store);
+	if (i < 0) {
+		if (G->nratings == G->capratings) {
+			size_t cap = G->capratings ? G->capratings * 2 : 64;
+			struct rating *nr = realloc(G->ratings, cap * sizeof *nr);
+			if (!nr)
+				return st_nomem(G->st);
+			G->ratings = nr;
+			G->capratings = cap;
+		}
+		if (idmap_put(&G->stores, store, (int32_t)G->nratings))
+			return st_nomem(G->st);
+		mpq_init(G->ratings[G->nratings].value);
+		i = (int32_t)G->nratings++;
+	}
+	if (dec_parse_signed(G->ratings[i].value, r)) /* later rows win */
+		return st_fail(G->st, REFERRAL_EIO, "storage: a stored rating is not a decimal");
+	return 0;
+}
+
 static int measure_ratings(struct grading *G)
 {
-	sqlite3_stmt *q;
-	struct idmap stores = {0};
-	/* through the partial index events_network, whose condition is repeated
-	 * so that the planner sees it */
-	int rc = st_prepare(G->st, "SELECT ref1, num FROM events WHERE type BETWEEN 2 AND 7"
-				   " AND type = 2 AND at < ?1 AND seq <= ?2 ORDER BY at, seq", &q), step;
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(q, 1, period_start(G->period + 1, G->pl->utc_offset_min));
-	sqlite3_bind_int64(q, 2, G->limit);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t store = sqlite3_column_int64(q, 0);
-		const char *r = (const char *)sqlite3_column_text(q, 1);
-		int32_t i = idmap_get(&stores, store);
-		if (i < 0) {
-			if (G->nratings == G->capratings) {
-				size_t cap = G->capratings ? G->capratings * 2 : 64;
-				struct rating *nr = realloc(G->ratings, cap * sizeof *nr);
-				if (!nr) {
-					rc = st_nomem(G->st);
-					break;
-				}
-				G->ratings = nr;
-				G->capratings = cap;
-			}
-			if (idmap_put(&stores, store, (int32_t)G->nratings)) {
-				rc = st_nomem(G->st);
-				break;
-			}
-			mpq_init(G->ratings[G->nratings].value);
-			i = (int32_t)G->nratings++;
-		}
-		dec_parse_signed(G->ratings[i].value, r); /* later rows win */
-	}
-	sqlite3_finalize(q);
-	if (!rc && step != SQLITE_DONE)
-		rc = st_sqlfail(G->st, "reading store ratings");
+	int rc = ENG(G->st, ratings, period_start(G->period + 1, G->pl->utc_offset_min), G->limit,
+		     put_rating, G);
 	for (size_t k = 0; k < G->nratings; k++)
 		dec_format(G->ratings[k].text, sizeof G->ratings[k].text, G->ratings[k].value);
 	for (size_t k = 0; k < G->n && !rc; k++)
-		G->g[k].rating = idmap_get(&stores, G->g[k].store);
-	idmap_free(&stores);
+		G->g[k].rating = idmap_get(&G->stores, G->g[k].store);
 	return rc;
 }
 
@@ -151,44 +132,40 @@ static int next_grade(const struct grading *G, const struct graded *g, const mpq
 	return next;
 }
 
-static int write_grades(struct grading *G, const char *out)
-{
-	struct strbuf sql = {0};
-	sqlite3_stmt *q;
-	char sales[FEN_TEXT];
-	mpq_t zero;
-	int rc;
+#define GRADE_BATCH 1024
 
-	if (sb_printf(&sql, "INSERT INTO %sgrades(period, dist, grade, members, sales, shares,"
-			    " store_rating, next_grade) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", out))
-		return st_nomem(G->st);
-	rc = st_prepare(G->st, sb_str(&sql), &q);
-	sb_free(&sql);
-	if (rc)
-		return rc;
+static int write_grades(struct grading *G, const struct settle_out *out)
+{
+	struct grade_row *rows = malloc(GRADE_BATCH * sizeof *rows);
+	char (*sales)[FEN_TEXT] = malloc(GRADE_BATCH * sizeof *sales);
+	mpq_t zero;
+	int rc = rows && sales ? 0 : st_nomem(G->st);
 	mpq_init(zero);
-	for (size_t k = 0; k < G->n && !rc; k++) {
-		struct graded *g = &G->g[k];
-		fen_format(sales, g->sales);
-		sqlite3_bind_int(q, 1, G->period);
-		sqlite3_bind_int64(q, 2, g->dist);
-		sqlite3_bind_int(q, 3, g->grade);
-		sqlite3_bind_int64(q, 4, g->members);
-		sqlite3_bind_text(q, 5, sales, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 6, g->shares);
-		sqlite3_bind_text(q, 7, g->rating >= 0 ? G->ratings[g->rating].text : "0.00", -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int(q, 8, next_grade(G, g, zero));
-		if (sqlite3_step(q) != SQLITE_DONE)
-			rc = st_sqlfail(G->st, "writing a grade");
-		sqlite3_reset(q);
+	for (size_t k = 0; k < G->n && !rc; k += GRADE_BATCH) {
+		size_t n = G->n - k < GRADE_BATCH ? G->n - k : GRADE_BATCH;
+		for (size_t i = 0; i < n; i++) {
+			struct graded *g = &G->g[k + i];
+			fen_format(sales[i], g->sales);
+			rows[i] = (struct grade_row){
+				.period = G->period,
+				.dist = g->dist,
+				.grade = g->grade,
+				.members = g->members,
+				.sales = sales[i],
+				.shares = g->shares,
+				.store_rating = g->rating >= 0 ? G->ratings[g->rating].text : "0.00",
+				.next_grade = next_grade(G, g, zero),
+			};
+		}
+		rc = out->grades(out->ctx, rows, n);
 	}
 	mpq_clear(zero);
-	sqlite3_finalize(q);
+	free(rows);
+	free(sales);
 	return rc;
 }
 
-int grade_period(referral_store *st, int period, int64_t limit, const char *out,
+int grade_period(referral_store *st, int period, int64_t limit, const struct settle_out *out,
 		 struct figures *figs)
 {
 	struct grading G;
@@ -210,5 +187,6 @@ int grade_period(referral_store *st, int period, int64_t limit, const char *out,
 		mpq_clear(G.ratings[k].value);
 	free(G.ratings);
 	idmap_free(&G.map); /* the rows are the caller's */
+	idmap_free(&G.stores);
 	return rc;
 }

@@ -80,75 +80,54 @@ static int credit(struct points_ledger *L, int64_t who, int64_t at, const mpq_t 
 	return 0;
 }
 
-/* Loads sharers from the rows of `q`: (to, from, at). */
-static int load_sharers(struct points_ledger *L, sqlite3_stmt *q)
+/* A share_benefits: `from` is `to`'s sharer since `at`. */
+static int put_sharer(void *ctx, int64_t to, int64_t from, int64_t at)
 {
-	int step;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		struct pmember *p = member_of(L, sqlite3_column_int64(q, 0));
-		if (!p)
-			return st_nomem(L->st);
-		p->sharer = sqlite3_column_int64(q, 1);
-		p->sb_at = sqlite3_column_int64(q, 2);
-	}
-	if (step != SQLITE_DONE)
-		return st_sqlfail(L->st, "reading sharers");
+	struct points_ledger *L = ctx;
+	struct pmember *p = member_of(L, to);
+	if (!p)
+		return st_nomem(L->st);
+	p->sharer = from;
+	p->sb_at = at;
 	return 0;
 }
 
-/* Applies the rows of `q`: (type, at, booked, ref1, num, txt1, order's
- * member, order's at, order's booked), the last three for refunds. */
-static int apply_rows(struct points_ledger *L, sqlite3_stmt *q)
+/* Applies one order, refund, member share or redeem. */
+static int apply_row(void *ctx, const struct points_row *r)
 {
+	struct points_ledger *L = ctx;
 	referral_store *st = L->st;
-	int step;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int type = sqlite3_column_int(q, 0);
-		int64_t at = sqlite3_column_int64(q, 1);
-		int booked = sqlite3_column_int(q, 2);
-		int64_t ref1 = sqlite3_column_int64(q, 3);
-		const char *num = (const char *)sqlite3_column_text(q, 4);
-		const char *txt1 = (const char *)sqlite3_column_text(q, 5);
-		const plan *pl = st_plan_for(st, booked);
-		int fail = 0;
+	const plan *pl = st_plan_for(st, r->booked);
+	int fail = 0;
 
-		switch (type) {
-		case REFERRAL_EV_ORDER:
-			dec_parse_signed(L->x, num);
-			mpq_mul(L->x, L->x, pl->per_yuan);
-			fail = credit(L, ref1, at, L->x, pl->share_bonus_rate);
-			break;
-		case REFERRAL_EV_REFUND: {
-			/* taken back at the order's rates, bonus if the order earned one */
-			const plan *op = st_plan_for(st, sqlite3_column_int(q, 8));
-			dec_parse_signed(L->x, num);
-			mpq_mul(L->x, L->x, op->per_yuan);
-			mpq_neg(L->x, L->x);
-			fail = credit(L, sqlite3_column_int64(q, 6), sqlite3_column_int64(q, 7), L->x,
-				      op->share_bonus_rate);
-			break;
-		}
-		case REFERRAL_EV_SHARE:
-			if (txt1 && !strcmp(txt1, "member"))
-				fail = credit(L, ref1, at, pl->per_share, pl->share_bonus_rate);
-			break;
-		case REFERRAL_EV_REDEEM: {
-			struct pmember *p = member_of(L, ref1);
-			if (!p) {
-				fail = 1;
-				break;
-			}
-			dec_parse_signed(L->x, num);
-			mpq_add(p->redeemed, p->redeemed, L->x);
-			break;
-		}
-		}
-		if (fail)
-			return st_nomem(st);
+	if (r->type != REFERRAL_EV_SHARE && (!r->num || dec_parse_signed(L->x, r->num)))
+		return st_fail(st, REFERRAL_EIO, "storage: a stored amount or points is not a decimal");
+
+	switch (r->type) {
+	case REFERRAL_EV_ORDER:
+		mpq_mul(L->x, L->x, pl->per_yuan);
+		fail = credit(L, r->member, r->at, L->x, pl->share_bonus_rate);
+		break;
+	case REFERRAL_EV_REFUND: {
+		/* taken back at the order's rates, bonus if the order earned one */
+		const plan *op = st_plan_for(st, r->order_booked);
+		mpq_mul(L->x, L->x, op->per_yuan);
+		mpq_neg(L->x, L->x);
+		fail = credit(L, r->order_member, r->order_at, L->x, op->share_bonus_rate);
+		break;
 	}
-	if (step != SQLITE_DONE)
-		return st_sqlfail(st, "reading points events");
-	return 0;
+	case REFERRAL_EV_SHARE:
+		if (r->by_member)
+			fail = credit(L, r->member, r->at, pl->per_share, pl->share_bonus_rate);
+		break;
+	case REFERRAL_EV_REDEEM: {
+		struct pmember *p = member_of(L, r->member);
+		if (!(fail = !p))
+			mpq_add(p->redeemed, p->redeemed, L->x);
+		break;
+	}
+	}
+	return fail ? st_nomem(st) : 0;
 }
 
 static struct points_ledger *ledger_new(referral_store *st)
@@ -173,23 +152,6 @@ void points_free(struct points_ledger *L)
 	free(L);
 }
 
-/* Runs `sql` with ?1 = a, ?2 = b through `fn`. */
-static int run(struct points_ledger *L, const char *sql, int64_t a, int64_t b,
-	       int (*fn)(struct points_ledger *, sqlite3_stmt *))
-{
-	sqlite3_stmt *q;
-	int rc = st_prepare(L->st, sql, &q);
-	if (rc)
-		return rc;
-	if (sqlite3_bind_parameter_count(q) >= 1)
-		sqlite3_bind_int64(q, 1, a);
-	if (sqlite3_bind_parameter_count(q) >= 2)
-		sqlite3_bind_int64(q, 2, b);
-	rc = fn(L, q);
-	sqlite3_finalize(q);
-	return rc;
-}
-
 int points_compute_all(referral_store *st, struct points_ledger **out)
 {
 	struct points_ledger *L = ledger_new(st);
@@ -197,12 +159,9 @@ int points_compute_all(referral_store *st, struct points_ledger **out)
 	*out = NULL;
 	if (!L)
 		return st_nomem(st);
-	rc = run(L, "SELECT ref1, ref2, at FROM events WHERE type = 8", 0, 0, load_sharers);
+	rc = ENG(st, sharers, 0, put_sharer, L);
 	if (!rc)
-		rc = run(L, "SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1,"
-			    " o.ref1, o.at, o.booked FROM events e"
-			    " LEFT JOIN events o ON e.type = 10 AND o.seq = e.ref1"
-			    " WHERE e.type IN (9, 10, 11, 12)", 0, 0, apply_rows);
+		rc = ENG(st, points_events, 0, INT64_MAX, apply_row, L);
 	if (rc) {
 		points_free(L);
 		return rc;
@@ -214,24 +173,13 @@ int points_compute_all(referral_store *st, struct points_ledger **out)
 int points_member_balance(referral_store *st, int64_t member, int64_t at, mpq_t balance)
 {
 	/* her events and those of the members she shares with, up to `at` */
-#define SHAREES "WITH mem(seq) AS (SELECT ?1 UNION SELECT ref1 FROM events" \
-		" WHERE ref2 = ?1 AND type = 8) "
 	struct points_ledger *L = ledger_new(st);
 	int rc;
 	if (!L)
 		return st_nomem(st);
-	rc = run(L, "SELECT ref1, ref2, at FROM events WHERE ref2 = ?1 AND type = 8", member, 0,
-		 load_sharers);
+	rc = ENG(st, sharers, member, put_sharer, L);
 	if (!rc)
-		rc = run(L, SHAREES /* own orders, shares, redeems */
-			 "SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1, 0, 0, 0"
-			 " FROM mem JOIN events e ON e.ref1 = mem.seq AND e.type IN (9, 11, 12)"
-			 " WHERE e.at <= ?2"
-			 " UNION ALL " /* refunds of their orders */
-			 "SELECT e.type, e.at, e.booked, o.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
-			 " FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type = 9"
-			 " JOIN events e ON e.ref1 = o.seq AND e.type = 10 WHERE e.at <= ?2",
-			 member, at, apply_rows);
+		rc = ENG(st, points_events, member, at, apply_row, L);
 	if (!rc) {
 		int32_t i = idmap_get(&L->map, member);
 		if (i >= 0)

@@ -6,47 +6,38 @@
 /* The longest varint of a 128-bit value: ceil(128 / 7) bytes. */
 #define VARINT_MAX 19
 
-int blob_in_open(struct blob_in *r, sqlite3 *db, const char *dbname, const char *table,
-		 const char *col, int64_t rowid)
+void blob_in_init(struct blob_in *r, struct blob_src *src)
 {
-	r->size = r->off = 0;
+	r->src = src;
+	r->eof = r->failed = 0;
 	r->p = r->end = r->buf;
-	int rc = sqlite3_blob_open(db, dbname, table, col, rowid, 0, &r->blob);
-	if (rc != SQLITE_OK) {
-		sqlite3_blob_close(r->blob);
-		r->blob = NULL;
-		return rc;
-	}
-	r->size = sqlite3_blob_bytes(r->blob);
-	return SQLITE_OK;
 }
 
 /* Moves what is left to the front and reads the next chunk after it. */
-static int refill(struct blob_in *r)
+static void refill(struct blob_in *r)
 {
-	size_t left = (size_t)(r->end - r->p);
+	size_t left = (size_t)(r->end - r->p), got = 0;
 	memmove(r->buf, r->p, left);
-	int n = r->size - r->off;
-	if (n > (int)(sizeof r->buf - left))
-		n = (int)(sizeof r->buf - left);
 	r->p = r->buf;
 	r->end = r->buf + left;
-	if (n <= 0)
-		return SQLITE_OK;
-	int rc = sqlite3_blob_read(r->blob, r->buf + left, n, r->off);
-	if (rc != SQLITE_OK)
-		return rc;
-	r->off += n;
-	r->end += n;
-	return SQLITE_OK;
+	while (!r->eof && !r->failed && (size_t)(r->end - r->buf) < sizeof r->buf) {
+		int rc = r->src->read(r->src, (unsigned char *)r->end,
+				      sizeof r->buf - (size_t)(r->end - r->buf), &got);
+		if (rc)
+			r->failed = rc;
+		else if (got == 0)
+			r->eof = 1;
+		r->end += got;
+		got = 0;
+	}
 }
 
 int blob_in_varint(struct blob_in *r, unsigned __int128 *v)
 {
-	if (r->end - r->p < VARINT_MAX && r->off < r->size && refill(r) != SQLITE_OK) {
-		r->off = -1; /* failed */
+	if (r->end - r->p < VARINT_MAX && !r->eof)
+		refill(r);
+	if (r->failed)
 		return -1;
-	}
 	unsigned __int128 x = 0;
 	for (int shift = 0; r->p < r->end && shift < 128; shift += 7) {
 		unsigned char byte = *r->p++;
@@ -59,42 +50,33 @@ int blob_in_varint(struct blob_in *r, unsigned __int128 *v)
 	return -1;
 }
 
-int blob_in_done(const struct blob_in *r) { return r->off == r->size && r->p == r->end; }
-
-int blob_in_failed(const struct blob_in *r) { return r->off < 0 ? SQLITE_IOERR : SQLITE_OK; }
-
-void blob_in_close(struct blob_in *r)
+int blob_in_done(struct blob_in *r)
 {
-	sqlite3_blob_close(r->blob);
-	r->blob = NULL;
+	if (r->p == r->end && !r->eof)
+		refill(r);
+	return r->eof && !r->failed && r->p == r->end;
 }
+
+int blob_in_failed(const struct blob_in *r) { return r->failed; }
 
 void blob_out_count(struct blob_out *w)
 {
-	w->blob = NULL;
+	w->dst = NULL;
 	w->len = w->fill = 0;
-	w->off = 0;
-	w->err = SQLITE_OK;
+	w->err = 0;
 }
 
-int blob_out_open(struct blob_out *w, sqlite3 *db, const char *dbname, const char *table,
-		  const char *col, int64_t rowid)
+void blob_out_start(struct blob_out *w, struct blob_dst *dst)
 {
+	w->dst = dst;
 	w->fill = 0;
-	w->off = 0;
-	w->err = sqlite3_blob_open(db, dbname, table, col, rowid, 1, &w->blob);
-	if (w->err != SQLITE_OK) {
-		sqlite3_blob_close(w->blob);
-		w->blob = NULL;
-	}
-	return w->err;
+	w->err = 0;
 }
 
 static void flush(struct blob_out *w)
 {
-	if (w->fill && w->err == SQLITE_OK)
-		w->err = sqlite3_blob_write(w->blob, w->buf, (int)w->fill, w->off);
-	w->off += (int)w->fill;
+	if (w->fill && !w->err)
+		w->err = w->dst->write(w->dst, w->buf, w->fill);
 	w->fill = 0;
 }
 
@@ -107,7 +89,7 @@ void blob_out_varint(struct blob_out *w, unsigned __int128 v)
 		v >>= 7;
 		tmp[n++] = (unsigned char)(byte | (v ? 0x80 : 0));
 	} while (v);
-	if (!w->blob) {
+	if (!w->dst) {
 		w->len += n;
 		return;
 	}
@@ -120,9 +102,7 @@ void blob_out_varint(struct blob_out *w, unsigned __int128 v)
 int blob_out_finish(struct blob_out *w)
 {
 	flush(w);
-	int rc = w->err;
-	if (w->blob && sqlite3_blob_close(w->blob) != SQLITE_OK && rc == SQLITE_OK)
-		rc = SQLITE_IOERR;
-	w->blob = NULL;
-	return rc;
+	if (!w->err)
+		w->err = w->dst->finish(w->dst);
+	return w->err;
 }

@@ -1,12 +1,24 @@
-/* stream.c — see stream.h. */
-#include "stream.h"
+/*
+ * sqlite_stream.c — the orders, refunds and shares booked in a period, in
+ * (at, seq) order, as settlement reads them, a batch at a time.
+ *
+ * Where it can, the stream is read by a thread of its own on a second,
+ * read-only connection to the store, up to 131,072 rows ahead of the
+ * settlement that consumes them: SQLite's share of the pass then runs on
+ * the other core. The rows are those with seq <= the limit, which fixes
+ * what both connections see: the log is append-only. When a second
+ * connection or a thread cannot be had (an in-memory store, no threads
+ * left), the caller's connection reads the rows itself, with the same
+ * result.
+ */
+#include "sqlite.h"
+
+#define STREAM_BATCH 256
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int stream_use_thread = 1;
 
 /* Batches the reader may be ahead by: 131,072 rows, 8 MiB. Settlement opens
  * the stream before it loads the network (about 0.15 s for two million
@@ -22,8 +34,8 @@ struct batch {
 	int n;
 };
 
-struct stream {
-	referral_store *st;
+struct ev_stream {
+	struct sqlite_engine *eng;
 	sqlite3_stmt *q;       /* on the reader's connection, or the caller's */
 	sqlite3 *db;           /* the reader's connection, or NULL */
 	int threaded;
@@ -36,11 +48,10 @@ struct stream {
 	int failed;            /* the reader failed: why is in msg */
 	int handed;            /* a batch of the ring is with the consumer */
 	char msg[300];
-	long long progress, total; /* rows handed out; the period's rows, or -1 */
 };
 
 /* Reads one row; 0, or -1 if its amount is not money (msg set). */
-static int read_row(struct stream *s, struct stream_row *r)
+static int read_row(struct ev_stream *s, struct stream_row *r)
 {
 	sqlite3_stmt *q = s->q;
 	r->seq = sqlite3_column_int64(q, 0);
@@ -62,7 +73,7 @@ static int read_row(struct stream *s, struct stream_row *r)
 
 /* Fills batch b from the statement: 1 at the end, 0 if more may come, -1
  * on failure (msg set). */
-static int fill(struct stream *s, struct batch *b)
+static int fill(struct ev_stream *s, struct batch *b)
 {
 	int step = SQLITE_DONE;
 	b->n = 0;
@@ -74,13 +85,13 @@ static int fill(struct stream *s, struct batch *b)
 	if (step == SQLITE_DONE)
 		return 1;
 	snprintf(s->msg, sizeof s->msg, "storage: reading the period's events: %s",
-		 sqlite3_errmsg(s->db ? s->db : s->st->db));
+		 sqlite3_errmsg(s->db ? s->db : s->eng->db));
 	return -1;
 }
 
 static void *reader(void *arg)
 {
-	struct stream *s = arg;
+	struct ev_stream *s = arg;
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		while (s->count == RING && !s->stop)
@@ -105,7 +116,7 @@ static void *reader(void *arg)
 	}
 }
 
-static int prepare(struct stream *s, sqlite3 *db, int period, int64_t limit)
+static int prepare(struct ev_stream *s, sqlite3 *db, int period, int64_t limit)
 {
 	if (sqlite3_prepare_v2(db, stream_sql, -1, &s->q, NULL) != SQLITE_OK)
 		return -1;
@@ -116,9 +127,9 @@ static int prepare(struct stream *s, sqlite3 *db, int period, int64_t limit)
 
 /* Starts the reader on a connection of its own: 0, or -1 when it cannot
  * be had (the caller then reads on its own connection). */
-static int start_reader(struct stream *s, int period, int64_t limit)
+static int start_reader(struct ev_stream *s, int period, int64_t limit)
 {
-	const char *path = sqlite3_db_filename(s->st->db, "main");
+	const char *path = sqlite3_db_filename(s->eng->db, "main");
 	if (!stream_use_thread || !path || !*path)
 		return -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -151,48 +162,41 @@ fail:
 	return -1;
 }
 
-/* The number of rows the stream will yield, counted only for a progress
- * callback (it reads the period's rows once more): -1 when not counted. */
-static int count_rows(struct stream *s, int period, int64_t limit)
+int sq_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 {
-	sqlite3_stmt *q;
-	s->total = -1;
-	if (!s->st->progress)
-		return 0;
-	int rc = st_prepare(s->st, "SELECT count(*) FROM events WHERE booked = ?1 AND seq <= ?2"
-				   " AND type IN (9, 10, 11)", &q);
+	struct sqlite_engine *q = sq(e);
+	sqlite3_stmt *s;
+	int rc = sq_prepare(q, "SELECT count(*) FROM events WHERE booked = ?1 AND seq <= ?2"
+			       " AND type IN (9, 10, 11)", &s);
 	if (rc)
 		return rc;
-	sqlite3_bind_int(q, 1, period);
-	sqlite3_bind_int64(q, 2, limit);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		s->total = sqlite3_column_int64(q, 0);
+	sqlite3_bind_int(s, 1, period);
+	sqlite3_bind_int64(s, 2, limit);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
 	else
-		rc = st_sqlfail(s->st, "counting the period's events");
-	sqlite3_finalize(q);
+		rc = sq_fail(q, "counting the period's events");
+	sqlite3_finalize(s);
 	return rc;
 }
 
-int stream_open(referral_store *st, int period, int64_t limit, struct stream **out)
+int sq_stream_open(struct engine *e, int period, int64_t limit, struct ev_stream **out)
 {
-	struct stream *s = calloc(1, sizeof *s);
+	struct ev_stream *s = calloc(1, sizeof *s);
 	*out = s;
 	if (!s)
-		return st_nomem(st);
-	s->st = st;
-	int rc = count_rows(s, period, limit);
-	if (rc)
-		return rc;
+		return st_nomem(e->st);
+	s->eng = sq(e);
 	if (!start_reader(s, period, limit))
 		return 0;
 	if (!(s->ring = malloc(sizeof *s->ring)))
-		return st_nomem(st);
-	if (prepare(s, st->db, period, limit))
-		return st_sqlfail(st, "preparing the period's events");
+		return st_nomem(e->st);
+	if (prepare(s, s->eng->db, period, limit))
+		return sq_fail(s->eng, "preparing the period's events");
 	return 0;
 }
 
-int stream_next(struct stream *s, const struct stream_row **rows, int *n)
+int sq_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n)
 {
 	*n = 0;
 	if (!s->threaded) {
@@ -200,7 +204,7 @@ int stream_next(struct stream *s, const struct stream_row **rows, int *n)
 			return 0;
 		int end = fill(s, s->ring);
 		if (end < 0)
-			return st_fail(s->st, REFERRAL_EIO, "%s", s->msg);
+			return st_fail(s->eng->base.st, REFERRAL_EIO, "%s", s->msg);
 		s->done = end;
 		*rows = s->ring->rows;
 		*n = s->ring->n;
@@ -216,22 +220,17 @@ int stream_next(struct stream *s, const struct stream_row **rows, int *n)
 		int failed = s->failed, slot = s->head, ready = s->count;
 		pthread_mutex_unlock(&s->mu);
 		if (failed)
-			return st_fail(s->st, REFERRAL_EIO, "%s", s->msg);
+			return st_fail(s->eng->base.st, REFERRAL_EIO, "%s", s->msg);
 		if (!ready)
 			return 0; /* done */
 		*rows = s->ring[slot].rows;
 		*n = s->ring[slot].n;
 		s->handed = 1;
 	}
-	const char *phase = s->st->phase ? s->st->phase : "settle";
-	for (int i = 0; i < *n; i++)
-		st_progress(s->st, phase, ++s->progress, s->total);
-	if (*n == 0)
-		st_progress_end(s->st, phase, s->progress);
 	return 0;
 }
 
-void stream_close(struct stream *s)
+void sq_stream_close(struct ev_stream *s)
 {
 	if (!s)
 		return;
