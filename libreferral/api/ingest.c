@@ -1,33 +1,35 @@
 /*
- * ingest.c — validating events and appending them to the log, one atomic
- * batch at a time (SPEC §4).
+ * ingest.c — the public calls of a batch: one atomic batch of events at a
+ * time (docs/formats.md, "Events"), read from JSON Lines or C structs,
+ * checked (rules/ingest_rules.c) and appended to the log.
  *
- * A batch holds one SQLite transaction open from begin to commit. Each line
- * is checked against the log as it stands inside that transaction, which
- * already holds the batch's earlier good lines, and is inserted at once when
- * good. A bad line is recorded and inserts nothing, so a later line naming
- * what it would have created is bad too. Commit keeps the transaction only if
- * no line was bad.
+ * A batch holds one transaction of the store open from begin to commit, in
+ * which appends are exclusive (TX_APPEND): no other batch appends and no
+ * period closes meanwhile. Each line is checked against the log as it
+ * stands inside that transaction, which already holds the batch's earlier
+ * good lines, and is appended at once when good, with the next seq. A bad
+ * line is recorded and appends nothing, so a later line naming what it
+ * would have created is bad too. Commit keeps the transaction only if no
+ * line was bad.
  *
- * References are resolved by id. A batch looks ids up in the (type, id)
- * index at first, as a small batch (an order service adding one order)
- * should. Once it has made enough lookups of one entity type (store,
- * distributor, member, order) for loading them all to pay, it loads every
- * id of that type with its seq and instant into an in-memory cache
- * (idcache.h) in one scan of the index, and from then on resolves that
- * type, and tells new keys of it from stored ones, without SQLite. The
- * threshold is IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events
- * when that is more: a B-tree lookup costs about ten times as much as
- * loading one id, so when the cache is built the batch has already spent
- * on lookups more than half of what the loading costs, and a batch that
- * ends soon after pays at most a few times the cheaper choice. Every event
- * the batch inserts afterwards goes into the cache of its type once
- * the insert succeeded, so a rejected line never enters it. The cache lives
- * and dies with the batch: the batch holds the write lock (BEGIN
- * IMMEDIATE), so nothing else changes the log meanwhile, and no later batch
- * sees what a rolled-back one added. A cache takes 32 to 64 bytes an id
- * (2M members take 128 MiB), and is only built by a batch that has made
- * 1/CACHE_SHARE as many lookups as its type has events.
+ * References are resolved by id. A batch asks the engine at first, as a
+ * small batch (an order service adding one order) should. Once it has made
+ * enough lookups of one entity type (store, distributor, member, order)
+ * for loading them all to pay, it loads every id of that type with its seq
+ * and instant into an in-memory cache (idcache.h) in one read, and from
+ * then on resolves that type, and tells new keys of it from stored ones,
+ * without the engine. The threshold is IDCACHE_MIN_LOOKUPS, or
+ * 1/CACHE_SHARE of the type's events when that is more: a lookup costs
+ * about ten times as much as loading one id, so when the cache is built
+ * the batch has already spent on lookups more than half of what the
+ * loading costs, and a batch that ends soon after pays at most a few times
+ * the cheaper choice. Every event the batch appends afterwards goes into
+ * the cache of its type once the append succeeded, so a rejected line
+ * never enters it. The cache lives and dies with the batch: nothing else
+ * appends meanwhile, and no later batch sees what a rolled-back one added.
+ * A cache takes 32 to 64 bytes an id (2M members take 128 MiB), and is only
+ * built by a batch that has made 1/CACHE_SHARE as many lookups as its type
+ * has events.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -37,8 +39,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core.h"
 #include "decimal.h"
+#include "event.h"
 #include "idcache.h"
 #include "timeutil.h"
 
@@ -59,302 +61,19 @@ struct type_cache {
 };
 
 struct referral_batch {
-	referral_store *st;
+	referral_store *st;     /* the same as ck.st */
 	char *source;
 	long ingested, duplicates, nerrors, nconflicts;
 	char *errors[MAX_REPORTED];
 	int dead;       /* a storage failure happened: only free is left */
 	int done;       /* committed or rolled back */
-	struct strbuf msg;
-	mpq_t a, b;     /* scratch values */
+	struct checker ck; /* its message and scratch values */
 	int64_t next_seq; /* the seq the next event appended gets */
 	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
 	/* the regular file being read by referral_batch_add_file: its size and
 	 * the bytes of it read so far, or 0 and 0 */
 	long long file_size, file_done;
 };
-
-/* ---- fields ------------------------------------------------------------ */
-
-enum field {
-	F_ID, F_AT, F_NAME, F_REGION, F_KIND, F_STORE, F_RECRUITER, F_DISTRIBUTOR,
-	F_MEMBER, F_FROM, F_TO, F_ORDER, F_AMOUNT, F_RATING, F_POINTS, NFIELDS
-};
-
-static const char *const field_names[NFIELDS] = {
-	"id", "at", "name", "region", "kind", "store", "recruiter", "distributor",
-	"member", "from", "to", "order", "amount", "rating", "points"
-};
-
-enum { FS_ABSENT, FS_NULL, FS_STRING, FS_OTHER };
-
-struct fval {
-	int state;
-	const char *s;
-	size_t n;
-	json_t *j; /* the JSON value, for messages about a wrong type */
-};
-
-/* Where each event type keeps its fields (see core.h). */
-struct type_spec {
-	int ref1, ref1_type;   /* field and entity type of ref1, or -1 */
-	int ref2, ref2_type;   /* likewise for ref2 */
-	int ref2_nullable;
-	int num, num_money;    /* field of num, or -1; money form or decimal */
-	int txt1, txt2;        /* fields of the texts, or -1 */
-};
-
-static const struct type_spec specs[EV_TYPES + 1] = {
-	[REFERRAL_EV_STORE] = {-1, 0, -1, 0, 0, -1, 0, F_NAME, F_REGION},
-	[REFERRAL_EV_STORE_RATING] = {F_STORE, REFERRAL_EV_STORE, -1, 0, 0, F_RATING, 0, -1, -1},
-	[REFERRAL_EV_DISTRIBUTOR] = {F_STORE, REFERRAL_EV_STORE, F_RECRUITER, REFERRAL_EV_DISTRIBUTOR,
-				     1, -1, 0, F_KIND, -1},
-	[REFERRAL_EV_STORE_CHANGE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, F_STORE,
-				      REFERRAL_EV_STORE, 0, -1, 0, -1, -1},
-	[REFERRAL_EV_TERMINATE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, -1, 0, 0, -1, 0, -1, -1},
-	[REFERRAL_EV_MEMBER] = {-1, 0, F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, 1, -1, 0, -1, -1},
-	[REFERRAL_EV_BIND] = {F_MEMBER, REFERRAL_EV_MEMBER, F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, 0,
-			      -1, 0, -1, -1},
-	[REFERRAL_EV_SHARE_BENEFITS] = {F_TO, REFERRAL_EV_MEMBER, F_FROM, REFERRAL_EV_MEMBER, 0, -1, 0,
-					-1, -1},
-	[REFERRAL_EV_ORDER] = {F_MEMBER, REFERRAL_EV_MEMBER, -1, 0, 0, F_AMOUNT, 1, -1, -1},
-	[REFERRAL_EV_REFUND] = {F_ORDER, REFERRAL_EV_ORDER, -1, 0, 0, F_AMOUNT, 1, -1, -1},
-	/* share: ref1 is the distributor or the member, decided per line */
-	[REFERRAL_EV_SHARE] = {F_DISTRIBUTOR, REFERRAL_EV_DISTRIBUTOR, -1, 0, 0, -1, 0, -1, -1},
-	[REFERRAL_EV_REDEEM] = {F_MEMBER, REFERRAL_EV_MEMBER, -1, 0, 0, F_POINTS, 0, -1, -1},
-};
-
-/* One event on its way in: its raw fields, then the normalised row. */
-struct event_in {
-	int type;
-	struct fval f[NFIELDS];
-	struct type_spec spec;
-	/* normalised */
-	int64_t at;
-	int booked;
-	int64_t ref1, ref2;        /* seqs, 0 = none */
-	int64_t ref1_at, ref2_at;  /* instants the referenced entities appear */
-	char num[128];             /* canonical decimal, "" = none */
-	const char *txt1, *txt2;   /* NUL-terminated copies live in txtbuf */
-	char txtbuf[1024];
-};
-
-/* ---- messages ---------------------------------------------------------- */
-
-/* Starts the message of a bad line with "type \"id\": ". */
-static void msg_head(referral_batch *b, const struct event_in *e)
-{
-	sb_reset(&b->msg);
-	if (e->type) {
-		sb_puts(&b->msg, ev_type_names[e->type]);
-		if (e->f[F_ID].state == FS_STRING && e->f[F_ID].n <= 64) {
-			sb_puts(&b->msg, " \"");
-			sb_append(&b->msg, e->f[F_ID].s, e->f[F_ID].n);
-			sb_putc(&b->msg, '"');
-		}
-		sb_puts(&b->msg, ": ");
-	}
-}
-
-static int bad(referral_batch *b, const struct event_in *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(referral_batch *b, const struct event_in *e, const char *fmt, ...)
-{
-	va_list ap;
-	msg_head(b, e);
-	va_start(ap, fmt);
-	sb_vprintf(&b->msg, fmt, ap);
-	va_end(ap);
-	return REFERRAL_EINPUT;
-}
-
-/* Shows what a field held: its string in quotes, or its JSON text. */
-static void show_value(struct strbuf *sb, const struct fval *v)
-{
-	if (v->state == FS_STRING) {
-		sb_putc(sb, '"');
-		sb_append(sb, v->s, v->n > 80 ? 80 : v->n);
-		sb_puts(sb, v->n > 80 ? "...\"" : "\"");
-	} else if (v->j) {
-		char *text = json_dumps(v->j, JSON_ENCODE_ANY | JSON_COMPACT);
-		sb_puts(sb, text ? text : "a non-string");
-		free(text);
-	} else {
-		sb_puts(sb, v->state == FS_NULL ? "null" : "nothing");
-	}
-}
-
-static int bad_field(referral_batch *b, const struct event_in *e, int f, const char *expected)
-{
-	msg_head(b, e);
-	const struct fval *v = &e->f[f];
-	if (v->state == FS_ABSENT) {
-		sb_printf(&b->msg, "missing field \"%s\"", field_names[f]);
-	} else {
-		sb_printf(&b->msg, "field \"%s\": expected %s, got ", field_names[f], expected);
-		show_value(&b->msg, v);
-	}
-	return REFERRAL_EINPUT;
-}
-
-/* ---- syntax of one line ----------------------------------------------- */
-
-static int valid_id(const char *s, size_t n)
-{
-	if (n < 1 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      strchr("._:@/-", c)))
-			return 0;
-	}
-	return 1;
-}
-
-/* Well-formed UTF-8 without NUL (the C path; jansson checks JSON input). */
-static int valid_utf8(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + n;
-	while (p < end) {
-		unsigned c = *p++;
-		int more;
-		unsigned min;
-		if (c == 0)
-			return 0;
-		if (c < 0x80)
-			continue;
-		if ((c & 0xE0) == 0xC0) { more = 1; min = 0x80; c &= 0x1F; }
-		else if ((c & 0xF0) == 0xE0) { more = 2; min = 0x800; c &= 0x0F; }
-		else if ((c & 0xF8) == 0xF0) { more = 3; min = 0x10000; c &= 0x07; }
-		else return 0;
-		if (end - p < more)
-			return 0;
-		while (more--) {
-			if ((*p & 0xC0) != 0x80)
-				return 0;
-			c = (c << 6) | (*p++ & 0x3F);
-		}
-		if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-			return 0;
-	}
-	return 1;
-}
-
-/* Requires a string field; nullable fields may also be null. */
-static int need_string(referral_batch *b, const struct event_in *e, int f, int nullable,
-		       const char *expected)
-{
-	int s = e->f[f].state;
-	if (s == FS_STRING || (nullable && s == FS_NULL))
-		return 0;
-	return bad_field(b, e, f, expected);
-}
-
-static int need_id(referral_batch *b, const struct event_in *e, int f, int nullable)
-{
-	const char *form = nullable ? "an id (1-64 characters of [A-Za-z0-9._:@/-]) or null"
-				    : "an id (1-64 characters of [A-Za-z0-9._:@/-])";
-	int rc = need_string(b, e, f, nullable, form);
-	if (rc)
-		return rc;
-	if (e->f[f].state == FS_STRING && !valid_id(e->f[f].s, e->f[f].n))
-		return bad_field(b, e, f, form);
-	return 0;
-}
-
-/* Parses the decimal field into num (canonical text) and b->a. */
-static int need_decimal(referral_batch *b, struct event_in *e, int f, int money)
-{
-	const char *form = money ? dec_money_form() : dec_decimal_form();
-	int rc = need_string(b, e, f, 0, form);
-	if (rc)
-		return rc;
-	int err = money ? dec_parse_money(b->a, e->f[f].s, e->f[f].n)
-			: dec_parse(b->a, e->f[f].s, e->f[f].n);
-	if (err)
-		return bad_field(b, e, f, form);
-	if (dec_format(e->num, sizeof e->num, b->a) >= sizeof e->num)
-		return bad_field(b, e, f, form);
-	return 0;
-}
-
-static int copy_text(referral_batch *b, struct event_in *e, int f, size_t *used, const char **out)
-{
-	const struct fval *v = &e->f[f];
-	if (v->n > 500 || v->n + 1 > sizeof e->txtbuf - *used || !valid_utf8(v->s, v->n))
-		return bad_field(b, e, f, "a UTF-8 string of at most 500 bytes");
-	char *dst = e->txtbuf + *used;
-	memcpy(dst, v->s, v->n);
-	dst[v->n] = '\0';
-	*used += v->n + 1;
-	*out = dst;
-	return 0;
-}
-
-/* Checks the shape of every field and fills the normalised slots that need
- * no lookup: at, booked, num, texts. */
-static int check_fields(referral_batch *b, struct event_in *e)
-{
-	referral_store *st = b->st;
-	struct type_spec *sp = &e->spec;
-	int rc;
-
-	*sp = specs[e->type];
-	if ((rc = need_id(b, e, F_ID, 0)))
-		return rc;
-	if ((rc = need_string(b, e, F_AT, 0, "a timestamp like \"2026-01-10T12:00:00+08:00\"")))
-		return rc;
-	const plan *p0 = &st->plans[0].p;
-	if (ts_parse(e->f[F_AT].s, e->f[F_AT].n, p0->utc_offset_min, &e->at))
-		return bad_field(b, e, F_AT,
-				 "a timestamp YYYY-MM-DDTHH:MM:SS[.ffffff] with Z, +HH:MM or no offset, "
-				 "like \"2026-01-10T12:00:00+08:00\"");
-	int p = period_of(e->at, p0->utc_offset_min);
-	e->booked = p < st->first_open ? st->first_open : p;
-
-	if (e->type == REFERRAL_EV_SHARE) {
-		int d = e->f[F_DISTRIBUTOR].state, m = e->f[F_MEMBER].state;
-		int hasd = d != FS_ABSENT && d != FS_NULL, hasm = m != FS_ABSENT && m != FS_NULL;
-		if (hasd == hasm)
-			return bad(b, e, "a share names exactly one of \"distributor\" and \"member\"");
-		if (hasm) {
-			sp->ref1 = F_MEMBER;
-			sp->ref1_type = REFERRAL_EV_MEMBER;
-		}
-	}
-	if (sp->ref1 >= 0 && (rc = need_id(b, e, sp->ref1, 0)))
-		return rc;
-	if (sp->ref2 >= 0 && (rc = need_id(b, e, sp->ref2, sp->ref2_nullable)))
-		return rc;
-	e->num[0] = '\0';
-	if (sp->num >= 0 && (rc = need_decimal(b, e, sp->num, sp->num_money)))
-		return rc;
-
-	size_t used = 0;
-	e->txt1 = e->txt2 = NULL;
-	if (e->type == REFERRAL_EV_STORE) {
-		if ((rc = need_string(b, e, F_NAME, 0, "a string")) ||
-		    (rc = need_string(b, e, F_REGION, 0, "a string")) ||
-		    (rc = copy_text(b, e, F_NAME, &used, &e->txt1)) ||
-		    (rc = copy_text(b, e, F_REGION, &used, &e->txt2)))
-			return rc;
-	} else if (e->type == REFERRAL_EV_DISTRIBUTOR) {
-		const char *form = "one of \"mom\", \"doctor\", \"practitioner\"";
-		if ((rc = need_string(b, e, F_KIND, 0, form)))
-			return rc;
-		const struct fval *k = &e->f[F_KIND];
-		if (!((k->n == 3 && !memcmp(k->s, "mom", 3)) || (k->n == 6 && !memcmp(k->s, "doctor", 6)) ||
-		      (k->n == 12 && !memcmp(k->s, "practitioner", 12))))
-			return bad_field(b, e, F_KIND, form);
-		if ((rc = copy_text(b, e, F_KIND, &used, &e->txt1)))
-			return rc;
-	} else if (e->type == REFERRAL_EV_SHARE) {
-		e->txt1 = sp->ref1 == F_MEMBER ? "member" : "distributor";
-	}
-	return 0;
-}
 
 /* ---- lookups ----------------------------------------------------------- */
 
@@ -439,23 +158,6 @@ static int find_entity(referral_batch *b, int type, const char *id, size_t n, in
 	return found;
 }
 
-/* The termination instant of a distributor, or INT64_MAX. */
-static int termination_of(referral_store *st, int64_t dist, int64_t *term)
-{
-	int found = ENG(st, termination, dist, term);
-	if (found <= 0)
-		*term = INT64_MAX;
-	return found < 0 ? -found : 0;
-}
-
-static void explain_ref(referral_batch *b, const struct event_in *e, int f)
-{
-	sb_append(&b->msg, field_names[f], strlen(field_names[f]));
-	sb_puts(&b->msg, " \"");
-	sb_append(&b->msg, e->f[f].s, e->f[f].n);
-	sb_putc(&b->msg, '"');
-}
-
 /* Resolves ref1 and ref2 to seqs. Returns 0, REFERRAL_EINPUT when a
  * reference does not exist (message set), or a storage status. */
 static int resolve_refs(referral_batch *b, struct event_in *e)
@@ -474,238 +176,12 @@ static int resolve_refs(referral_batch *b, struct event_in *e)
 		if (found < 0)
 			return -found;
 		if (!found) {
-			msg_head(b, e);
-			explain_ref(b, e, f);
-			sb_puts(&b->msg, " does not exist");
+			msg_head(&b->ck, e);
+			explain_ref(&b->ck, e, f);
+			sb_puts(&b->ck.msg, " does not exist");
 			return REFERRAL_EINPUT;
 		}
 	}
-	return 0;
-}
-
-/* ---- the rules that need the log -------------------------------------- */
-
-static int bad_time(referral_batch *b, const struct event_in *e, int f)
-{
-	msg_head(b, e);
-	explain_ref(b, e, f);
-	sb_puts(&b->msg, " does not exist yet at ");
-	sb_append(&b->msg, e->f[F_AT].s, e->f[F_AT].n);
-	return REFERRAL_EINPUT;
-}
-
-/* A distributor a member binds to must not be terminated at or before at. */
-static int check_not_terminated(referral_batch *b, const struct event_in *e, int f, int64_t dist,
-				int64_t *term)
-{
-	int rc = termination_of(b->st, dist, term);
-	if (rc)
-		return rc;
-	if (*term <= e->at) {
-		msg_head(b, e);
-		explain_ref(b, e, f);
-		sb_puts(&b->msg, " is terminated at or before ");
-		sb_append(&b->msg, e->f[F_AT].s, e->f[F_AT].n);
-		return REFERRAL_EINPUT;
-	}
-	return 0;
-}
-
-/* The bindings of a member, gathered before they are checked (a callback
- * does not call the engine). */
-struct bindings {
-	struct { int64_t at, dist; int months; } *b;
-	size_t n, cap;
-	referral_store *st;
-};
-
-static int put_binding(void *ctx, int64_t at, int months, int64_t dist)
-{
-	struct bindings *B = ctx;
-	if (B->n == B->cap) {
-		size_t cap = B->cap ? 2 * B->cap : 8;
-		void *n = realloc(B->b, cap * sizeof *B->b);
-		if (!n)
-			return st_nomem(B->st);
-		B->b = n;
-		B->cap = cap;
-	}
-	B->b[B->n].at = at;
-	B->b[B->n].dist = dist;
-	B->b[B->n++].months = months;
-	return 0;
-}
-
-/* A new binding [at, end) of member `m` must not overlap any of hers. */
-static int check_no_overlap(referral_batch *b, const struct event_in *e, int64_t m, int64_t end)
-{
-	referral_store *st = b->st;
-	struct bindings B = {.st = st};
-	int overlap = 0;
-	/* every binding of hers: the one she joined with, and her binds */
-	int rc = ENG(st, bindings, m, put_binding, &B);
-	for (size_t i = 0; i < B.n && !rc && !overlap; i++) {
-		int64_t term;
-		if (!(rc = termination_of(st, B.b[i].dist, &term))) {
-			int64_t bend = binding_end(st, B.b[i].at, B.b[i].months, term);
-			overlap = B.b[i].at < end && e->at < bend;
-		}
-	}
-	free(B.b);
-	if (rc)
-		return rc;
-	if (overlap)
-		return bad(b, e, "member \"%.*s\" already has a binding active at some instant of this one",
-			   (int)e->f[F_MEMBER].n, e->f[F_MEMBER].s);
-	return 0;
-}
-
-/* A member or bind event records its binding's window from the plan for
- * its booking period, once and for all. */
-static void window_months(const referral_store *st, struct event_in *e)
-{
-	snprintf(e->num, sizeof e->num, "%ld", st_plan_for(st, e->booked)->commission_window_months);
-}
-
-/* Takes a stored refund off what is left of its order (in b->b). */
-static int take_refund(void *ctx, const char *amount)
-{
-	referral_batch *b = ctx;
-	if (dec_parse_signed(b->a, amount))
-		return st_fail(b->st, REFERRAL_EIO, "storage: a stored refund is not money");
-	mpq_sub(b->b, b->b, b->a);
-	return 0;
-}
-
-static int check_rules(referral_batch *b, struct event_in *e)
-{
-	referral_store *st = b->st;
-	const struct type_spec *sp = &e->spec;
-	int rc;
-	int64_t term;
-
-	/* every entity named must exist at the event's instant */
-	if (e->ref1 && e->ref1_at > e->at)
-		return bad_time(b, e, sp->ref1);
-	if (e->ref2 && e->ref2_at > e->at)
-		return bad_time(b, e, sp->ref2);
-
-	switch (e->type) {
-	case REFERRAL_EV_STORE_RATING:
-		mpq_set_ui(b->b, 5, 1);
-		if (mpq_cmp(b->a, b->b) > 0)
-			return bad_field(b, e, F_RATING, "a rating from 0 to 5");
-		return 0;
-	case REFERRAL_EV_TERMINATE: {
-		if ((rc = termination_of(st, e->ref1, &term)))
-			return rc;
-		if (term != INT64_MAX)
-			return bad(b, e, "distributor \"%.*s\" is already terminated",
-				   (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
-		int64_t last;
-		int found = ENG(st, last_binding, e->ref1, &last);
-		if (found < 0)
-			return -found;
-		if (found && last >= e->at)
-			return bad(b, e, "distributor \"%.*s\" has a binding that starts at or after "
-				   "the termination", (int)e->f[F_DISTRIBUTOR].n, e->f[F_DISTRIBUTOR].s);
-		return 0;
-	}
-	case REFERRAL_EV_MEMBER:
-		if (!e->ref2)
-			return 0;
-		window_months(st, e);
-		return check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term);
-	case REFERRAL_EV_BIND:
-		if ((rc = check_not_terminated(b, e, F_DISTRIBUTOR, e->ref2, &term)))
-			return rc;
-		window_months(st, e);
-		return check_no_overlap(b, e, e->ref1, binding_end(st, e->at, atoi(e->num), term));
-	case REFERRAL_EV_SHARE_BENEFITS: {
-		if (e->ref1 == e->ref2)
-			return bad(b, e, "a member cannot share benefits with herself");
-		int found = ENG(st, has_sharer, e->ref1);
-		if (found < 0)
-			return -found;
-		if (found)
-			return bad(b, e, "member \"%.*s\" already has a sharer", (int)e->f[F_TO].n,
-				   e->f[F_TO].s);
-		return 0;
-	}
-	case REFERRAL_EV_ORDER:
-		if (mpq_sgn(b->a) <= 0)
-			return bad_field(b, e, F_AMOUNT, "an amount greater than 0");
-		return 0;
-	case REFERRAL_EV_REFUND: {
-		if (mpq_sgn(b->a) <= 0)
-			return bad_field(b, e, F_AMOUNT, "an amount greater than 0");
-		struct ev_row order;
-		int found = ENG(st, get, e->ref1, &order);
-		if (found < 0)
-			return -found;
-		if (!found || !order.num || dec_parse_signed(b->b, order.num))
-			return st_fail(st, REFERRAL_EIO, "storage: order %lld is not in the log as it should",
-				       (long long)e->ref1);
-		mpq_sub(b->b, b->b, b->a); /* what is left after this refund */
-		if ((rc = ENG(st, refunds, e->ref1, take_refund, b)))
-			return rc;
-		if (mpq_sgn(b->b) < 0)
-			return bad(b, e, "the refunds of order \"%.*s\" would exceed its amount",
-				   (int)e->f[F_ORDER].n, e->f[F_ORDER].s);
-		return 0;
-	}
-	case REFERRAL_EV_REDEEM: {
-		if (mpq_sgn(b->a) <= 0)
-			return bad_field(b, e, F_POINTS, "points greater than 0");
-		if ((rc = points_member_balance(st, e->ref1, e->at, b->b)))
-			return rc;
-		if (mpq_cmp(b->a, b->b) > 0) {
-			char bal[128];
-			dec_format(bal, sizeof bal, b->b);
-			return bad(b, e, "redeeming %s points exceeds the balance %s of member \"%.*s\""
-				   " at %.*s", e->num, bal, (int)e->f[F_MEMBER].n, e->f[F_MEMBER].s,
-				   (int)e->f[F_AT].n, e->f[F_AT].s);
-		}
-		return 0;
-	}
-	default:
-		return 0;
-	}
-}
-
-/* ---- duplicates -------------------------------------------------------- */
-
-static int same_text(const char *t, const char *s)
-{
-	if (!s || !t)
-		return !s && !t;
-	return strcmp(s, t) == 0;
-}
-
-/* Compares with a stored event of the same key: 1 identical, 0 conflicting
- * (message set). */
-static int compare_stored(referral_batch *b, struct event_in *e, const struct ev_row *r)
-{
-	const struct type_spec *sp = &e->spec;
-	const char *differs = NULL;
-
-	if (r->at != e->at)
-		differs = "at";
-	else if (r->ref1 != e->ref1)
-		differs = sp->ref1 >= 0 ? field_names[sp->ref1] : "reference";
-	else if (r->ref2 != e->ref2)
-		differs = sp->ref2 >= 0 ? field_names[sp->ref2] : "reference";
-	else if (sp->num >= 0 && !same_text(r->num, e->num[0] ? e->num : NULL))
-		differs = field_names[sp->num];
-	else if (!same_text(r->txt1, e->txt1))
-		differs = e->type == REFERRAL_EV_SHARE ? "distributor/member"
-						       : field_names[sp->txt1];
-	else if (!same_text(r->txt2, e->txt2))
-		differs = field_names[sp->txt2];
-	if (!differs)
-		return 1;
-	bad(b, e, "conflicts with the %s \"%.*s\" already stored (different %s)",
-	    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s, differs);
 	return 0;
 }
 
@@ -717,7 +193,7 @@ static void record_error(referral_batch *b, long line, int conflict)
 		b->nconflicts++;
 	if (b->nerrors < MAX_REPORTED) {
 		struct strbuf full = {0};
-		sb_printf(&full, "%s:%ld: %s", b->source, line, sb_str(&b->msg));
+		sb_printf(&full, "%s:%ld: %s", b->source, line, sb_str(&b->ck.msg));
 		b->errors[b->nerrors] = full.data; /* NULL if out of memory: reported as such */
 	}
 	b->nerrors++;
@@ -743,9 +219,9 @@ static int check_stored(referral_batch *b, struct event_in *e, long line, int re
 	int found = ENG(b->st, find, e->type, e->f[F_ID].s, e->f[F_ID].n, &row);
 	if (found <= 0)
 		return found == 0 ? NOT_STORED : -found;
-	int same = refs ? 0 : compare_stored(b, e, &row);
+	int same = refs ? 0 : compare_stored(&b->ck, e, &row);
 	if (refs)
-		bad(b, e, "conflicts with the %s \"%.*s\" already stored (different references)",
+		bad(&b->ck, e, "conflicts with the %s \"%.*s\" already stored (different references)",
 		    ev_type_names[e->type], (int)e->f[F_ID].n, e->f[F_ID].s);
 	if (same) {
 		b->duplicates++;
@@ -793,7 +269,7 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 	referral_store *st = b->st;
 	int rc, late_check = checked_after_insert(e->type);
 
-	if ((rc = check_fields(b, e)))
+	if ((rc = check_fields(&b->ck, e)))
 		goto rejected;
 	int refs = resolve_refs(b, e);
 	if (refs == REFERRAL_EIO)
@@ -805,7 +281,7 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 	}
 	if ((rc = refs))
 		goto rejected;
-	if ((rc = check_rules(b, e))) {
+	if ((rc = check_rules(&b->ck, e))) {
 		if (rc == REFERRAL_EIO)
 			return rc;
 		if (late_check) {
@@ -855,8 +331,9 @@ int referral_batch_begin(referral_store *st, referral_batch **out, const char *s
 		return st_nomem(st);
 	}
 	b->st = st;
-	mpq_init(b->a);
-	mpq_init(b->b);
+	b->ck.st = st;
+	mpq_init(b->ck.a);
+	mpq_init(b->ck.b);
 	int rc = ENG(st, begin, TX_APPEND);
 	if (!rc)
 		rc = st_load_state(st); /* another handle may have closed a period */
@@ -905,169 +382,6 @@ static int c_field_null_means_null(int type, int f)
 	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
 }
 
-/* The name of the JSON key whose string value holds byte `pos`, found by
- * walking back over `"key" : "...` from it; NULL if the layout is
- * unexpected. The name is copied into buf. */
-static const char *key_before(const char *s, size_t pos, char *buf, size_t cap)
-{
-	size_t i = pos < 1 ? 0 : pos;
-	while (i > 0 && !(s[i - 1] == '"' && (i < 2 || s[i - 2] != '\\')))
-		i--; /* to the opening quote of the value */
-	if (i == 0)
-		return NULL;
-	i--;
-	while (i > 0 && strchr(" \t", s[i - 1]))
-		i--;
-	if (i == 0 || s[i - 1] != ':')
-		return NULL;
-	i--;
-	while (i > 0 && strchr(" \t", s[i - 1]))
-		i--;
-	if (i == 0 || s[i - 1] != '"')
-		return NULL;
-	size_t end = --i;
-	while (i > 0 && s[i - 1] != '"')
-		i--;
-	if (i == 0 || end - i >= cap)
-		return NULL;
-	memcpy(buf, s + i, end - i);
-	buf[end - i] = '\0';
-	return buf;
-}
-
-/* A line with invalid UTF-8: names the field, and the event when the rest
- * of the line parses once the bad bytes are masked. */
-static void bad_utf8(referral_batch *b, const char *json, size_t len, size_t pos)
-{
-	char key[64];
-	struct event_in e;
-	memset(&e, 0, offsetof(struct event_in, num));
-	char *copy = malloc(len);
-	json_t *root = NULL;
-	if (copy) {
-		/* mask every byte outside ASCII: enough to read type and id */
-		for (size_t i = 0; i < len; i++)
-			copy[i] = (unsigned char)json[i] >= 0x80 ? '?' : json[i];
-		root = json_loadb(copy, len, 0, NULL);
-	}
-	json_t *type = root ? json_object_get(root, "type") : NULL;
-	json_t *id = root ? json_object_get(root, "id") : NULL;
-	for (int t = 1; json_is_string(type) && t <= EV_TYPES; t++)
-		if (!strcmp(json_string_value(type), ev_type_names[t]))
-			e.type = t;
-	if (e.type && json_is_string(id)) {
-		e.f[F_ID].state = FS_STRING;
-		e.f[F_ID].s = json_string_value(id);
-		e.f[F_ID].n = json_string_length(id);
-	}
-	const char *field = key_before(json, pos, key, sizeof key);
-	if (field)
-		bad(b, &e, "field \"%s\": expected a UTF-8 string, got invalid UTF-8 at byte %zu",
-		    field, pos + 1);
-	else
-		bad(b, &e, "invalid UTF-8 at byte %zu", pos + 1);
-	json_decref(root);
-	free(copy);
-}
-
-/* The field a JSON key names: 0 .. NFIELDS-1, NFIELDS for "type", -1 for
- * any other key. */
-static int key_field(const char *k, size_t n)
-{
-	if (n == 4 && !memcmp(k, "type", 4))
-		return NFIELDS;
-	for (int f = 0; f < NFIELDS; f++)
-		if (strlen(field_names[f]) == n && !memcmp(field_names[f], k, n))
-			return f;
-	return -1;
-}
-
-static const char *skip_space(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* A string of printable ASCII without escapes, from after its opening
- * quote: its length in *n, and the position after its closing quote; NULL
- * for anything else. */
-static const char *plain_string(const char *p, const char *end, size_t *n)
-{
-	const char *start = p;
-	while (p < end && *p != '"') {
-		if (*p == '\\' || (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
-			return NULL;
-		p++;
-	}
-	if (p == end)
-		return NULL;
-	*n = (size_t)(p - start);
-	return p + 1;
-}
-
-/* The usual line, read without jansson: a flat object whose keys are "type"
- * and fields of this spec, each once, and whose values are strings of
- * printable ASCII without escapes, or null. Fills the type and the fields
- * of `e` (zeroed) and returns 1; returns 0 for any other line, which jansson
- * then reads, so that every line this declines (bad JSON, escapes, UTF-8,
- * unknown or repeated keys, other value types, an unknown type) gets the
- * handling and the messages it always had. */
-static int read_plain(const char *s, size_t len, struct event_in *e)
-{
-	const char *p = skip_space(s, s + len), *end = s + len, *type = NULL;
-	size_t ntype = 0;
-	unsigned seen = 0;
-
-	if (p == end || *p++ != '{')
-		return 0;
-	for (;;) {
-		const char *key = (p = skip_space(p, end)) + 1, *val = NULL;
-		size_t nkey, nval = 0;
-		if (p == end || *p != '"' || !(p = plain_string(p + 1, end, &nkey)))
-			return 0;
-		int f = key_field(key, nkey);
-		if (f < 0 || (seen & 1u << f))
-			return 0;
-		seen |= 1u << f;
-		p = skip_space(p, end);
-		if (p == end || *p++ != ':')
-			return 0;
-		p = skip_space(p, end);
-		if (p < end && *p == '"') {
-			val = p + 1;
-			if (!(p = plain_string(p + 1, end, &nval)))
-				return 0;
-		} else if (end - p >= 4 && !memcmp(p, "null", 4) && f < NFIELDS) {
-			p += 4;
-		} else {
-			return 0;
-		}
-		if (f == NFIELDS) {
-			type = val;
-			ntype = nval;
-		} else {
-			e->f[f].state = val ? FS_STRING : FS_NULL;
-			e->f[f].s = val;
-			e->f[f].n = nval;
-		}
-		p = skip_space(p, end);
-		if (p < end && *p == ',') {
-			p++;
-			continue;
-		}
-		if (p == end || *p++ != '}')
-			return 0;
-		break;
-	}
-	if (skip_space(p, end) != end || !type)
-		return 0;
-	for (int t = 1; t <= EV_TYPES; t++)
-		if (strlen(ev_type_names[t]) == ntype && !memcmp(ev_type_names[t], type, ntype))
-			e->type = t;
-	return e->type != 0;
-}
-
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -1087,26 +401,26 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (json_error_code(&jerr) == json_error_invalid_utf8)
-			bad_utf8(b, json, len, (size_t)jerr.position);
+			bad_utf8(&b->ck, json, len, (size_t)jerr.position);
 		else
-			bad(b, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+			bad(&b->ck, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
 		record_error(b, line, 0);
 		return REFERRAL_EINPUT;
 	}
 	if (!json_is_object(root)) {
-		rc = bad(b, &e, "expected a JSON object");
+		rc = bad(&b->ck, &e, "expected a JSON object");
 		goto out;
 	}
 	json_t *type = json_object_get(root, "type");
 	if (!json_is_string(type)) {
-		rc = bad(b, &e, type ? "field \"type\": expected a string" : "missing field \"type\"");
+		rc = bad(&b->ck, &e, type ? "field \"type\": expected a string" : "missing field \"type\"");
 		goto out;
 	}
 	for (int t = 1; t <= EV_TYPES; t++)
 		if (!strcmp(json_string_value(type), ev_type_names[t]))
 			e.type = t;
 	if (!e.type) {
-		rc = bad(b, &e, "unknown event type \"%.40s\"", json_string_value(type));
+		rc = bad(&b->ck, &e, "unknown event type \"%.40s\"", json_string_value(type));
 		goto out;
 	}
 	for (int f = 0; f < NFIELDS; f++) {
@@ -1143,7 +457,7 @@ int referral_batch_add_event(referral_batch *b, const referral_event *ev, long l
 	struct event_in e;
 	memset(&e, 0, offsetof(struct event_in, num));
 	if (ev->type < 1 || ev->type > EV_TYPES) {
-		bad(b, &e, "unknown event type %d", ev->type);
+		bad(&b->ck, &e, "unknown event type %d", ev->type);
 		record_error(b, line, 0);
 		return REFERRAL_EINPUT;
 	}
@@ -1259,9 +573,9 @@ void referral_batch_free(referral_batch *b)
 	for (long i = 0; i < b->nerrors && i < MAX_REPORTED; i++)
 		free(b->errors[i]);
 	release_lookups(b);
-	sb_free(&b->msg);
-	mpq_clear(b->a);
-	mpq_clear(b->b);
+	sb_free(&b->ck.msg);
+	mpq_clear(b->ck.a);
+	mpq_clear(b->ck.b);
 	free(b->source);
 	free(b);
 }
