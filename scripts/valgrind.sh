@@ -10,25 +10,26 @@ vg=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,poss
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-example="$root/../shared/examples/basic"
-if [ -d "$example" ]; then
-	cli="$build/referral"
-	(
-		cd "$example"
-		while read -r cmd args; do
-			# shellcheck disable=SC2086
-			case "$cmd" in
-			init) "${vg[@]}" "$cli" init "$work/basic.db" --plan $args ;;
-			verify) "${vg[@]}" "$cli" verify "$work/basic.db" >/dev/null ;;
-			*) "${vg[@]}" "$cli" "$cmd" "$work/basic.db" $args >/dev/null ;;
-			esac
-		done <script.txt
-		for t in statements lines grades members; do
-			"${vg[@]}" "$cli" export "$work/basic.db" "$t" --format json >/dev/null
-		done
-	)
-	echo "valgrind: the worked example is clean"
-fi
+# The worked example (tests/fixtures/basic): a missing one fails the run.
+example="$root/tests/fixtures/basic"
+[ -f "$example/script.txt" ] || { echo "valgrind: no worked example at $example" >&2; exit 1; }
+cli="$build/referral"
+(
+	cd "$example"
+	while read -r cmd args; do
+		[ -n "$cmd" ] || continue
+		# shellcheck disable=SC2086
+		case "$cmd" in
+		init) "${vg[@]}" "$cli" init "$work/basic.db" --plan $args ;;
+		verify) "${vg[@]}" "$cli" verify "$work/basic.db" >/dev/null ;;
+		*) "${vg[@]}" "$cli" "$cmd" "$work/basic.db" $args >/dev/null ;;
+		esac
+	done <script.txt
+	for t in statements lines grades members; do
+		"${vg[@]}" "$cli" export "$work/basic.db" "$t" --format json >/dev/null
+	done
+)
+echo "valgrind: the worked example is clean"
 
 # The suites that drive the store through whole scenarios. The rule tables
 # (test_ingest, test_plan, test_decimal, test_time) and the generated logs of

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,5 +72,9 @@ char *test_read_file(const char *path)
 
 char *test_reference_plan(void)
 {
-	return test_read_file(REFERRAL_SHARED_DIR "/plans/reference.json");
+	const char *path = REFERRAL_FIXTURES_DIR "/reference-plan.json";
+	char *text = test_read_file(path);
+
+	cr_assert_not_null(text, "cannot read the reference plan %s", path);
+	return text;
 }

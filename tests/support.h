@@ -11,7 +11,8 @@ const char *test_db_path(void);
 /* The whole of a file as a malloc'd NUL-terminated string (abort-free: NULL
  * when it cannot be read). */
 char *test_read_file(const char *path);
-/* The reference plan text (../shared/plans/reference.json), malloc'd. */
+/* The reference plan text (tests/fixtures/reference-plan.json), malloc'd;
+ * fails the running test when it cannot be read. */
 char *test_reference_plan(void);
 
 #endif

@@ -33,14 +33,6 @@ static int q_is(const mpq_t v, const char *frac)
 	return eq;
 }
 
-static char *reference(void)
-{
-	char *text = test_reference_plan();
-
-	cr_assert_not_null(text, "cannot read %s/plans/reference.json", REFERRAL_SHARED_DIR);
-	return text;
-}
-
 /*
  * The reference plan with one change at a path like "grades[1].rate",
  * "grading", "member_tiers[0]" or "grades[4]" (one past the end appends):
@@ -49,7 +41,7 @@ static char *reference(void)
  */
 static char *mutate(const char *path, const char *value)
 {
-	char *text = reference(), *out, seg[64];
+	char *text = test_reference_plan(), *out, seg[64];
 	json_error_t je;
 	json_t *root = json_loads(text, 0, &je), *cur, *parent = NULL, *nv = NULL;
 	const char *p = path, *key = NULL;
@@ -108,7 +100,7 @@ static char *mutate(const char *path, const char *value)
 /* The reference plan text with its one occurrence of `from` replaced. */
 static char *replace(const char *from, const char *to)
 {
-	char *text = reference(), *at = strstr(text, from), *out;
+	char *text = test_reference_plan(), *at = strstr(text, from), *out;
 	size_t lf = strlen(from), lt = strlen(to), len = strlen(text);
 
 	cr_assert_not_null(at, "\"%s\" is not in the reference plan", from);
@@ -160,7 +152,7 @@ Test(plan, reference_values)
 {
 	static const char *const names[] = { "bronze", "silver", "gold", "platinum", "diamond" };
 	static const char *const points[] = { "0", "2000", "10000", "30000", "80000" };
-	char *text = reference();
+	char *text = test_reference_plan();
 	plan p;
 	size_t i;
 
@@ -230,7 +222,7 @@ Test(plan, clear_accepts_a_zeroed_plan)
 
 Test(plan, reparse_after_clear)
 {
-	char *text = reference();
+	char *text = test_reference_plan();
 	plan p;
 
 	expect_accept(&p, text);

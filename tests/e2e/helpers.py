@@ -1,8 +1,8 @@
-"""Shared helpers for the end-to-end tests of the `referral` command.
+"""Common code of the end-to-end tests of the `referral` command.
 
-The command under test is $REFERRAL_CLI (default: the e2e build). The shared
-folder (SPEC, reference plan, worked examples) sits next to the repository:
-$REFERRAL_SOURCE_DIR/../shared. Standard library only.
+The command under test is $REFERRAL_CLI (default: build/referral). The
+reference plan and the worked example are the repository's own fixtures,
+$REFERRAL_SOURCE_DIR/tests/fixtures. Standard library only.
 """
 import json
 import os
@@ -11,11 +11,23 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CLI = os.environ.get("REFERRAL_CLI") or "/work/main/build-e2e/referral"
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
-SHARED_DIR = os.path.normpath(os.path.join(SOURCE_DIR, "..", "shared"))
-BASIC_DIR = os.path.join(SHARED_DIR, "examples", "basic")
-REFERENCE_PLAN = os.path.join(SHARED_DIR, "plans", "reference.json")
+CLI = os.environ.get("REFERRAL_CLI") or os.path.join(SOURCE_DIR, "build", "referral")
+FIXTURES_DIR = os.path.join(SOURCE_DIR, "tests", "fixtures")
+
+
+def fixture(name):
+    """The path of tests/fixtures/NAME; a missing fixture is an error, never
+    a reason to skip (a test that quietly compares nothing passes nothing)."""
+    path = os.path.join(FIXTURES_DIR, name)
+    if not os.path.exists(path):
+        raise FileNotFoundError("the fixture %s is missing (REFERRAL_SOURCE_DIR=%s)"
+                                % (path, SOURCE_DIR))
+    return path
+
+
+BASIC_DIR = fixture("basic")
+REFERENCE_PLAN = fixture("reference-plan.json")
 
 # Exit codes of INTERFACES.md §2.
 OK, USAGE, INPUT, STATE, IO, VERIFY = 0, 2, 3, 4, 5, 6

@@ -1,4 +1,4 @@
-"""Replays the hand-computed worked example (shared/examples/basic) through the
+"""Replays the hand-computed worked example (tests/fixtures/basic) through the
 `referral` command and compares every file of expected/ byte for byte.
 
 The expected values are computed by hand in that folder's NOTES.md (D1's

@@ -8,8 +8,8 @@ PYTHONPATH set; by hand:
         python3 -m unittest -v test_binding
 
 Expected values are computed by hand from SPEC.md (arithmetic in comments).
-The worked example is /work/shared/examples/basic (REFERRAL_SHARED_DIR, or
-../shared next to the repository).
+The worked example is the repository's tests/fixtures/basic; without it the
+module fails to import.
 """
 
 import csv
@@ -36,13 +36,14 @@ from referral import (ConflictError, InputError, ReferralError, StateError, Stor
 
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR",
                             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-SHARED_DIR = os.environ.get("REFERRAL_SHARED_DIR", os.path.join(SOURCE_DIR, "..", "shared"))
-EXAMPLE = os.path.join(SHARED_DIR, "examples", "basic")
+EXAMPLE = os.path.join(SOURCE_DIR, "tests", "fixtures", "basic")
 CLI = os.environ.get("REFERRAL_CLI")
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(referral.__file__)))
 
+# A missing example fails the run: skipping would pass a suite that tested nothing.
 if not os.path.isdir(EXAMPLE):
-    raise unittest.SkipTest("the worked example %s is missing (set REFERRAL_SHARED_DIR)" % EXAMPLE)
+    raise FileNotFoundError("the worked example %s is missing (REFERRAL_SOURCE_DIR=%s)"
+                            % (EXAMPLE, SOURCE_DIR))
 
 
 def example(name):
