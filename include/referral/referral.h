@@ -71,8 +71,9 @@ typedef struct referral_store referral_store;
 
 /*
  * Creates a new store at `path` (a SQLite file, created if missing) with its
- * first plan, given as the JSON text `plan_json` (SPEC §5). The first period
- * open is the plan's start_period.
+ * first plan, given as the JSON text `plan_json` (its keys and validation:
+ * docs/formats.md, section 3). The first period open is the plan's
+ * start_period.
  *
  * On return *out is set to a handle, even on most failures (like
  * sqlite3_open), so that referral_errmsg(*out) can tell what went wrong; the
@@ -167,7 +168,8 @@ enum referral_event_type {
 
 /*
  * An event given as C strings, for callers who do not hold JSON. Set `type`,
- * `id`, `at` and the fields of that type (SPEC §4); leave the others NULL.
+ * `id`, `at` and the fields of that type (docs/formats.md, section 2); leave
+ * the others NULL.
  * For the fields that may be null (`recruiter` of a distributor, `distributor`
  * of a member) NULL means null. A share sets exactly one of `distributor` and
  * `member`. Money, rates, ratings and points are decimal strings.
@@ -242,7 +244,8 @@ REFERRAL_API const char *referral_batch_error(const referral_batch *batch, long 
 REFERRAL_API void referral_batch_free(referral_batch *batch);
 
 /* ------------------------------------------------------------------------
- * Settlement lifecycle (SPEC §11). `period` is "YYYY-MM".
+ * Settlement lifecycle (docs/design.md, "How data moves"). `period` is
+ * "YYYY-MM".
  * ------------------------------------------------------------------------ */
 
 /*
@@ -262,14 +265,17 @@ REFERRAL_API REFERRAL_NODISCARD int referral_close(referral_store *store, const 
 
 /*
  * Re-derives every closed period from the events ingested before it closed
- * and compares with what was frozen; checks the conservation identity of
- * SPEC §7 for every distributor. Returns REFERRAL_OK or REFERRAL_EVERIFY with
- * the first discrepancy in referral_errmsg(); REFERRAL_EIO on failure.
+ * and compares with what was frozen; checks for every distributor that
+ * nothing was lost or created: her payables plus her last closing carry
+ * equal the exact sum of her lines (docs/formats.md, section 4). Returns
+ * REFERRAL_OK or REFERRAL_EVERIFY with the first discrepancy in
+ * referral_errmsg(); REFERRAL_EIO on failure.
  */
 REFERRAL_API REFERRAL_NODISCARD int referral_verify(referral_store *store);
 
 /* ------------------------------------------------------------------------
- * Reading results: a cursor over the rows of an export (SPEC §10).
+ * Reading results: a cursor over the rows of an export (the columns, their
+ * order and forms: docs/formats.md, section 5).
  *
  *   referral_rows *r;
  *   referral_rows_open(store, &r, "statements", "2026-01");
@@ -312,10 +318,10 @@ REFERRAL_API void referral_rows_free(referral_rows *rows);
 /*
  * Writes an export through a callback: calls `write(ctx, data, len)` with
  * consecutive pieces of the CSV ("csv", also when `format` is NULL) or JSON
- * ("json") text of SPEC §10, so that C callers can write to a FILE, a socket
- * or a buffer and FFI callers need no FILE at all. The pieces are lent for
- * the duration of the call. `write` returns 0 to go on, non-zero to stop
- * (the export then fails with REFERRAL_EIO).
+ * ("json") text of docs/formats.md, section 5, so that C callers can write
+ * to a FILE, a socket or a buffer and FFI callers need no FILE at all. The
+ * pieces are lent for the duration of the call. `write` returns 0 to go on,
+ * non-zero to stop (the export then fails with REFERRAL_EIO).
  *
  * CSV: a header row, then the rows, each ended by "\n", fields quoted as
  * RFC 4180 says when they hold ',', '"' or a newline. JSON: an array of
@@ -330,7 +336,8 @@ REFERRAL_API REFERRAL_NODISCARD int referral_export(referral_store *store, const
                                                     referral_write_fn write, void *ctx);
 
 /*
- * One member's points (SPEC §9), as of every event ingested so far.
+ * One member's points (docs/formats.md, section 5.6), as of every event
+ * ingested so far.
  * Fields are lent until the next call on the store.
  */
 typedef struct referral_member_info {
