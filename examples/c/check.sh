@@ -49,7 +49,14 @@ echo "installed $build into $prefix"
 so=$(find "$prefix" -name libreferral.so -print -quit)
 libdir=$(dirname "${so:-$prefix/lib/libreferral.so}")
 rel=${libdir#"$prefix"/}
-soname_is() { [ "$1" = libreferral.so.0 ] && [ -e "$libdir/libreferral.so.0" ]; }
+# The SONAME by docs/versioning.md: libreferral.so.MAJOR.MINOR while the major
+# version is 0, libreferral.so.MAJOR from 1.0 on.
+header=$prefix/include/referral/referral.h
+header_macro() { sed -n "s/^#define REFERRAL_VERSION_$1 \([0-9]*\)\$/\1/p" "$header" 2>/dev/null || true; }
+major=$(header_macro MAJOR)
+minor=$(header_macro MINOR)
+if [ "$major" = 0 ]; then want_soname=libreferral.so.$major.$minor; else want_soname=libreferral.so.$major; fi
+soname_is() { [ "$1" = "$want_soname" ] && [ -e "$libdir/$want_soname" ]; }
 # (grep without -q: with pipefail, an early exit would fail the pipeline by SIGPIPE)
 # only_referral_symbols FILE [NM_OPTION...]: FILE defines no other global symbol.
 only_referral_symbols() {
@@ -63,7 +70,7 @@ pc_version_is() { [ "$(pkg-config --modversion referral)" = "$1" ]; }
 check "header include/referral/referral.h" test -f "$prefix/include/referral/referral.h"
 check "shared library $rel/libreferral.so" test -n "$so"
 soname=$(readelf -d "$libdir/libreferral.so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-check "SONAME libreferral.so.0 (is '$soname'), installed as a file or link" \
+check "SONAME $want_soname (is '$soname'), installed as a file or link" \
 	soname_is "$soname"
 check "exports only referral_* symbols" \
 	only_referral_symbols "$libdir/libreferral.so" -D
