@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks that libreferral installs as a library others can build against:
 # installs a build into a temporary prefix, checks the layout (headers,
-# libreferral.so with its SONAME, libreferral.a, the pkg-config file, the CMake
-# package, the CLI), builds settle_example.c against it with the Makefile
-# (pkg-config) and with CMakeLists.txt (find_package), shared and static, runs
-# each and compares its output with expected.txt. Exits non-zero if anything
-# fails; every failure is listed.
+# libreferral.so with its SONAME, libreferral.a, both defining no global symbol
+# but referral_*, the pkg-config file, the CMake package, the CLI), builds
+# settle_example.c against it with the Makefile (pkg-config) and with
+# CMakeLists.txt (find_package), shared and static, runs each and compares its
+# output with expected.txt. Exits non-zero if anything fails; every failure is
+# listed.
 #
 #   examples/c/check.sh [BUILD_DIR]
 #
@@ -48,23 +49,34 @@ echo "installed $build into $prefix"
 so=$(find "$prefix" -name libreferral.so -print -quit)
 libdir=$(dirname "${so:-$prefix/lib/libreferral.so}")
 rel=${libdir#"$prefix"/}
-soname_is() { [ "$1" = libreferral.so.0 ] && [ -e "$libdir/libreferral.so.0" ]; }
+# The SONAME by docs/versioning.md: libreferral.so.MAJOR.MINOR while the major
+# version is 0, libreferral.so.MAJOR from 1.0 on.
+header=$prefix/include/referral/referral.h
+header_macro() { sed -n "s/^#define REFERRAL_VERSION_$1 \([0-9]*\)\$/\1/p" "$header" 2>/dev/null || true; }
+major=$(header_macro MAJOR)
+minor=$(header_macro MINOR)
+if [ "$major" = 0 ]; then want_soname=libreferral.so.$major.$minor; else want_soname=libreferral.so.$major; fi
+soname_is() { [ "$1" = "$want_soname" ] && [ -e "$libdir/$want_soname" ]; }
 # (grep without -q: with pipefail, an early exit would fail the pipeline by SIGPIPE)
+# only_referral_symbols FILE [NM_OPTION...]: FILE defines no other global symbol.
 only_referral_symbols() {
-	local others
-	others=$(nm -D --defined-only "$1" | awk '{print $3}' | grep -v '^referral_' || true)
-	[ -z "$others" ] || { echo "also exported: $others"; return 1; }
+	local file=$1 others
+	shift
+	others=$(nm "$@" -g --defined-only "$file" | awk 'NF == 3 {print $3}' | grep -v '^referral_' || true)
+	[ -z "$others" ] || { echo "also defined: $(echo "$others" | tr '\n' ' ')"; return 1; }
 }
 archive_has() { nm "$1" 2>/dev/null | grep " T $2\$" >/dev/null; }
 pc_version_is() { [ "$(pkg-config --modversion referral)" = "$1" ]; }
 check "header include/referral/referral.h" test -f "$prefix/include/referral/referral.h"
 check "shared library $rel/libreferral.so" test -n "$so"
 soname=$(readelf -d "$libdir/libreferral.so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-check "SONAME libreferral.so.0 (is '$soname'), installed as a file or link" \
+check "SONAME $want_soname (is '$soname'), installed as a file or link" \
 	soname_is "$soname"
 check "exports only referral_* symbols" \
-	only_referral_symbols "$libdir/libreferral.so"
+	only_referral_symbols "$libdir/libreferral.so" -D
 check "static library $rel/libreferral.a" archive_has "$libdir/libreferral.a" referral_store_create
+check "libreferral.a defines only referral_* globals" \
+	only_referral_symbols "$libdir/libreferral.a"
 check "pkg-config file $rel/pkgconfig/referral.pc" test -f "$libdir/pkgconfig/referral.pc"
 export PKG_CONFIG_PATH=$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 pc_include=$(pkg-config --variable=includedir referral 2>/dev/null || true)

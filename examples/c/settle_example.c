@@ -149,11 +149,23 @@ out:
 	return failed;
 }
 
+/*
+ * Whether the library loaded can serve a program compiled against this header
+ * (docs/versioning.md): while the major version is 0, only the same minor
+ * version can; from 1.0 on, the same major version of at least this minor.
+ */
+static int compatible(int loaded)
+{
+	if (REFERRAL_VERSION_MAJOR == 0)
+		return loaded / 100 == REFERRAL_VERSION_NUMBER / 100;
+	return loaded / 10000 == REFERRAL_VERSION_MAJOR && loaded / 100 >= REFERRAL_VERSION_NUMBER / 100;
+}
+
 int main(void)
 {
 	/* The header this was compiled with should match the library loaded. */
 	fprintf(stderr, "libreferral %s (compiled against %s)\n", referral_version(), REFERRAL_VERSION);
-	if (referral_version_number() / 10000 != REFERRAL_VERSION_MAJOR) {
+	if (!compatible(referral_version_number())) {
 		fprintf(stderr, "settle_example: incompatible libreferral %s\n", referral_version());
 		return 1;
 	}

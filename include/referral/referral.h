@@ -40,11 +40,11 @@ extern "C" {
 #endif
 
 #define REFERRAL_VERSION_MAJOR 0
-#define REFERRAL_VERSION_MINOR 1
+#define REFERRAL_VERSION_MINOR 2
 #define REFERRAL_VERSION_PATCH 0
-#define REFERRAL_VERSION "0.1.0"
+#define REFERRAL_VERSION "0.2.0"
 /* REFERRAL_VERSION_NUMBER is major*10000 + minor*100 + patch. */
-#define REFERRAL_VERSION_NUMBER 100
+#define REFERRAL_VERSION_NUMBER 200
 
 /* The version of the library actually loaded, e.g. "0.1.0". Static string. */
 REFERRAL_API const char *referral_version(void);

@@ -126,9 +126,9 @@ class LibraryLoading(unittest.TestCase):
     def test_loaded_library_is_the_one_REFERRAL_LIB_names(self):
         if os.environ.get("REFERRAL_LIB"):
             self.assertEqual(referral.library_path(), os.environ["REFERRAL_LIB"])
-        self.assertEqual(referral.library_version(), "0.1.0")
-        self.assertEqual(referral.EXPECTED_VERSION_NUMBER, 100)
-        self.assertEqual(referral.__version__, "0.1.0")
+        self.assertEqual(referral.library_version(), "0.2.0")
+        self.assertEqual(referral.EXPECTED_VERSION_NUMBER, 200)
+        self.assertEqual(referral.__version__, "0.2.0")
 
     def test_missing_library_names_every_path_tried(self):
         missing = os.path.join(tempfile.gettempdir(), "no-such-dir", "libreferral.so")
@@ -173,11 +173,11 @@ class LibraryLoading(unittest.TestCase):
         lib = self.build_stub(20300)  # 2.3.0
         proc = run_python("import referral", {"REFERRAL_LIB": lib})
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("%s is version 2.3.0 (20300), but this binding needs 0.1.x (100)" % lib,
+        self.assertIn("%s is version 2.3.0 (20300), but this binding needs 0.2.x (200)" % lib,
                       proc.stderr)
 
     def test_same_minor_other_patch_passes_the_version_check_then_a_missing_symbol_is_named(self):
-        lib = self.build_stub(107)  # 0.1.7: accepted, but the stub lacks the API
+        lib = self.build_stub(207)  # 0.2.7: accepted, but the stub lacks the API
         proc = run_python("import referral", {"REFERRAL_LIB": lib})
         self.assertNotEqual(proc.returncode, 0)
         self.assertNotIn("is version", proc.stderr)
@@ -186,9 +186,9 @@ class LibraryLoading(unittest.TestCase):
 
     def test_check_version_compares_major_and_minor(self):
         from referral._native import check_version
-        for ok in (100, 101, 199):
+        for ok in (200, 201, 299):
             check_version(ok)
-        for bad in (0, 99, 200, 10100):
+        for bad in (0, 100, 199, 300, 10200):
             with self.assertRaises(referral.LibraryError):
                 check_version(bad)
 

@@ -24,7 +24,7 @@ from .errors import LibraryError, error_for
 
 # The REFERRAL_VERSION_NUMBER this binding was written for (major*10000 +
 # minor*100 + patch). A library of the same major and minor is accepted.
-EXPECTED_VERSION_NUMBER = 100
+EXPECTED_VERSION_NUMBER = 200
 
 
 class _Store(ctypes.Structure):
