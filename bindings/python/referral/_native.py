@@ -3,9 +3,10 @@
 The library is looked up, in this order:
   1. the environment variable REFERRAL_LIB, if set (then nothing else);
   2. ctypes.util.find_library("referral") (the system's library path);
-  3. next to this package in the usual CMake build directories of the
-     source tree: build/, build-*/, cmake-build-*/ and out/ under the
-     repository root (the directory holding bindings/).
+  3. when the package runs from the source tree (bindings/python/referral),
+     in the usual CMake build directories of that tree: build/, build-*/,
+     cmake-build-*/ and out/ under the repository root (the directory
+     holding bindings/). An installed copy of the package skips this step.
 A failure raises LibraryError (an ImportError) naming every path tried.
 
 Every function the binding calls is declared once, in FUNCTIONS, as
@@ -120,14 +121,21 @@ FUNCTIONS = [
 ]
 
 
-def _package_root():
-    """The repository root when the package runs from a source tree."""
+def _source_root():
+    """The repository root when the package runs from its source tree, else
+    None (an installed copy, e.g. in site-packages)."""
     here = os.path.dirname(os.path.abspath(__file__))       # .../bindings/python/referral
-    return os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    python_dir = os.path.dirname(here)
+    bindings_dir = os.path.dirname(python_dir)
+    if os.path.basename(python_dir) != "python" or os.path.basename(bindings_dir) != "bindings":
+        return None
+    return os.path.dirname(bindings_dir)
 
 
 def _build_dir_candidates():
-    root = _package_root()
+    root = _source_root()
+    if root is None:
+        return []
     names = ("libreferral.dylib",) if sys.platform == "darwin" else ("libreferral.so",)
     dirs = [os.path.join(root, "build")]
     for pattern in ("build-*", "cmake-build-*", "out"):

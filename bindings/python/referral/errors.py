@@ -20,6 +20,8 @@ Problems loading the shared library are not ReferralErrors: they raise
 LibraryError, an ImportError, from ``import referral``.
 """
 
+from typing import Dict, Iterable, List, Optional, Type
+
 REFERRAL_OK = 0
 REFERRAL_EUSAGE = 2
 REFERRAL_EINPUT = 3
@@ -39,9 +41,9 @@ class ReferralError(Exception):
     ``message`` the library's description of the failure.
     """
 
-    status = None
+    status: Optional[int] = None
 
-    def __init__(self, message, status=None):
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:
@@ -62,11 +64,15 @@ class _BadLines:
     100, in input order); ``error_count`` counts all of them, also past 100.
     """
 
-    def _set_lines(self, errors, error_count):
+    message: str
+    errors: List[str]
+    error_count: int
+
+    def _set_lines(self, errors: Optional[Iterable[str]], error_count: Optional[int]) -> None:
         self.errors = list(errors or [])
         self.error_count = len(self.errors) if error_count is None else error_count
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = self.message
         if self.errors:
             text += "".join("\n" + e for e in self.errors)
@@ -82,7 +88,8 @@ class InputError(_BadLines, ReferralError):
 
     status = REFERRAL_EINPUT
 
-    def __init__(self, message, status=None, errors=None, error_count=None):
+    def __init__(self, message: str, status: Optional[int] = None,
+                 errors: Optional[Iterable[str]] = None, error_count: Optional[int] = None) -> None:
         ReferralError.__init__(self, message, status)
         self._set_lines(errors, error_count)
 
@@ -99,7 +106,8 @@ class ConflictError(_BadLines, StateError):
     already stored (or earlier in the batch) with other fields. ``errors``
     as for InputError."""
 
-    def __init__(self, message, status=None, errors=None, error_count=None):
+    def __init__(self, message: str, status: Optional[int] = None,
+                 errors: Optional[Iterable[str]] = None, error_count: Optional[int] = None) -> None:
         StateError.__init__(self, message, status)
         self._set_lines(errors, error_count)
 
@@ -117,7 +125,7 @@ class VerifyError(ReferralError):
     status = REFERRAL_EVERIFY
 
 
-_BY_STATUS = {
+_BY_STATUS: Dict[int, Type[ReferralError]] = {
     REFERRAL_EUSAGE: UsageError,
     REFERRAL_EINPUT: InputError,
     REFERRAL_ESTATE: StateError,
@@ -126,7 +134,7 @@ _BY_STATUS = {
 }
 
 
-def error_for(status, message):
+def error_for(status: int, message: str) -> ReferralError:
     """The exception for a failed call's ``status`` and message."""
     cls = _BY_STATUS.get(status, ReferralError)
     if cls is ReferralError:

@@ -1,14 +1,16 @@
 """The plain objects the binding returns: one frozen dataclass per export.
 
-Field names are the CSV header columns of SPEC §10, in order. Money, rates,
-ratings and points are decimal.Decimal (exact, never float); counts and
-grades are int; an empty field is None. Periods stay "YYYY-MM" strings.
-dataclasses.asdict(row) gives a dict, dataclasses.astuple(row) a tuple.
+Field names are the CSV header columns of the exports, in order (the
+repository's docs/formats.md describes every column). Money, rates, ratings
+and points are decimal.Decimal (exact, never float); counts and grades are
+int; an empty field is None. Periods stay "YYYY-MM" strings.
+dataclasses.asdict(row) gives a dict, dataclasses.astuple(row) a tuple;
+Store.rows_as_dicts() and Store.to_pandas() give a whole table at once.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple, Optional
+from typing import Dict, FrozenSet, NamedTuple, Optional, Tuple, Type, Union
 
 
 class IngestResult(NamedTuple):
@@ -21,7 +23,7 @@ class IngestResult(NamedTuple):
 
 @dataclass(frozen=True)
 class Statement:
-    """A distributor's statement for one period (SPEC §7)."""
+    """A distributor's statement for one period (export `statements`)."""
 
     period: str
     distributor: str
@@ -39,8 +41,8 @@ class Statement:
 
 @dataclass(frozen=True)
 class Line:
-    """One commission effect (SPEC §6). `source` is the recruit on override
-    lines, else None; `base` and `rate` are None on bounty lines."""
+    """One commission effect (export `lines`). `source` is the recruit on
+    override lines, else None; `base` and `rate` are None on bounty lines."""
 
     period: str
     distributor: str
@@ -56,7 +58,7 @@ class Line:
 
 @dataclass(frozen=True)
 class Grade:
-    """A distributor's evaluation when a period closed (SPEC §8)."""
+    """A distributor's evaluation when a period closed (export `grades`)."""
 
     period: str
     distributor: str
@@ -70,8 +72,8 @@ class Grade:
 
 @dataclass(frozen=True)
 class Member:
-    """A member's points and tiers (SPEC §9). `sharer` is None without one;
-    `balance` may be negative."""
+    """A member's points and tiers (export `members`). `sharer` is None
+    without one; `balance` may be negative."""
 
     member: str
     lifetime: Decimal
@@ -81,8 +83,15 @@ class Member:
     effective_tier: str
 
 
+Row = Union[Statement, Line, Grade, Member]
+"""Any of the row classes."""
+
+Value = Union[str, int, Decimal, None]
+"""One field of a row: str (periods, ids, names), int (counts, grades),
+Decimal (money, rates, ratings, points) or None (an empty field)."""
+
 # table name -> (row class, the columns holding exact decimals)
-TABLES = {
+TABLES: Dict[str, Tuple[Type[Row], FrozenSet[str]]] = {
     "statements": (Statement, frozenset(("opening_carry", "commission", "bounty", "override",
                                          "accrued", "total", "payable", "closing_carry"))),
     "lines": (Line, frozenset(("base", "rate", "value"))),

@@ -6,17 +6,33 @@ import json
 import os
 from dataclasses import fields
 from decimal import Decimal
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Generic, Iterable, List, Literal, Optional,
+                    Set, Tuple, TypeVar, Union, cast, overload)
 
 from . import _native
 from ._native import lib, BatchP, MemberInfo, RowsP, StoreP, WRITE_FN
 from .errors import (REFERRAL_EINPUT, REFERRAL_EIO, REFERRAL_ESTATE, REFERRAL_EUSAGE,
                      ConflictError, InputError, ReferralError, UsageError, error_for)
-from .rows import TABLES, IngestResult, Member
+from .rows import TABLES, Grade, IngestResult, Line, Member, Row, Statement, Value
+
+if TYPE_CHECKING:
+    import pandas  # only for the annotation of Store.to_pandas: imported there, lazily
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+"""A file path: str, bytes or os.PathLike (pathlib.Path)."""
+
+PlanArg = Union[Dict[str, Any], str, bytes, "os.PathLike[str]"]
+"""A plan: a dict, JSON text (str or bytes), or an os.PathLike of a JSON file."""
+
+EventArg = Union[Dict[str, Any], str, bytes, bytearray]
+"""One event: a dict, or one JSON text line."""
+
+R = TypeVar("R", bound=Row)
 
 _MAX_REPORTED = 100  # bad lines a batch keeps (referral_batch_error)
 
 
-def _text_arg(value, what):
+def _text_arg(value: Union[str, bytes, None], what: str) -> Optional[bytes]:
     """A str argument as UTF-8 bytes for the C side; None stays NULL."""
     if value is None:
         return None
@@ -27,7 +43,7 @@ def _text_arg(value, what):
     return value.encode("utf-8")
 
 
-def _json_default(value):
+def _json_default(value: object) -> str:
     """json.dumps hook: Decimals are written as plain decimal strings, the form
     the library expects for money, rates, ratings and points."""
     if isinstance(value, Decimal):
@@ -35,11 +51,11 @@ def _json_default(value):
     raise TypeError("%s is not JSON serialisable" % type(value).__name__)
 
 
-def _dumps(obj):
+def _dumps(obj: object) -> bytes:
     return json.dumps(obj, default=_json_default, separators=(",", ":")).encode("ascii")
 
 
-def _plan_text(plan):
+def _plan_text(plan: PlanArg) -> bytes:
     """A plan as JSON bytes: a dict is serialised, str/bytes are JSON text, an
     os.PathLike (pathlib.Path) is a file to read."""
     if isinstance(plan, dict):
@@ -54,7 +70,7 @@ def _plan_text(plan):
     raise TypeError("plan must be a dict, JSON text or a path, not %s" % type(plan).__name__)
 
 
-def _event_line(event):
+def _event_line(event: EventArg) -> bytes:
     if isinstance(event, dict):
         return _dumps(event)
     if isinstance(event, str):
@@ -64,8 +80,8 @@ def _event_line(event):
     raise TypeError("an event must be a dict or a JSON text line, not %s" % type(event).__name__)
 
 
-def _message(ptr):
-    raw = lib.referral_errmsg(ptr)
+def _message(ptr: Any) -> str:
+    raw: Optional[bytes] = lib.referral_errmsg(ptr)
     return raw.decode("utf-8", "replace") if raw else ""
 
 
@@ -76,28 +92,29 @@ class _Cursor:
 
     __slots__ = ("ptr", "owner")
 
-    def __init__(self, ptr, owner):
+    def __init__(self, ptr: Any, owner: "Store") -> None:
         self.ptr = ptr
         self.owner = owner
 
-    def free(self):
+    def free(self) -> None:
         if self.ptr is not None:
             lib.referral_rows_free(self.ptr)
             self.ptr = None
             self.owner._cursors.discard(self)
 
 
-class RowIterator:
+class RowIterator(Generic[R]):
     """Iterates the rows of one export as plain objects (see referral.rows).
 
     Rows stream from the library one at a time. The cursor is released when
     the iterator is exhausted, closed (close() or a with block), collected, or
     when its Store closes; iterating after the Store closed raises
     UsageError. Finish or close an iterator before writing to the store
-    (ingest, settle, close_period) with the same Store.
+    (ingest, settle, close_period) with the same Store. `columns` names the
+    fields of every row, in order.
     """
 
-    def __init__(self, store, table, period):
+    def __init__(self, store: "Store", table: str, period: Optional[str]) -> None:
         handle = store._handle()
         ptr = RowsP()
         lib.referral_rows_open(handle, ctypes.byref(ptr), _text_arg(table, "table"),
@@ -107,30 +124,36 @@ class RowIterator:
         self._done = False
         store._cursors.add(self._cursor)
         try:
-            self._cls, decimals = TABLES[table]
+            row_class, decimals = TABLES[table]
+            self._make: Callable[..., R] = cast(Callable[..., R], row_class)
             ncols = lib.referral_rows_columns(ptr)
             names = [lib.referral_rows_column(ptr, i).decode("ascii") for i in range(ncols)]
-            expected = [f.name for f in fields(self._cls)]
+            expected = [f.name for f in fields(row_class)]
             if names != expected:
                 raise ReferralError(
                     "the library's %s columns %s differ from the binding's %s: the library "
                     "and the binding are of different versions" % (table, names, expected))
-            self._convert = []
+            self.columns: Tuple[str, ...] = tuple(names)
+            self._convert: List[Callable[[str], Value]] = []
             for i, name in enumerate(names):
                 if lib.referral_rows_column_is_number(ptr, i):
                     self._convert.append(int)
                 elif name in decimals:
                     self._convert.append(Decimal)
                 else:
-                    self._convert.append(lambda raw: raw)
+                    self._convert.append(str)
         except BaseException:
             self.close()
             raise
 
-    def __iter__(self):
+    def __iter__(self) -> "RowIterator[R]":
         return self
 
-    def __next__(self):
+    def __next__(self) -> R:
+        return self._make(*self._next_values())
+
+    def _next_values(self) -> List[Value]:
+        """The next row's values, converted, in column order."""
         ptr = self._cursor.ptr
         if ptr is None:
             if self._done:
@@ -138,33 +161,43 @@ class RowIterator:
             raise UsageError("the store was closed while its rows were being read")
         got = lib.referral_rows_next(ptr)
         if got == 1:
-            values = []
+            values: List[Value] = []
             for i, convert in enumerate(self._convert):
                 # c_char_p: the lent value is copied into bytes right here
                 raw = lib.referral_rows_value(ptr, i).decode("utf-8")
                 values.append(convert(raw) if raw != "" else None)
-            return self._cls(*values)
+            return values
         message = _message(self._store._ptr) if got < 0 else ""
         self.close()
         if got == 0:
             raise StopIteration
         raise error_for(-got, message)
 
-    def close(self):
+    def _all_values(self) -> List[List[Value]]:
+        """Every remaining row's values; releases the cursor."""
+        rows = []
+        with self:
+            while True:
+                try:
+                    rows.append(self._next_values())
+                except StopIteration:
+                    return rows
+
+    def close(self) -> None:
         """Releases the cursor; further iteration ends at once."""
         self._done = True
         cursor = getattr(self, "_cursor", None)
         if cursor is not None:
             cursor.free()
 
-    def __enter__(self):
+    def __enter__(self) -> "RowIterator[R]":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
@@ -183,17 +216,17 @@ class Store:
     close_period(period).
     """
 
-    def __init__(self, _ptr, path):
+    def __init__(self, _ptr: Any, path: PathArg) -> None:
         # use Store.create() or Store.open()
-        self._ptr = _ptr
-        self._cursors = set()
+        self._ptr: Any = _ptr
+        self._cursors: Set[_Cursor] = set()
         self._busy = False
-        self.path = path
+        self.path: PathArg = path
 
     # ---- life cycle ----------------------------------------------------
 
     @classmethod
-    def _adopt(cls, out, status, path):
+    def _adopt(cls, out: Any, status: int, path: PathArg) -> "Store":
         if status != 0:
             message = _message(out)  # "out of memory" for a NULL handle
             lib.referral_store_free(out)
@@ -201,7 +234,7 @@ class Store:
         return cls(out, path)
 
     @classmethod
-    def create(cls, path, plan):
+    def create(cls, path: PathArg, plan: PlanArg) -> "Store":
         """Creates a store at `path` with its first plan (a dict, JSON text,
         or a pathlib.Path of a JSON file). The first open period is the plan's
         start_period. Raises InputError (invalid plan: the message names the
@@ -212,7 +245,7 @@ class Store:
         return cls._adopt(out, status, path)
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: PathArg) -> "Store":
         """Opens an existing store. Raises StorageError if `path` is missing,
         not a store, or of a newer schema."""
         out = StoreP()
@@ -220,10 +253,11 @@ class Store:
         return cls._adopt(out, status, path)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
+        """True once close() has run."""
         return self._ptr is None
 
-    def close(self):
+    def close(self) -> None:
         """Closes the store (idempotent). Open row iterators end."""
         if self._ptr is None:
             return
@@ -234,15 +268,15 @@ class Store:
         ptr, self._ptr = self._ptr, None
         lib.referral_store_free(ptr)
 
-    def __enter__(self):
+    def __enter__(self) -> "Store":
         self._handle()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
         return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         # guarded: may run on a half-built object or during interpreter exit
         try:
             if getattr(self, "_ptr", None) is not None and not self._busy:
@@ -250,11 +284,11 @@ class Store:
         except Exception:
             pass
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = "closed" if self._ptr is None else "open"
         return "<referral.Store %r %s>" % (self.path, state)
 
-    def _handle(self):
+    def _handle(self) -> Any:
         if self._ptr is None:
             raise UsageError("store %r is closed" % (self.path,))
         if self._busy:
@@ -264,14 +298,14 @@ class Store:
 
     # ---- plans and periods ---------------------------------------------
 
-    def add_plan(self, plan, from_period):
+    def add_plan(self, plan: PlanArg, from_period: str) -> None:
         """Adds a plan version effective from `from_period` ("YYYY-MM"), no
         earlier than the earliest open period. Raises UsageError (malformed
         period), InputError (invalid plan), StateError (period closed)."""
         handle = self._handle()
         lib.referral_plan_add(handle, _plan_text(plan), _text_arg(from_period, "from_period"))
 
-    def open_period(self):
+    def open_period(self) -> str:
         """The earliest open period, "YYYY-MM"."""
         handle = self._handle()
         buf = ctypes.create_string_buffer(16)
@@ -280,7 +314,8 @@ class Store:
 
     # ---- ingestion -----------------------------------------------------
 
-    def ingest(self, events, source=None):
+    def ingest(self, events: Union[PathArg, Iterable[EventArg]],
+               source: Optional[str] = None) -> IngestResult:
         """Ingests one atomic batch and returns IngestResult(ingested,
         duplicates).
 
@@ -303,17 +338,17 @@ class Store:
                             "wrap it in a list")
         is_path = isinstance(events, (str, bytes, os.PathLike))
         if source is None:
-            source = os.fsdecode(events) if is_path else "<events>"
+            source = os.fsdecode(cast(PathArg, events)) if is_path else "<events>"
         batch = BatchP()
         lib.referral_batch_begin(handle, ctypes.byref(batch), _text_arg(source, "source"))
         self._busy = True
         try:
             if is_path:
-                status = lib.referral_batch_add_file(batch, os.fsencode(events))
+                status = lib.referral_batch_add_file(batch, os.fsencode(cast(PathArg, events)))
                 if status in (REFERRAL_EIO, REFERRAL_EUSAGE):
                     raise error_for(status, _message(handle))
             else:
-                for lineno, event in enumerate(events, 1):
+                for lineno, event in enumerate(cast(Iterable[EventArg], events), 1):
                     data = _event_line(event)
                     status = lib.referral_batch_add_json(batch, data, len(data), lineno)
                     if status in (REFERRAL_EIO, REFERRAL_EUSAGE):
@@ -339,46 +374,102 @@ class Store:
 
     # ---- settlement ----------------------------------------------------
 
-    def settle(self, period):
+    def settle(self, period: str) -> None:
         """Computes the draft of `period`, the earliest open period."""
         lib.referral_settle(self._handle(), _text_arg(period, "period"))
 
-    def close_period(self, period):
+    def close_period(self, period: str) -> None:
         """Settles `period` (the earliest open) if needed, freezes it, grades
         its distributors and opens the next period, in one transaction."""
         lib.referral_close(self._handle(), _text_arg(period, "period"))
 
-    def verify(self):
+    def verify(self) -> None:
         """Re-derives every closed period and checks conservation. Returns
         None, or raises VerifyError naming the first discrepancy."""
         lib.referral_verify(self._handle())
 
     # ---- reading -------------------------------------------------------
 
-    def rows(self, table, period=None):
+    @overload
+    def rows(self, table: Literal["statements"],
+             period: Optional[str] = None) -> RowIterator[Statement]: ...
+
+    @overload
+    def rows(self, table: Literal["lines"], period: Optional[str] = None) -> RowIterator[Line]: ...
+
+    @overload
+    def rows(self, table: Literal["grades"], period: Optional[str] = None) -> RowIterator[Grade]: ...
+
+    @overload
+    def rows(self, table: Literal["members"], period: None = None) -> RowIterator[Member]: ...
+
+    @overload
+    def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]: ...
+
+    def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]:
         """A RowIterator over `table` ("statements", "lines", "grades",
         "members"), restricted to `period` if given (not for members)."""
         if table == "members" and period is not None:
             raise UsageError("members takes no period")
         return RowIterator(self, table, period)
 
-    def statements(self, period=None):
+    def statements(self, period: Optional[str] = None) -> RowIterator[Statement]:
         """Iterates Statement objects, sorted as the export is."""
         return self.rows("statements", period)
 
-    def lines(self, period=None):
+    def lines(self, period: Optional[str] = None) -> RowIterator[Line]:
         """Iterates Line objects."""
         return self.rows("lines", period)
 
-    def grades(self, period=None):
+    def grades(self, period: Optional[str] = None) -> RowIterator[Grade]:
         """Iterates Grade objects (closed periods only)."""
         return self.rows("grades", period)
 
-    def members(self):
+    def members(self) -> RowIterator[Member]:
         """Iterates Member objects, by member id."""
         return self.rows("members")
 
-    def member(self, member_id):
+    def rows_as_dicts(self, table: str, period: Optional[str] = None) -> List[Dict[str, Value]]:
+        """Every row of `table` (as for rows()) as a dict keyed by the export's
+        columns, in column order: Decimal for money, rates, ratings and
+        points, int for counts and grades, str for periods, ids and names,
+        None for an empty field. The rows are read at once and the cursor is
+        released before this returns."""
+        with self.rows(table, period) as it:
+            names = it.columns
+            return [dict(zip(names, values)) for values in it._all_values()]
+
+    def to_pandas(self, table: str, period: Optional[str] = None) -> "pandas.DataFrame":
+        """The rows of `table` (as for rows_as_dicts()) as a pandas DataFrame,
+        one column per export column, in order, on a RangeIndex.
+
+        Exact values stay Decimal objects in columns of dtype object, so sums
+        and group sums are exact Decimals; never convert them to float (see
+        bindings/python/README.md). Counts and grades are int64 columns;
+        periods, ids and names are object columns of str, an empty field
+        None. pandas is imported here and nowhere else: the rest of the
+        binding never needs it. Raises ImportError if pandas is not
+        installed."""
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError(
+                "Store.to_pandas needs pandas, which is not installed (Debian: apt-get install "
+                "python3-pandas; or pip install pandas); Store.rows_as_dicts gives the same rows "
+                "without it") from e
+        with self.rows(table, period) as it:
+            names = it.columns
+            counts = [convert is int for convert in it._convert]
+            rows = it._all_values()
+        data = {}
+        for i, name in enumerate(names):
+            values = [row[i] for row in rows]
+            as_int64 = counts[i] and None not in values
+            # dtype given, never inferred: pandas must not turn a Decimal into a float
+            data[name] = pandas.Series(values, dtype="int64" if as_int64 else object, name=name)
+        return pandas.DataFrame(data, columns=list(names))
+
+    def member(self, member_id: str) -> Member:
         """One member's points as a Member; InputError if there is no such
         member."""
         handle = self._handle()
@@ -391,17 +482,18 @@ class Store:
                       balance=Decimal(text["balance"]), tier=text["tier"],
                       sharer=text["sharer"] or None, effective_tier=text["effective_tier"])
 
-    def export(self, table, period=None, format="csv"):
-        """The text of an export (SPEC §10) as str, exactly what
-        `referral export DB TABLE [--period P] [--format F]` prints."""
+    def export(self, table: str, period: Optional[str] = None, format: str = "csv") -> str:
+        """The text of an export as str ("csv" or "json"), exactly what
+        `referral export DB TABLE [--period P] [--format F]` prints. The
+        repository's docs/formats.md describes the columns."""
         if table == "members" and period is not None:
             raise UsageError("members takes no period")
         handle = self._handle()
-        chunks = []
+        chunks: List[bytes] = []
 
-        def write(ctx, data, length):
+        def write(ctx: Optional[int], data: Optional[int], length: int) -> int:
             try:
-                chunks.append(ctypes.string_at(data, length))
+                chunks.append(ctypes.string_at(cast(int, data), length))
                 return 0
             except BaseException:
                 return 1
@@ -412,16 +504,18 @@ class Store:
         return b"".join(chunks).decode("utf-8")
 
 
-def library_version():
+def library_version() -> str:
     """The version string of the loaded library, e.g. "0.1.0"."""
-    return lib.referral_version().decode("ascii")
+    version: bytes = lib.referral_version()
+    return version.decode("ascii")
 
 
-def status_name(status):
+def status_name(status: int) -> str:
     """The library's short name of a status code ("ok", "usage", "input", ...)."""
-    return lib.referral_status_name(status).decode("ascii")
+    name: bytes = lib.referral_status_name(status)
+    return name.decode("ascii")
 
 
-def library_path():
+def library_path() -> str:
     """The path (or name) libreferral was loaded from."""
-    return _native.path
+    return str(_native.path)
