@@ -489,7 +489,7 @@ static void round_fen(mpq_t out, const mpq_t v, int mode)
 
 struct acct {
 	char id[16];
-	mpq_t lines, paid, last_carry;
+	mpq_t lines, paid, last_carry, last_held;
 	char last_period[8];
 };
 
@@ -506,7 +506,7 @@ static struct acct *acct_of(struct book *b, const char *id)
 	cr_assert_lt(b->n, MAXD);
 	struct acct *a = &b->a[b->n++];
 	snprintf(a->id, sizeof a->id, "%s", id);
-	mpq_inits(a->lines, a->paid, a->last_carry, NULL);
+	mpq_inits(a->lines, a->paid, a->last_carry, a->last_held, NULL);
 	a->last_period[0] = '\0';
 	return a;
 }
@@ -591,33 +591,39 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 		field_of(row, 0, period, sizeof period);
 		field_of(row, 1, dist, sizeof dist);
 		struct acct *a = acct_of(bk, dist);
-		mpq_t f[8];
-		for (int k = 0; k < 8; k++) {
+		mpq_t f[10];
+		for (int k = 0; k < 10; k++) {
 			mpq_init(f[k]);
 			q_field(f[k], row, 4 + k, "a statement value");
 		}
-		/* opening, commission, bounty, override, accrued, total, payable, closing */
+		/* opening, commission, bounty, override, accrued, released, held,
+		 * total, payable, closing */
 		cr_assert(mpq_equal(f[0], a->last_carry), "seed %u: opening is not the last carry: %s",
 			  seed, row);
 		mpq_add(x, f[1], f[2]);
 		mpq_add(x, x, f[3]);
 		cr_assert(mpq_equal(x, f[4]), "seed %u: accrued: %s", seed, row);
-		mpq_add(x, f[0], f[4]);
-		cr_assert(mpq_equal(x, f[5]), "seed %u: total: %s", seed, row);
-		mpq_sub(x, f[5], f[6]);
-		cr_assert(mpq_equal(x, f[7]), "seed %u: closing: %s", seed, row);
+		/* what was held before, plus what accrued, is released or still held */
+		mpq_add(x, a->last_held, f[4]);
+		mpq_sub(x, x, f[5]);
+		cr_assert(mpq_equal(x, f[6]), "seed %u: held: %s", seed, row);
+		mpq_add(x, f[0], f[5]);
+		cr_assert(mpq_equal(x, f[7]), "seed %u: total: %s", seed, row);
+		mpq_sub(x, f[7], f[8]);
+		cr_assert(mpq_equal(x, f[9]), "seed %u: closing: %s", seed, row);
 		char pay[64];
-		field_of(row, 10, pay, sizeof pay);
+		field_of(row, 12, pay, sizeof pay);
 		cr_assert(strchr(pay, '.') && strlen(strchr(pay, '.')) == 3,
 			  "seed %u: payable not in fen: %s", seed, row);
 		/* payable = total rounded, unless that is below min_payout or negative */
-		round_fen(x, f[5], mode);
+		round_fen(x, f[7], mode);
 		if (mpq_sgn(x) < 0 || mpq_cmp(x, min) < 0)
 			mpq_set_ui(x, 0, 1);
-		cr_assert(mpq_equal(x, f[6]), "seed %u: payable is not the total rounded (mode %d): %s",
+		cr_assert(mpq_equal(x, f[8]), "seed %u: payable is not the total rounded (mode %d): %s",
 			  seed, mode, row);
-		mpq_add(a->paid, a->paid, f[6]);
-		mpq_set(a->last_carry, f[7]);
+		mpq_add(a->paid, a->paid, f[8]);
+		mpq_set(a->last_carry, f[9]);
+		mpq_set(a->last_held, f[6]);
 		if (a->last_period[0]) {
 			/* every period from her first on: the next month */
 			int y = atoi(a->last_period), m = atoi(a->last_period + 5);
@@ -627,7 +633,7 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 					 a->last_period, period);
 		}
 		strcpy(a->last_period, period);
-		for (int k = 0; k < 8; k++)
+		for (int k = 0; k < 10; k++)
 			mpq_clear(f[k]);
 	}
 
@@ -656,17 +662,18 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 		mpq_clears(c, b, o, NULL);
 	}
 
-	/* Conservation (SPEC §7). */
+	/* Conservation: payables + the last carry + what is still held = the lines. */
 	for (int i = 0; i < bk->n; i++) {
 		struct acct *a = &bk->a[i];
 		cr_assert(a->last_period[0], "seed %u: %s has lines but no statement", seed, a->id);
 		mpq_add(x, a->paid, a->last_carry);
+		mpq_add(x, x, a->last_held);
 		char *l = mpq_get_str(NULL, 10, a->lines), *r = mpq_get_str(NULL, 10, x);
 		cr_assert(mpq_equal(x, a->lines),
-			  "seed %u: %s: payables + last carry = %s, lines = %s", seed, a->id, r, l);
+			  "seed %u: %s: payables + last carry + held = %s, lines = %s", seed, a->id, r, l);
 		free(l);
 		free(r);
-		mpq_clears(a->lines, a->paid, a->last_carry, NULL);
+		mpq_clears(a->lines, a->paid, a->last_carry, a->last_held, NULL);
 	}
 	cr_assert_gt(nstatements, 0);
 	mpq_clears(v, base, rate, x, min, NULL);

@@ -11,7 +11,7 @@
  *
  * Row texts are the exports of SPEC §10 without their header:
  *   statements  period,distributor,store,grade,opening_carry,commission,
- *               bounty,override,accrued,total,payable,closing_carry
+ *               bounty,override,accrued,released,held,total,payable,closing_carry
  *   lines       period,distributor,type,event,order,member,source,base,rate,value
  *   grades      period,distributor,grade,members,sales,shares,store_rating,next_grade
  */
@@ -75,8 +75,8 @@ Test(commission, one_order_pays_commission_bounty_and_override)
 	 * R1: total 1.195685 -> 1.20, carry -0.004315.
 	 */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,119.5685,20.00,0.00,139.5685,139.5685,139.57,-0.0015\n"
-		    "2026-01,R1,s1,1,0.00,0.00,0.00,1.195685,1.195685,1.195685,1.20,-0.004315\n");
+		    "2026-01,D1,s1,1,0.00,119.5685,20.00,0.00,139.5685,139.5685,0.00,139.5685,139.57,-0.0015\n"
+		    "2026-01,R1,s1,1,0.00,0.00,0.00,1.195685,1.195685,1.195685,0.00,1.195685,1.20,-0.004315\n");
 	assert_rows(st, "grades", "2026-01", ""); /* grades exist for closed periods only */
 
 	close_period(st, "2026-01");
@@ -117,9 +117,9 @@ Test(commission, override_is_one_level_and_not_on_bounties_or_overrides)
 		    "2026-01,R1,override,o1,o1,m1,D1,5.00,0.01,0.05\n");
 	/* R1: 10.00 + 20.00 + 0.05 = 30.05. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n"
-		    "2026-01,R0,s1,1,0.00,0.00,0.00,0.10,0.10,0.10,0.10,0.00\n"
-		    "2026-01,R1,s1,1,0.00,10.00,20.00,0.05,30.05,30.05,30.05,0.00\n");
+		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n"
+		    "2026-01,R0,s1,1,0.00,0.00,0.00,0.10,0.10,0.10,0.00,0.10,0.10,0.00\n"
+		    "2026-01,R1,s1,1,0.00,10.00,20.00,0.05,30.05,30.05,0.00,30.05,30.05,0.00\n");
 	referral_store_free(st);
 }
 
@@ -147,7 +147,7 @@ Test(window, order_at_36_months_earns_nothing_one_second_earlier_earns)
 		    "2029-01,D1,bounty,o2,o2,m2,,,,20.00\n"
 		    "2029-01,D1,commission,o2,o2,m2,,100.00,0.05,5.00\n");
 	assert_rows(st, "statements", "2029-01",
-		    "2029-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n");
+		    "2029-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n");
 	assert_verifies(st);
 	referral_store_free(st);
 }
@@ -188,8 +188,8 @@ Test(refund, after_close_reverses_in_the_next_period_at_the_original_rates)
 	/* D1 1000.00 x 0.05 = 50.00 + 20.00 = 70.00; R1 0.01 x 50.00 = 0.50. */
 	char *jan_lines = rows(st, "lines", "2026-01");
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,50.00,20.00,0.00,70.00,70.00,70.00,0.00\n"
-		    "2026-01,R1,s1,1,0.00,0.00,0.00,0.50,0.50,0.50,0.50,0.00\n");
+		    "2026-01,D1,s1,1,0.00,50.00,20.00,0.00,70.00,70.00,0.00,70.00,70.00,0.00\n"
+		    "2026-01,R1,s1,1,0.00,0.00,0.00,0.50,0.50,0.50,0.00,0.50,0.50,0.00\n");
 
 	ingest(st, EV_REFUND("f1", "2026-02-05T10:00:00", "o1", "400.00"));
 	close_period(st, "2026-02");
@@ -202,8 +202,8 @@ Test(refund, after_close_reverses_in_the_next_period_at_the_original_rates)
 		    "2026-02,R1,override_reversal,f1,o1,m1,D1,20.00,0.01,-0.20\n");
 	/* Negative totals pay 0.00 and carry the whole total. */
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-20.00,0.00,0.00,-20.00,-20.00,0.00,-20.00\n"
-		    "2026-02,R1,s1,1,0.00,0.00,0.00,-0.20,-0.20,-0.20,0.00,-0.20\n");
+		    "2026-02,D1,s1,1,0.00,-20.00,0.00,0.00,-20.00,-20.00,0.00,-20.00,0.00,-20.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,-0.20,-0.20,-0.20,0.00,-0.20,0.00,-0.20\n");
 	/* January is closed: untouched. */
 	assert_rows(st, "lines", "2026-01", jan_lines);
 	free(jan_lines);
@@ -225,8 +225,8 @@ Test(refund, of_an_unattributed_order_reverses_nothing)
 	/* m0 was never bound: no lines at all, D1's statements all zero. */
 	assert_rows(st, "lines", NULL, "");
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	referral_store_free(st);
 }
 
@@ -240,7 +240,7 @@ Test(bounty, partial_refund_keeps_it_full_refund_reverses_it_and_it_is_earned_ag
 	close_period(st, "2026-01");
 	/* 200.00 x 0.05 = 10.00 + bounty 20.00 = 30.00. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,10.00,20.00,0.00,30.00,30.00,30.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,10.00,20.00,0.00,30.00,30.00,0.00,30.00,30.00,0.00\n");
 
 	/* Partial: net 200.00 - 50.00 = 150.00 > 0, the bounty stands. */
 	ingest(st, EV_REFUND("f1", "2026-02-05T10:00:00", "o1", "50.00"));
@@ -248,7 +248,7 @@ Test(bounty, partial_refund_keeps_it_full_refund_reverses_it_and_it_is_earned_ag
 	assert_rows(st, "lines", "2026-02",
 		    "2026-02,D1,commission_reversal,f1,o1,m1,,50.00,0.05,-2.50\n");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-2.50,0.00,0.00,-2.50,-2.50,0.00,-2.50\n");
+		    "2026-02,D1,s1,1,0.00,-2.50,0.00,0.00,-2.50,-2.50,0.00,-2.50,0.00,-2.50\n");
 
 	/*
 	 * The rest: net 150.00 - 150.00 = 0 -> the bounty of 20.00 is
@@ -267,7 +267,7 @@ Test(bounty, partial_refund_keeps_it_full_refund_reverses_it_and_it_is_earned_ag
 	 * total -2.50 + -2.50 = -5.00 -> payable 0.00, carry -5.00.
 	 */
 	assert_rows(st, "statements", "2026-03",
-		    "2026-03,D1,s1,1,-2.50,-2.50,0.00,0.00,-2.50,-5.00,0.00,-5.00\n");
+		    "2026-03,D1,s1,1,-2.50,-2.50,0.00,0.00,-2.50,-2.50,0.00,-5.00,0.00,-5.00\n");
 	/*
 	 * Grades by booking period. Feb (window Dec..Feb): members 1, sales
 	 * 200.00 - 50.00 = 150.00. Mar (Jan..Mar): members 1 + 0 + (1 - 1) = 1,
@@ -300,7 +300,7 @@ Test(bounty, reversed_and_earned_again_within_one_period)
 		    "2026-01,D1,commission,o2,o2,m1,,50.00,0.05,2.50\n"
 		    "2026-01,D1,commission_reversal,f1,o1,m1,,200.00,0.05,-10.00\n");
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,2.50,20.00,0.00,22.50,22.50,22.50,0.00\n");
+		    "2026-01,D1,s1,1,0.00,2.50,20.00,0.00,22.50,22.50,0.00,22.50,22.50,0.00\n");
 	close_period(st, "2026-01");
 	/* members 2 - 1 = 1; sales 200.00 - 200.00 + 50.00 = 50.00. */
 	assert_rows(st, "grades", "2026-01", "2026-01,D1,1,1,50.00,0,0.00,1\n");
@@ -337,8 +337,8 @@ Test(termination, members_are_unattributed_until_bound_to_another_distributor)
 		    "2026-01,D2,commission,o2,o2,m1,,100.00,0.05,5.00\n");
 	/* A terminated distributor keeps her statement row. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n"
-		    "2026-01,D2,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n"
+		    "2026-01,D2,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n");
 	referral_store_free(st);
 }
 
@@ -361,8 +361,8 @@ Test(termination, recruiter_gets_no_override_but_clawbacks_reach_the_terminated)
 		    "2026-01,D1,commission,o2,o2,m1,,1000.00,0.05,50.00\n"
 		    "2026-01,R1,override,o1,o1,m1,D1,50.00,0.01,0.50\n");
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,100.00,20.00,0.00,120.00,120.00,120.00,0.00\n"
-		    "2026-01,R1,s1,1,0.00,0.00,0.00,0.50,0.50,0.50,0.50,0.00\n");
+		    "2026-01,D1,s1,1,0.00,100.00,20.00,0.00,120.00,120.00,0.00,120.00,120.00,0.00\n"
+		    "2026-01,R1,s1,1,0.00,0.00,0.00,0.50,0.50,0.50,0.00,0.50,0.50,0.00\n");
 
 	/* D1 leaves too; then both orders come back. */
 	ingest(st, EV_TERM("tD1", "2026-02-03T09:00:00", "D1")
@@ -381,8 +381,8 @@ Test(termination, recruiter_gets_no_override_but_clawbacks_reach_the_terminated)
 		    "2026-02,D1,commission_reversal,f2,o2,m1,,1000.00,0.05,-50.00\n"
 		    "2026-02,R1,override_reversal,f1,o1,m1,D1,50.00,0.01,-0.50\n");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-100.00,-20.00,0.00,-120.00,-120.00,0.00,-120.00\n"
-		    "2026-02,R1,s1,1,0.00,0.00,0.00,-0.50,-0.50,-0.50,0.00,-0.50\n");
+		    "2026-02,D1,s1,1,0.00,-100.00,-20.00,0.00,-120.00,-120.00,0.00,-120.00,0.00,-120.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,-0.50,-0.50,-0.50,0.00,-0.50,0.00,-0.50\n");
 	assert_verifies(st);
 	referral_store_free(st);
 }
@@ -423,7 +423,7 @@ static referral_store *promotion_scenario(const char *plan)
 	close_period(st, "2026-01");
 	/* 3 x 1000.00 x 0.05 = 150.00; 3 x 20.00 = 60.00. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,150.00,60.00,0.00,210.00,210.00,210.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,150.00,60.00,0.00,210.00,210.00,0.00,210.00,210.00,0.00\n");
 	assert_rows(st, "grades", "2026-01", "2026-01,D1,1,3,3000.00,5,3.00,2\n");
 
 	ingest(st, EV_MEMBER("m4", "2026-02-01T09:00:00", "D1")
@@ -446,13 +446,13 @@ static referral_store *promotion_scenario(const char *plan)
 		    "2026-02,D1,commission,o5,o5,m4,,100.00,0.08,8.00\n"
 		    "2026-02,D1,commission_reversal,f1,o1,m1,,1000.00,0.05,-50.00\n");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,2,0.00,38.00,30.00,0.00,68.00,68.00,68.00,0.00\n");
+		    "2026-02,D1,s1,2,0.00,38.00,30.00,0.00,68.00,68.00,0.00,68.00,68.00,0.00\n");
 	/* Window Jan..Feb: members 3 + 2 - 1 = 4; sales 3000 + 1100 - 1000. */
 	assert_rows(st, "grades", "2026-02", "2026-02,D1,2,4,3100.00,5,3.00,2\n");
 
 	close_period(st, "2026-03");
 	assert_rows(st, "statements", "2026-03",
-		    "2026-03,D1,s1,2,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-03,D1,s1,2,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	assert_rows(st, "grades", "2026-03", "2026-03,D1,2,4,3100.00,5,3.00,2\n");
 
 	close_period(st, "2026-04");
@@ -471,7 +471,7 @@ Test(grading, promotion_then_demotion_when_allowed)
 	assert_rows(st, "grades", "2026-04", "2026-04,D1,2,1,100.00,0,3.00,1\n");
 	/* May at grade 1: 100.00 x 0.05 = 5.00 (m4's bounty already stands). */
 	assert_rows(st, "statements", "2026-05",
-		    "2026-05,D1,s1,1,0.00,5.00,0.00,0.00,5.00,5.00,5.00,0.00\n");
+		    "2026-05,D1,s1,1,0.00,5.00,0.00,0.00,5.00,5.00,0.00,5.00,5.00,0.00\n");
 	assert_verifies(st);
 	referral_store_free(st);
 	free(plan);
@@ -487,7 +487,7 @@ Test(grading, no_demotion_when_not_allowed)
 	assert_rows(st, "grades", "2026-04", "2026-04,D1,2,1,100.00,0,3.00,2\n");
 	/* May at grade 2: 100.00 x 0.08 = 8.00. */
 	assert_rows(st, "statements", "2026-05",
-		    "2026-05,D1,s1,2,0.00,8.00,0.00,0.00,8.00,8.00,8.00,0.00\n");
+		    "2026-05,D1,s1,2,0.00,8.00,0.00,0.00,8.00,8.00,0.00,8.00,8.00,0.00\n");
 	assert_verifies(st);
 	referral_store_free(st);
 	free(plan);
@@ -582,11 +582,11 @@ Test(grading, store_and_rating_are_those_at_the_end_of_the_period)
 		   EV_MOVE("mv2", "2026-02-01T00:00:00", "D1", "s1"));
 	close_period(st, "2026-01");
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s2,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-01,D1,s2,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	assert_rows(st, "grades", "2026-01", "2026-01,D1,1,0,0.00,0,4.00,1\n");
 	close_period(st, "2026-02");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	assert_rows(st, "grades", "2026-02", "2026-02,D1,1,0,0.00,0,0.00,1\n");
 	referral_store_free(st);
 }
@@ -637,8 +637,8 @@ ParameterizedTest(struct rounding_case *c, statement, rounding_modes)
 	ingest(st, jsonl);
 	free(jsonl);
 	settle(st, "2026-01");
-	snprintf(want, sizeof want, "2026-01,D1,s1,1,0.00,%s,20.00,0.00,%s,%s,%s,%s\n",
-		 c->commission, c->total, c->total, c->payable, c->carry);
+	snprintf(want, sizeof want, "2026-01,D1,s1,1,0.00,%s,20.00,0.00,%s,%s,0.00,%s,%s,%s\n",
+		 c->commission, c->total, c->total, c->total, c->payable, c->carry);
 	assert_rows(st, "statements", "2026-01", want);
 	referral_store_free(st);
 	free(plan);
@@ -665,12 +665,12 @@ ParameterizedTest(struct mode_case *c, statement, negative_half_pays_nothing_in_
 	close_period(st, "2026-01");
 	/* 50.00 + 20.00 = 70.00, paid whole. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,50.00,20.00,0.00,70.00,70.00,70.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,50.00,20.00,0.00,70.00,70.00,0.00,70.00,70.00,0.00\n");
 	ingest(st, EV_REFUND("f1", "2026-02-05T10:00:00", "o1", "2.50"));
 	close_period(st, "2026-02");
 	/* -2.50 x 0.05 = -0.125: rounds to a negative or zero fen -> 0.00. */
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-0.125,0.00,0.00,-0.125,-0.125,0.00,-0.125\n");
+		    "2026-02,D1,s1,1,0.00,-0.125,0.00,0.00,-0.125,-0.125,0.00,-0.125,0.00,-0.125\n");
 	referral_store_free(st);
 	free(plan);
 }
@@ -685,7 +685,7 @@ Test(statement, rounds_once_per_distributor_not_per_line)
 	settle(st, "2026-01");
 	/* 0.125 + 0.125 = 0.25 exactly: 20.25, no residue (per line: 20.26). */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,0.25,20.00,0.00,20.25,20.25,20.25,0.00\n");
+		    "2026-01,D1,s1,1,0.00,0.25,20.00,0.00,20.25,20.25,0.00,20.25,20.25,0.00\n");
 	referral_store_free(st);
 }
 
@@ -706,9 +706,9 @@ Test(statement, below_min_payout_is_carried_and_paid_when_reached)
 	 * Mar: nothing; total -0.005 -> 0.00, carry -0.005.
 	 */
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,30.00,20.00,0.00,50.00,50.00,0.00,50.00\n"
-		    "2026-02,D1,s1,1,50.00,49.995,0.00,0.00,49.995,99.995,100.00,-0.005\n"
-		    "2026-03,D1,s1,1,-0.005,0.00,0.00,0.00,0.00,-0.005,0.00,-0.005\n");
+		    "2026-01,D1,s1,1,0.00,30.00,20.00,0.00,50.00,50.00,0.00,50.00,0.00,50.00\n"
+		    "2026-02,D1,s1,1,50.00,49.995,0.00,0.00,49.995,49.995,0.00,99.995,100.00,-0.005\n"
+		    "2026-03,D1,s1,1,-0.005,0.00,0.00,0.00,0.00,0.00,0.00,-0.005,0.00,-0.005\n");
 	assert_verifies(st);
 	referral_store_free(st);
 	free(plan);
@@ -724,7 +724,7 @@ Test(statement, rounded_just_below_min_payout_is_carried)
 	settle(st, "2026-01");
 	/* 30.00 + 49.99 + 20.00 = 99.99 < 100.00: carried whole. */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,79.99,20.00,0.00,99.99,99.99,0.00,99.99\n");
+		    "2026-01,D1,s1,1,0.00,79.99,20.00,0.00,99.99,99.99,0.00,99.99,0.00,99.99\n");
 	referral_store_free(st);
 	free(plan);
 }
@@ -751,12 +751,12 @@ Test(statement, negative_carry_is_recovered_from_later_earnings)
 	 *   = 119.5685 + 20.00 - 50.00 + 100.00.
 	 */
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,119.5685,20.00,0.00,139.5685,139.5685,139.57,-0.0015\n"
-		    "2026-01,R1,s1,1,0.00,0.00,0.00,1.195685,1.195685,1.195685,1.20,-0.004315\n"
-		    "2026-02,D1,s1,1,-0.0015,-50.00,0.00,0.00,-50.00,-50.0015,0.00,-50.0015\n"
-		    "2026-02,R1,s1,1,-0.004315,0.00,0.00,-0.50,-0.50,-0.504315,0.00,-0.504315\n"
-		    "2026-03,D1,s1,1,-50.0015,100.00,0.00,0.00,100.00,49.9985,50.00,-0.0015\n"
-		    "2026-03,R1,s1,1,-0.504315,0.00,0.00,1.00,1.00,0.495685,0.50,-0.004315\n");
+		    "2026-01,D1,s1,1,0.00,119.5685,20.00,0.00,139.5685,139.5685,0.00,139.5685,139.57,-0.0015\n"
+		    "2026-01,R1,s1,1,0.00,0.00,0.00,1.195685,1.195685,1.195685,0.00,1.195685,1.20,-0.004315\n"
+		    "2026-02,D1,s1,1,-0.0015,-50.00,0.00,0.00,-50.00,-50.00,0.00,-50.0015,0.00,-50.0015\n"
+		    "2026-02,R1,s1,1,-0.004315,0.00,0.00,-0.50,-0.50,-0.50,0.00,-0.504315,0.00,-0.504315\n"
+		    "2026-03,D1,s1,1,-50.0015,100.00,0.00,0.00,100.00,100.00,0.00,49.9985,50.00,-0.0015\n"
+		    "2026-03,R1,s1,1,-0.504315,0.00,0.00,1.00,1.00,1.00,0.00,0.495685,0.50,-0.004315\n");
 	assert_verifies(st);
 	referral_store_free(st);
 }
@@ -794,7 +794,7 @@ Test(late, events_dated_in_a_closed_period_are_settled_in_the_earliest_open)
 		    "2026-02,D1,commission,oL,oL,m2,,100.00,0.05,5.00\n"
 		    "2026-02,D1,commission_reversal,fL,o1,m1,,100.00,0.05,-5.00\n");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,15.00,0.00,0.00,15.00,15.00,15.00,0.00\n");
+		    "2026-02,D1,s1,1,0.00,15.00,0.00,0.00,15.00,15.00,0.00,15.00,15.00,0.00\n");
 	assert_rows(st, "lines", "2026-01", jan);
 	free(jan);
 	close_period(st, "2026-02");
@@ -847,12 +847,12 @@ Test(late, joiner_first_appears_in_the_period_she_is_booked_in)
 	settle(st, "2026-03");
 	/* D2 gets 5.00 + 20.00 in February; D3 appears in March. */
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-02,D2,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n"
-		    "2026-03,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-03,D2,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-03,D3,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-02,D2,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n"
+		    "2026-03,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-03,D2,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-03,D3,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	assert_rows(st, "grades", NULL,
 		    "2026-01,D1,1,0,0.00,0,0.00,1\n"
 		    "2026-02,D1,1,0,0.00,0,0.00,1\n"
@@ -921,7 +921,7 @@ Test(lifecycle, settle_is_rerunnable_and_replaces_the_draft)
 		    "2026-01,D1,bounty,o1,o1,m1,,,,20.00\n"
 		    "2026-01,D1,commission,o1,o1,m1,,100.00,0.05,5.00\n");
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,25.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,5.00,20.00,0.00,25.00,25.00,0.00,25.00,25.00,0.00\n");
 
 	ingest(st, EV_MEMBER("m2", "2026-01-11T09:00:00", "D1")
 		   EV_ORDER("o2", "2026-01-12T12:00:00", "m2", "300.00")
@@ -939,7 +939,7 @@ Test(lifecycle, settle_is_rerunnable_and_replaces_the_draft)
 		    "2026-01,D1,commission,o2,o2,m2,,300.00,0.05,15.00\n"
 		    "2026-01,D1,commission_reversal,f1,o1,m1,,100.00,0.05,-5.00\n");
 	assert_rows(st, "statements", NULL,
-		    "2026-01,D1,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,35.00,0.00\n");
+		    "2026-01,D1,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,0.00,35.00,35.00,0.00\n");
 	char *draft = export_all(st);
 	close_period(st, "2026-01");
 	/* Closing without new events freezes exactly the draft (plus grades). */
@@ -993,8 +993,8 @@ Test(plan_version, applies_from_its_period_and_refunds_keep_the_original_rates)
 		    "2026-03,R1,override_reversal,f1,o1,m1,D1,25.00,0.01,-0.25\n");
 	/* D1 60.00 - 25.00 = 35.00; R1 1.20 - 0.25 = 0.95. */
 	assert_rows(st, "statements", "2026-03",
-		    "2026-03,D1,s1,1,0.00,35.00,0.00,0.00,35.00,35.00,35.00,0.00\n"
-		    "2026-03,R1,s1,1,0.00,0.00,0.00,0.95,0.95,0.95,0.95,0.00\n");
+		    "2026-03,D1,s1,1,0.00,35.00,0.00,0.00,35.00,35.00,0.00,35.00,35.00,0.00\n"
+		    "2026-03,R1,s1,1,0.00,0.00,0.00,0.95,0.95,0.95,0.00,0.95,0.95,0.00\n");
 	close_period(st, "2026-03");
 	assert_verifies(st);
 	referral_store_free(st);
@@ -1155,9 +1155,9 @@ Test(network_cache, the_next_close_starts_from_it_and_agrees_with_the_log)
 	 *     accrued 50.00, paid whole. D2: 15.00 + 20.00 = 35.00. R1: nothing.
 	 */
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s2,1,0.00,30.00,20.00,0.00,50.00,50.00,50.00,0.00\n"
-		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,35.00,0.00\n"
-		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-02,D1,s2,1,0.00,30.00,20.00,0.00,50.00,50.00,0.00,50.00,50.00,0.00\n"
+		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,0.00,35.00,35.00,0.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	/* verify rebuilds the network from the log alone and compares */
 	assert_verifies(st);
 	/* kept: January's (which served February) and February's */
@@ -1207,9 +1207,9 @@ Test(network_cache, is_rewritten_only_when_an_eighth_of_the_bindings_are_newer)
 		   EV_ORDER("o1", "2026-02-10T09:00:00", "n1", "300.00"));
 	close_period(st, "2026-02");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,35.00,0.00\n"
-		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-02,D2,s1,1,0.00,15.00,20.00,0.00,35.00,35.00,0.00,35.00,35.00,0.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	assert_caches(path, 1, 2026 * 12);
 
 	/* March: n1 and n2 both come from the log now (2 > 8 / 8): a new cache.
@@ -1220,9 +1220,9 @@ Test(network_cache, is_rewritten_only_when_an_eighth_of_the_bindings_are_newer)
 		   EV_ORDER("o3", "2026-03-11T09:00:00", "n1", "300.00"));
 	close_period(st, "2026-03");
 	assert_rows(st, "statements", "2026-03",
-		    "2026-03,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
-		    "2026-03,D2,s1,1,0.00,30.00,20.00,0.00,50.00,50.00,50.00,0.00\n"
-		    "2026-03,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
+		    "2026-03,D1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n"
+		    "2026-03,D2,s1,1,0.00,30.00,20.00,0.00,50.00,50.00,0.00,50.00,50.00,0.00\n"
+		    "2026-03,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00\n");
 	/* January's served March and is kept until a newer one has served */
 	assert_caches(path, 2, 2026 * 12 + 2);
 	assert_verifies(st);
@@ -1338,10 +1338,10 @@ Test(statement_texts, made_by_a_thread_across_chunks_as_made_inline)
 	 * 4.357, paid 4.36, carry -0.003.
 	 */
 	static const char *const want[] = {
-		"2026-01,D0007,s1,1,0.00,0.8535,20.00,0.00,20.8535,20.8535,20.85,0.0035\n",
-		"2026-02,D0007,s1,1,0.0035,0.8535,0.00,0.00,0.8535,0.857,0.86,-0.003\n",
-		"2026-01,D2417,s1,1,0.00,4.3585,20.00,0.00,24.3585,24.3585,24.36,-0.0015\n",
-		"2026-02,D2417,s1,1,-0.0015,4.3585,0.00,0.00,4.3585,4.357,4.36,-0.003\n",
+		"2026-01,D0007,s1,1,0.00,0.8535,20.00,0.00,20.8535,20.8535,0.00,20.8535,20.85,0.0035\n",
+		"2026-02,D0007,s1,1,0.0035,0.8535,0.00,0.00,0.8535,0.8535,0.00,0.857,0.86,-0.003\n",
+		"2026-01,D2417,s1,1,0.00,4.3585,20.00,0.00,24.3585,24.3585,0.00,24.3585,24.36,-0.0015\n",
+		"2026-02,D2417,s1,1,-0.0015,4.3585,0.00,0.00,4.3585,4.3585,0.00,4.357,4.36,-0.003\n",
 	};
 	char *csv = export_csv(a, "statements", NULL);
 	for (size_t i = 0; i < sizeof want / sizeof *want; i++)
@@ -1412,15 +1412,15 @@ Test(bounty_limit, the_largest_bounty_a_plan_may_pay_is_paid)
 	close_period(st, "2026-01");
 	/* 100.00 x 0.05 = 5.00 and the bounty */
 	assert_rows(st, "statements", "2026-01",
-		    "2026-01,D1,s1,1,0.00,5.00,21474836.47,0.00,21474841.47,21474841.47,"
-		    "21474841.47,0.00\n");
+		    "2026-01,D1,s1,1,0.00,5.00,21474836.47,0.00,21474841.47,21474841.47,0.00,"
+		    "21474841.47,21474841.47,0.00\n");
 	/* and it stands in the snapshot carried to February: a full refund
 	 * there reverses all of it */
 	ingest(st, EV_REFUND("r1", "2026-02-10T12:00:00", "o1", "100.00"));
 	close_period(st, "2026-02");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-5.00,-21474836.47,0.00,-21474841.47,-21474841.47,"
-		    "0.00,-21474841.47\n");
+		    "2026-02,D1,s1,1,0.00,-5.00,-21474836.47,0.00,-21474841.47,-21474841.47,0.00,"
+		    "-21474841.47,0.00,-21474841.47\n");
 	assert_verifies(st);
 	referral_store_free(st);
 }
@@ -1529,10 +1529,11 @@ Test(exact, long_rates_give_long_exact_values)
 	 * D1: total 20 + commission -> 20.00 (half_up: far below half a fen),
 	 * carry = the commission; R1: total = override -> 0.00, carry = it.
 	 */
-	snprintf(line, sizeof line, "2026-01,D1,s1,1,0.00,%s,20.00,0.00,20.%s,20.%s,20.00,%s\n",
-		 commission, commission + 2, commission + 2, commission);
-	snprintf(want, sizeof want, "%s2026-01,R1,s1,1,0.00,0.00,0.00,%s,%s,%s,0.00,%s\n", line,
-		 override, override, override, override);
+	snprintf(line, sizeof line,
+		 "2026-01,D1,s1,1,0.00,%s,20.00,0.00,20.%s,20.%s,0.00,20.%s,20.00,%s\n", commission,
+		 commission + 2, commission + 2, commission + 2, commission);
+	snprintf(want, sizeof want, "%s2026-01,R1,s1,1,0.00,0.00,0.00,%s,%s,%s,0.00,%s,0.00,%s\n",
+		 line, override, override, override, override, override);
 	assert_rows(st, "statements", "2026-01", want);
 	close_period(st, "2026-01");
 	assert_verifies(st);
@@ -1546,9 +1547,11 @@ Test(exact, long_rates_give_long_exact_values)
 	 */
 	ingest(st, EV_REFUND("f1", "2026-02-10T12:00:00", "o1", "1234567890123456789012345678.91"));
 	close_period(st, "2026-02");
-	snprintf(line, sizeof line, "2026-02,D1,s1,1,%s,-%s,-20.00,0.00,-20.%s,-20.00,0.00,-20.00\n",
-		 commission, commission, commission + 2);
-	snprintf(want, sizeof want, "%s2026-02,R1,s1,1,%s,0.00,0.00,-%s,-%s,0.00,0.00,0.00\n", line,
+	snprintf(line, sizeof line,
+		 "2026-02,D1,s1,1,%s,-%s,-20.00,0.00,-20.%s,-20.%s,0.00,-20.00,0.00,-20.00\n",
+		 commission, commission, commission + 2, commission + 2);
+	snprintf(want, sizeof want,
+		 "%s2026-02,R1,s1,1,%s,0.00,0.00,-%s,-%s,-%s,0.00,0.00,0.00,0.00\n", line, override,
 		 override, override, override);
 	assert_rows(st, "statements", "2026-02", want);
 	assert_verifies(st);
@@ -1596,7 +1599,7 @@ Test(order, late_termination_counts_for_later_settlements_only)
 		    "2026-02,D1,bounty_reversal,f1,o1,m1,,,,-20.00\n"
 		    "2026-02,D1,commission_reversal,f1,o1,m1,,100.00,0.05,-5.00\n");
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,-5.00,-20.00,0.00,-25.00,-25.00,0.00,-25.00\n");
+		    "2026-02,D1,s1,1,0.00,-5.00,-20.00,0.00,-25.00,-25.00,0.00,-25.00,0.00,-25.00\n");
 	assert_verifies(st);
 	referral_store_free(st);
 }
@@ -1661,7 +1664,7 @@ Test(bounty, a_new_binding_after_the_window_earns_it_again)
 		    "2026-02,D1,commission_reversal,f1,o1,m1,,100.00,0.05,-5.00\n");
 	/* Feb: 10.00 - 5.00 = 5.00; 20.00 - 20.00 = 0.00. */
 	assert_rows(st, "statements", "2026-02",
-		    "2026-02,D1,s1,1,0.00,5.00,0.00,0.00,5.00,5.00,5.00,0.00\n");
+		    "2026-02,D1,s1,1,0.00,5.00,0.00,0.00,5.00,5.00,0.00,5.00,5.00,0.00\n");
 	referral_store_free(st);
 	free(plan);
 }

@@ -138,27 +138,77 @@ Test(store, a_newer_schema_is_refused)
 	referral_store_free(st);
 }
 
-/* A store of schema version 1 (before the network cache) is migrated in
- * place when opened. */
-Test(store, a_version_1_store_gains_the_network_cache)
+/* Everything an export writes, as one string (malloc'd). */
+static int collect(void *ctx, const char *data, size_t len)
+{
+	struct strbuf_like { char *p; size_t n; } *t = ctx;
+	char *n = realloc(t->p, t->n + len + 1);
+	if (!n)
+		return 1;
+	memcpy(n + t->n, data, len);
+	t->n += len;
+	n[t->n] = '\0';
+	t->p = n;
+	return 0;
+}
+
+static char *export_text(referral_store *st, const char *table, const char *period)
+{
+	struct { char *p; size_t n; } t = {NULL, 0};
+	int rc = referral_export(st, table, period, "csv", collect, &t);
+	cr_assert_eq(rc, REFERRAL_OK, "export %s: %s", table, referral_errmsg(st));
+	return t.p;
+}
+
+/* The worked example, closed through 2026-03 by libreferral 0.1 (spec v1)
+ * with schema version 1 (before the network cache) or 2, is migrated when
+ * opened: its frozen statements release what they accrued and hold
+ * nothing, every closed period verifies, and the next month closes. */
+static void migrates(const char *dump, int version)
 {
 	const char *path = test_db_path();
-	referral_store_free(new_store(path));
-	cr_assert_eq(raw_sql(path, "DROP TABLE networks; PRAGMA user_version = 1"), SQLITE_OK);
+	char file[512];
+	snprintf(file, sizeof file, "%s/stores/%s", REFERRAL_FIXTURES_DIR, dump);
+	char *sql = test_read_file(file);
+	cr_assert_not_null(sql, "cannot read %s", file);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+	free(sql);
+
 	referral_store *st;
 	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK, "%s", referral_errmsg(st));
-	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_verify(st), REFERRAL_OK, "v%d: %s", version, referral_errmsg(st));
+	static const char *const periods[] = {"2026-01", "2026-02", "2026-03"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(file, sizeof file, "%s/basic/expected/close_%s.statements.csv",
+			 REFERRAL_FIXTURES_DIR, periods[i]);
+		char *want = test_read_file(file), *got = export_text(st, "statements", periods[i]);
+		cr_assert_not_null(want, "cannot read %s", file);
+		cr_assert_str_eq(got, want, "v%d: statements %s", version, periods[i]);
+		free(want);
+		free(got);
+	}
+	cr_assert_eq(referral_close(st, "2026-04"), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_verify(st), REFERRAL_OK, "%s", referral_errmsg(st));
 	referral_store_free(st);
 	cr_assert_eq(count_rows(path, "networks"), 1);
-	sqlite3 *db;
-	sqlite3_stmt *q;
+	cr_assert_eq(count_rows(path, "holds"), 4);
+	/* frozen as before: the migration put the update trigger back */
+	cr_assert_neq(raw_sql(path, "UPDATE statements SET held = '1.00'"), SQLITE_OK);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *q;
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(q, 0), 2);
+	cr_assert_eq(sqlite3_column_int(q, 0), 3);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 }
+
+Test(store, a_version_1_store_migrates) { migrates("basic-v1.sql", 1); }
+
+Test(store, a_version_2_store_migrates) { migrates("basic-v2.sql", 2); }
 
 Test(store, the_store_uses_wal)
 {

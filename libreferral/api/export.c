@@ -16,7 +16,7 @@
 #include "points.h"
 #include "timeutil.h"
 
-#define MAX_COLS 12
+#define MAX_COLS 14
 
 struct table_def {
 	const char *name;
@@ -27,9 +27,9 @@ struct table_def {
 };
 
 static const struct table_def tables[] = {
-	{"statements", EXPORT_STATEMENTS, 12,
+	{"statements", EXPORT_STATEMENTS, 14,
 	 {"period", "distributor", "store", "grade", "opening_carry", "commission", "bounty",
-	  "override", "accrued", "total", "payable", "closing_carry"},
+	  "override", "accrued", "released", "held", "total", "payable", "closing_carry"},
 	 1u << 3},
 	{"lines", EXPORT_LINES, 10,
 	 {"period", "distributor", "type", "event", "order", "member", "source", "base", "rate",

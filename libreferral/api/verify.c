@@ -184,14 +184,16 @@ static int derive_blob(void *ctx, enum blob_kind kind, int period, int64_t last_
 		return st_nomem(c->st);
 	b->dst = (struct blob_dst){cmp_write, cmp_finish, cmp_close};
 	b->c = c;
-	b->what = kind == BLOB_SNAPSHOT ? "bounty snapshot" : "network cache";
+	b->what = kind == BLOB_SNAPSHOT ? "bounty snapshot"
+		  : kind == BLOB_HOLDS  ? "record of held earnings"
+					: "network cache";
 	*dst = &b->dst;
 	int found = ENG(c->st, blob_open, kind, period, &b->stored);
 	if (found < 0)
 		return -found;
 	/* a network cache is kept for the last periods only: compared where
 	 * the store has it; every closed period has its snapshot */
-	if (!found && kind == BLOB_SNAPSHOT && !c->blob_what) {
+	if (!found && kind != BLOB_NETWORK && !c->blob_what) {
 		c->blob_what = b->what;
 		c->blob_side = "is missing from the store";
 	}

@@ -110,9 +110,11 @@ enum tx_kind {
 	TX_PLAN     /* adding a plan version */
 };
 
-/* Blobs settlement keeps a period: the bounty state at its end, and the
- * network cache (rules/network.c). */
-enum blob_kind { BLOB_SNAPSHOT, BLOB_NETWORK };
+/* Blobs settlement keeps a period: the bounty state at its end, the
+ * network cache (rules/network.c), and what is held at its end to be
+ * released in later periods (rules/release.c). The snapshot and the holds
+ * are frozen with the period; the cache is not. */
+enum blob_kind { BLOB_SNAPSHOT, BLOB_NETWORK, BLOB_HOLDS };
 
 /* Reading a blob a chunk at a time: read() gives up to `cap` bytes and 0
  * at the end. */

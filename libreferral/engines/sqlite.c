@@ -17,7 +17,7 @@
 #include "sqlite.h"
 #include "timeutil.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* ---- errors and small helpers ------------------------------------------------ */
 
@@ -119,6 +119,25 @@ static const char schema_v2[] =
 	"CREATE TABLE IF NOT EXISTS networks("
 	" period INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, data BLOB NOT NULL);";
 
+/* Version 3 (spec v2): statements gain what of the period's earnings is
+ * released and what is held; a store of spec v1 held nothing, so its
+ * frozen statements released what they accrued. What is held at the end
+ * of each period is kept as a blob, frozen like the snapshot; the periods
+ * of a v1 store held nothing (an empty blob). */
+static const char schema_v3[] =
+	"ALTER TABLE statements ADD COLUMN released TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE statements ADD COLUMN held TEXT NOT NULL DEFAULT '';"
+	"DROP TRIGGER statements_frozen_u;"
+	"UPDATE statements SET released = accrued, held = '0.00';"
+	"CREATE TABLE holds(period INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+	"INSERT INTO holds(period, data) SELECT period, x'' FROM snapshots;";
+
+/* The trigger version 3 dropped to migrate the statements, as it was. */
+static const char statements_frozen_u[] =
+	"CREATE TRIGGER statements_frozen_u BEFORE UPDATE ON statements"
+	" WHEN EXISTS(SELECT 1 FROM closes WHERE period = OLD.period)"
+	" BEGIN SELECT RAISE(ABORT, 'closed periods are immutable'); END;";
+
 static const char *const stmt_sql[SQ_COUNT] = {
 	[SQ_FIND] = "SELECT seq, at, booked, ref1, ref2, num, txt1, txt2, type, id FROM events"
 		    " WHERE type = ?1 AND id = ?2",
@@ -132,6 +151,17 @@ static const char *const stmt_sql[SQ_COUNT] = {
 			" UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
 	[SQ_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
 };
+
+/* The frozen-period triggers of one table. */
+static int freeze(struct sqlite_engine *q, const char *table)
+{
+	struct strbuf sql = {0};
+	if (sb_printf(&sql, freeze_ddl, table))
+		return st_nomem(q->base.st);
+	int rc = sq_exec(q, sb_str(&sql));
+	sb_free(&sql);
+	return rc;
+}
 
 /* PRAGMA user_version. */
 static int user_version(struct sqlite_engine *q, int *out)
@@ -150,25 +180,18 @@ static int user_version(struct sqlite_engine *q, int *out)
 }
 
 /* Schema version 1 from nothing, then a step per later version:
- *   2  the network cache (table networks) */
+ *   2  the network cache (table networks)
+ *   3  released and held on statements, the holds (spec v2) */
 static int migrate(struct sqlite_engine *q, int from)
 {
 	int rc = 0;
-	if (from < 1) {
-		if ((rc = sq_exec(q, schema_v1)))
-			return rc;
-		static const char *const frozen[] = {"statements", "grades", "snapshots"};
-		for (size_t i = 0; i < sizeof frozen / sizeof *frozen; i++) {
-			struct strbuf sql = {0};
-			if (sb_printf(&sql, freeze_ddl, frozen[i]))
-				return st_nomem(q->base.st);
-			rc = sq_exec(q, sb_str(&sql));
-			sb_free(&sql);
-			if (rc)
-				return rc;
-		}
-	}
+	if (from < 1 && ((rc = sq_exec(q, schema_v1)) || (rc = freeze(q, "statements")) ||
+			 (rc = freeze(q, "grades")) || (rc = freeze(q, "snapshots"))))
+		return rc;
 	if (from < 2 && (rc = sq_exec(q, schema_v2)))
+		return rc;
+	if (from < 3 && ((rc = sq_exec(q, schema_v3)) || (rc = freeze(q, "holds")) ||
+			 (rc = sq_exec(q, statements_frozen_u))))
 		return rc;
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);
@@ -348,6 +371,7 @@ static int sq_clear_draft(struct engine *e, int period)
 	static const char *const clear[] = {
 		"DELETE FROM statements WHERE period = ?1",
 		"DELETE FROM snapshots WHERE period = ?1",
+		"DELETE FROM holds WHERE period = ?1",
 		"DELETE FROM grades WHERE period = ?1",
 		/* a draft's network cache; the settlement prunes older ones */
 		"DELETE FROM networks WHERE period >= ?1",

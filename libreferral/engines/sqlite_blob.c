@@ -18,7 +18,7 @@ struct sq_blob {
 
 static const char *table_of(enum blob_kind kind)
 {
-	return kind == BLOB_SNAPSHOT ? "snapshots" : "networks";
+	return kind == BLOB_SNAPSHOT ? "snapshots" : kind == BLOB_HOLDS ? "holds" : "networks";
 }
 
 static int blob_fail(struct sq_blob *b, int code, const char *what)
@@ -126,6 +126,8 @@ int sq_blob_put(struct engine *e, enum blob_kind kind, int period, int64_t last_
 			       table_of(kind));
 	int rc = sq_prepare(q, kind == BLOB_SNAPSHOT
 				       ? "INSERT INTO snapshots(period, data) VALUES(?1, zeroblob(?3))"
+				   : kind == BLOB_HOLDS
+				       ? "INSERT INTO holds(period, data) VALUES(?1, zeroblob(?3))"
 				       : "INSERT INTO networks(period, last_seq, data)"
 					 " VALUES(?1, ?2, zeroblob(?3))",
 			    &s);

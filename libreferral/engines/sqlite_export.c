@@ -10,7 +10,7 @@
 
 #include "sqlite.h"
 
-#define MAX_COLS 12
+#define MAX_COLS 16
 
 struct engine_rows {
 	struct sqlite_engine *q;
@@ -25,10 +25,11 @@ struct engine_rows {
 static const char *const export_sql[] = {
 	[EXPORT_STATEMENTS] =
 		"SELECT " PERIOD_TEXT("s.period") ", d.id, so.id, s.grade, s.opening_carry,"
-		" s.commission, s.bounty, s.override, s.accrued, s.total, s.payable, s.closing_carry"
+		" s.commission, s.bounty, s.override, s.accrued, s.released, s.held, s.total, s.payable,"
+		" s.closing_carry"
 		" FROM statements s JOIN events d ON d.seq = s.dist JOIN events so ON so.seq = s.store"
 		" WHERE (?1 IS NULL OR s.period = ?1)"
-		" ORDER BY 1, 2, 3, CAST(s.grade AS TEXT), 5, 6, 7, 8, 9, 10, 11, 12",
+		" ORDER BY 1, 2, 3, CAST(s.grade AS TEXT), 5, 6, 7, 8, 9, 10, 11, 12, 13, 14",
 	[EXPORT_LINES] =
 		"SELECT " PERIOD_TEXT("l.period") ", d.id,"
 		" CASE l.type WHEN 1 THEN 'bounty' WHEN 2 THEN 'bounty_reversal'"

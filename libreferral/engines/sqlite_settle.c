@@ -115,10 +115,11 @@ int sq_statements(struct engine *e, int period, statement_cb cb, void *ctx)
 	int rc = sq_prepare(q, period >= 0
 			       ? "SELECT period, dist, store, grade, opening_carry, commission, bounty,"
 				 " override, accrued, total, payable, closing_carry, members, sales,"
-				 " shares FROM statements WHERE period = ?1 ORDER BY dist"
+				 " shares, released, held FROM statements WHERE period = ?1 ORDER BY dist"
 			       : "SELECT period, dist, store, grade, opening_carry, commission, bounty,"
 				 " override, accrued, total, payable, closing_carry, members, sales,"
-				 " shares FROM statements WHERE period IN (SELECT period FROM closes)"
+				 " shares, released, held FROM statements"
+				 " WHERE period IN (SELECT period FROM closes)"
 				 " ORDER BY period, dist",
 			    &s), step;
 	if (rc)
@@ -142,6 +143,8 @@ int sq_statements(struct engine *e, int period, statement_cb cb, void *ctx)
 			.members = (long)sqlite3_column_int64(s, 12),
 			.sales = col_text(s, 13),
 			.shares = (long)sqlite3_column_int64(s, 14),
+			.released = col_text(s, 15),
+			.held = col_text(s, 16),
 		};
 		rc = cb(ctx, &r);
 	}
@@ -226,8 +229,9 @@ int sq_put_statements(struct engine *e, const struct statement_row *rows, size_t
 	sqlite3_stmt *s;
 	int rc = sq_prepare(q, "INSERT INTO statements(period, dist, store, grade, opening_carry,"
 			       " commission, bounty, override, accrued, total, payable, closing_carry,"
-			       " members, sales, shares)"
-			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+			       " members, sales, shares, released, held)"
+			       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+			       " ?16, ?17)",
 			    &s);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct statement_row *r = &rows[i];
@@ -242,6 +246,8 @@ int sq_put_statements(struct engine *e, const struct statement_row *rows, size_t
 		sqlite3_bind_int64(s, 13, r->members);
 		sqlite3_bind_text(s, 14, r->sales, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 15, r->shares);
+		sqlite3_bind_text(s, 16, r->released, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 17, r->held, -1, SQLITE_STATIC);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			rc = sq_fail(q, "writing a statement");
 		sqlite3_reset(s);

@@ -160,7 +160,7 @@ static int opening_of(struct carries *c, int64_t seq, mpq_t opening, char *text,
  * chunks are made inline, one before it is inserted.
  */
 #define TEXT_CHUNK 1024 /* distributors */
-#define STATEMENT_TEXTS 9
+#define STATEMENT_TEXTS 11
 
 enum { TEXT_OK, TEXT_NOMEM, TEXT_BAD_CARRY };
 
@@ -218,6 +218,10 @@ static void make_chunk(struct texts *T, size_t k)
 				fen_format(txt, d->bounty_fen);
 			else if (t == 8)
 				fen_format(txt, d->sales_fen);
+			else if (t == 9) /* released: all of it, nothing held */
+				dec_format(txt, sizeof txt, v[4]);
+			else if (t == 10)
+				strcpy(txt, "0.00");
 			else if (mpq_sgn(v[t]) == 0)
 				strcpy(txt, "0.00");
 			else
@@ -354,6 +358,8 @@ static int put_statements(struct settle *s, struct texts *T)
 				.closing_carry = txt[7],
 				.members = d->members,
 				.sales = txt[8],
+				.released = txt[9],
+				.held = txt[10],
 				.shares = d->shares,
 			};
 		}

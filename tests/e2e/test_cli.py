@@ -18,7 +18,7 @@ from helpers import (BASE_EVENTS, CLI, INPUT, IO, OK, REFERENCE_PLAN, STATE, USA
 COMMANDS = ["init", "plan", "ingest", "settle", "close", "export", "verify"]
 
 STATEMENTS_HEADER = ("period,distributor,store,grade,opening_carry,commission,bounty,"
-                     "override,accrued,total,payable,closing_carry\n")
+                     "override,accrued,released,held,total,payable,closing_carry\n")
 LINES_HEADER = "period,distributor,type,event,order,member,source,base,rate,value\n"
 GRADES_HEADER = "period,distributor,grade,members,sales,shares,store_rating,next_grade\n"
 MEMBERS_HEADER = "member,lifetime,balance,tier,sharer,effective_tier\n"

@@ -829,7 +829,7 @@ class Scenario(TempDirTest):
         self.assertEqual(list(self.store.statements("2026-03")), [])
         self.assertEqual(self.store.export("statements", "2026-03"),
                          "period,distributor,store,grade,opening_carry,commission,bounty,"
-                         "override,accrued,total,payable,closing_carry\n")
+                         "override,accrued,released,held,total,payable,closing_carry\n")
         self.assertEqual(self.store.export("lines", "2026-03", "json"), "[]\n")
 
     def test_verify_passes_and_closing_the_draft_keeps_it(self):

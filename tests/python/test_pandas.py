@@ -116,11 +116,13 @@ EVENTS = [
 STATEMENTS = [
     {"period": "2026-01", "distributor": "D1", "store": "S1", "grade": 1,
      "opening_carry": D("0.00"), "commission": D("50.00"), "bounty": D("20.00"),
-     "override": D("0.166665"), "accrued": D("70.166665"), "total": D("70.166665"),
+     "override": D("0.166665"), "accrued": D("70.166665"),
+     "released": D("70.166665"), "held": D("0.00"), "total": D("70.166665"),
      "payable": D("70.17"), "closing_carry": D("-0.003335")},
     {"period": "2026-01", "distributor": "D2", "store": "S1", "grade": 1,
      "opening_carry": D("0.00"), "commission": D("16.6665"), "bounty": D("20.00"),
-     "override": D("0.00"), "accrued": D("36.6665"), "total": D("36.6665"),
+     "override": D("0.00"), "accrued": D("36.6665"),
+     "released": D("36.6665"), "held": D("0.00"), "total": D("36.6665"),
      "payable": D("36.67"), "closing_carry": D("-0.0035")},
 ]
 # Lines sort on all their columns: D1 before D2; bounty, commission, override.
@@ -184,8 +186,8 @@ def payout_events():
 
 # ---- the CSV recipe of bindings/python/README.md, as a function ------------
 
-STATEMENT_EXACT = ["opening_carry", "commission", "bounty", "override", "accrued", "total",
-                   "payable", "closing_carry"]
+STATEMENT_EXACT = ["opening_carry", "commission", "bounty", "override", "accrued", "released",
+                   "held", "total", "payable", "closing_carry"]
 STATEMENT_COUNTS = ["grade"]
 
 

@@ -34,6 +34,8 @@ class Statement:
     bounty: Decimal
     override: Decimal
     accrued: Decimal
+    released: Decimal
+    held: Decimal
     total: Decimal
     payable: Decimal
     closing_carry: Decimal
@@ -93,7 +95,8 @@ Decimal (money, rates, ratings, points) or None (an empty field)."""
 # table name -> (row class, the columns holding exact decimals)
 TABLES: Dict[str, Tuple[Type[Row], FrozenSet[str]]] = {
     "statements": (Statement, frozenset(("opening_carry", "commission", "bounty", "override",
-                                         "accrued", "total", "payable", "closing_carry"))),
+                                         "accrued", "released", "held", "total", "payable",
+                                         "closing_carry"))),
     "lines": (Line, frozenset(("base", "rate", "value"))),
     "grades": (Grade, frozenset(("sales", "store_rating"))),
     "members": (Member, frozenset(("lifetime", "balance"))),
