@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgmp-dev libsqlite3-dev libjansson-dev
-          libcriterion-dev python3 sqlite3)
+          zlib1g-dev libcriterion-dev python3 sqlite3 groff-base)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
