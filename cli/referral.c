@@ -7,9 +7,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <referral/referral.h>
@@ -21,28 +23,30 @@ static const char *const usage_text =
 	"\n"
 	"  init DB --plan PLAN.json          create a store with its first plan\n"
 	"  plan DB PLAN.json --from YYYY-MM  add a plan version\n"
-	"  ingest DB FILE.jsonl|-            ingest one atomic batch\n"
+	"  ingest DB FILE.jsonl|-            ingest one atomic batch (plain or gzip)\n"
 	"  settle DB YYYY-MM                 draft-settle the earliest open period\n"
 	"  close DB YYYY-MM                  settle if needed, freeze, grade, open next\n"
-	"  export DB statements|lines|grades|members [--period YYYY-MM] [--format csv|json]\n"
+	"  export DB statements|lines|grades|members|payouts [--period YYYY-MM] [--format csv|json]\n"
 	"  verify DB                         re-derive closed periods, check identities\n"
 	"\n"
 	"  referral --version | --help | COMMAND --help\n"
 	"\n"
-	"Exit codes: 0 ok, 2 usage, 3 rejected input, 4 refused by state,\n"
-	"5 storage or I/O failure, 6 verify found a discrepancy.\n";
+	"DB is a SQLite file, or a PostgreSQL URI postgresql://...?brand=NAME.\n"
+	"\"--\" ends the options. Exit codes: 0 ok, 2 usage, 3 rejected input,\n"
+	"4 refused by state, 5 storage or I/O failure, 6 verify found a discrepancy.\n"
+	"The manual: man referral.\n";
 
-struct command {
-	const char *name;
-	const char *synopsis;
-	const char *help;
-	int (*run)(int argc, char **argv);
-};
+/* ---- messages ----------------------------------------------------------- */
 
-static int usage_error(const char *cmd, const char *fmt, const char *arg)
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *cmd, const char *fmt, ...)
 {
+	va_list ap;
 	fprintf(stderr, "referral %s: ", cmd);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\n(see referral %s --help)\n", cmd);
 	return EXIT_USAGE;
 }
@@ -55,14 +59,126 @@ static int report(referral_store *st, int rc)
 	return rc;
 }
 
-static void show_progress(void *ctx, const char *phase, long long done, long long total)
+/* ---- progress on a terminal --------------------------------------------- */
+
+/*
+ * The library reports often; the line on standard error is redrawn at most
+ * every REDRAW_MS, in place ("\r", the text, erase to the end of the line).
+ * A phase that ends at its first report (a short run) draws nothing.
+ */
+#define REDRAW_MS 100
+
+struct progress {
+	int drawn;            /* a progress line is on the terminal */
+	int pending;          /* the last report is not drawn yet */
+	char phase[16];
+	long long done, total;
+	struct timespec last; /* when the line was last drawn */
+	char text[200];       /* what it shows */
+};
+
+static struct progress progress;
+
+/* Writes v with a comma between thousands: 1,200,000. */
+static void grouped(char *out, size_t cap, long long v)
 {
-	(void)total;
-	fprintf(stderr, "\r%s: %lld events", phase, done);
-	*(int *)ctx = 1;
+	char digits[32];
+	int n = snprintf(digits, sizeof digits, "%lld", v < 0 ? 0 : v);
+	size_t k = 0;
+	for (int i = 0; i < n && k + 2 < cap; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[k++] = ',';
+		out[k++] = digits[i];
+	}
+	out[k] = '\0';
 }
 
-static int progress_shown;
+/* Writes `v` bytes in the unit that shows `scale` bytes with at most
+ * three digits before the point: "324 MB", and one decimal below 100 of
+ * the unit: "4.7 MB". */
+static void bytes_shown(char *out, size_t cap, long long v, long long scale)
+{
+	static const char *const names[] = {"bytes", "kB", "MB", "GB", "TB"};
+	long long unit = 1;
+	int u = 0;
+	while (u < 4 && scale / unit >= 1000) {
+		unit *= 1000;
+		u++;
+	}
+	char whole[32];
+	grouped(whole, sizeof whole, v / unit);
+	if (u && scale / unit < 100)
+		snprintf(out, cap, "%s.%lld %s", whole, v % unit * 10 / unit, names[u]);
+	else
+		snprintf(out, cap, "%s %s", whole, names[u]);
+}
+
+static void format_progress(const struct progress *p, char *out, size_t cap)
+{
+	int bytes = !strcmp(p->phase, "ingest");
+	long long scale = p->total >= 0 ? p->total : p->done;
+	char done[48], total[48];
+	if (bytes) {
+		bytes_shown(done, sizeof done, p->done, scale);
+		bytes_shown(total, sizeof total, p->total, scale);
+	} else {
+		grouped(done, sizeof done, p->done);
+		grouped(total, sizeof total, p->total);
+	}
+	if (p->total < 0) {
+		snprintf(out, cap, "%s: %s%s", p->phase, done, bytes ? " read" : " events");
+		return;
+	}
+	long long pct = p->total > 0 ? (long long)((double)p->done * 100 / (double)p->total) : 100;
+	if (pct > 100)
+		pct = 100;
+	snprintf(out, cap, "%s: %lld%% (%s of %s%s)", p->phase, pct, done, total,
+		 bytes ? "" : " events");
+}
+
+static void draw_progress(struct progress *p, const struct timespec *now)
+{
+	char text[sizeof p->text];
+	format_progress(p, text, sizeof text);
+	if (!p->drawn || strcmp(text, p->text))
+		fprintf(stderr, "\r%s\033[K", text);
+	memcpy(p->text, text, sizeof text);
+	p->drawn = 1;
+	p->pending = 0;
+	p->last = *now;
+}
+
+static void show_progress(void *ctx, const char *phase, long long done, long long total)
+{
+	struct progress *p = ctx;
+	snprintf(p->phase, sizeof p->phase, "%s", phase);
+	p->done = done;
+	p->total = total;
+	p->pending = 1;
+	if (!p->drawn && done == total)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ms = (now.tv_sec - p->last.tv_sec) * 1000LL +
+		       (now.tv_nsec - p->last.tv_nsec) / 1000000;
+	if (!p->drawn || ms >= REDRAW_MS)
+		draw_progress(p, &now);
+}
+
+/* Draws the last report if it was held back, and ends the line, if a
+ * progress line was drawn at all. */
+static void end_progress(void)
+{
+	if (!progress.drawn)
+		return;
+	if (progress.pending) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		draw_progress(&progress, &now);
+	}
+	fputc('\n', stderr);
+	memset(&progress, 0, sizeof progress);
+}
 
 /* Opens a store; long runs show progress when standard error is a terminal. */
 static int open_store(const char *path, referral_store **st)
@@ -71,15 +187,8 @@ static int open_store(const char *path, referral_store **st)
 	if (rc)
 		report(*st, rc);
 	else if (isatty(STDERR_FILENO))
-		referral_set_progress(*st, show_progress, &progress_shown);
+		referral_set_progress(*st, show_progress, &progress);
 	return rc;
-}
-
-static void end_progress(void)
-{
-	if (progress_shown)
-		fputc('\n', stderr);
-	progress_shown = 0;
 }
 
 static char *read_file(const char *path)
@@ -113,21 +222,82 @@ static char *read_file(const char *path)
 	return buf;
 }
 
+/* ---- arguments ---------------------------------------------------------- */
+
+#define MAX_OPERANDS 2
+#define MAX_OPTIONS 2
+#define HELP_SHOWN (-1)
+
+/* A long option of a command; every option takes a value. */
+struct option_spec {
+	const char *name;   /* "--period" */
+	int required;
+};
+
+struct command {
+	const char *name;
+	const char *synopsis;
+	const char *help;
+	int operands;                         /* exactly this many */
+	struct option_spec options[MAX_OPTIONS]; /* a NULL name ends the list */
+	int (*run)(char **operand, const char **value);
+};
+
+/*
+ * Sorts the arguments of command `c` (argv[0 .. argc), after its name) into
+ * its operands and the values of its options, as GNU programs do: an option
+ * is "--name VALUE" or "--name=VALUE" anywhere among the operands, "--" ends
+ * the options, "-" alone is an operand; --help or -h prints the command's
+ * help. Returns 0, HELP_SHOWN, or EXIT_USAGE after a message naming the
+ * argument at fault.
+ */
+static int parse_args(const struct command *c, int argc, char **argv, char **operand,
+		      const char **value)
+{
+	int n = 0, options_end = 0;
+	for (int i = 0; i < argc; i++) {
+		char *a = argv[i];
+		if (options_end || a[0] != '-' || !a[1]) {
+			if (n == c->operands)
+				return usage_error(c->name, "unexpected argument \"%s\"", a);
+			operand[n++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			options_end = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: referral %s\n\n%s", c->synopsis, c->help);
+			return HELP_SHOWN;
+		}
+		size_t len = strcspn(a, "=");
+		int k = 0;
+		while (k < MAX_OPTIONS && c->options[k].name &&
+		       (strlen(c->options[k].name) != len || memcmp(c->options[k].name, a, len)))
+			k++;
+		if (k == MAX_OPTIONS || !c->options[k].name)
+			return usage_error(c->name, "unknown option \"%.*s\"", (int)len, a);
+		if (a[len] == '=')
+			value[k] = a + len + 1;
+		else if (i + 1 < argc)
+			value[k] = argv[++i];
+		else
+			return usage_error(c->name, "option \"%s\" needs a value", a);
+	}
+	int missing = n < c->operands;
+	for (int k = 0; k < MAX_OPTIONS && c->options[k].name; k++)
+		missing |= c->options[k].required && !value[k];
+	if (missing)
+		return usage_error(c->name, "expected: %s", c->synopsis);
+	return 0;
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
-static int cmd_init(int argc, char **argv)
+static int cmd_init(char **operand, const char **value)
 {
-	const char *db = NULL, *plan = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--plan") && i + 1 < argc)
-			plan = argv[++i];
-		else if (!db && argv[i][0] != '-')
-			db = argv[i];
-		else
-			return usage_error("init", "unexpected argument \"%s\"", argv[i]);
-	}
-	if (!db || !plan)
-		return usage_error("init", "%s", "expected: init DB --plan PLAN.json");
+	const char *db = operand[0], *plan = value[0];
 	char *text = read_file(plan);
 	if (!text) {
 		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
@@ -142,21 +312,9 @@ static int cmd_init(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_plan(int argc, char **argv)
+static int cmd_plan(char **operand, const char **value)
 {
-	const char *db = NULL, *plan = NULL, *from = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--from") && i + 1 < argc)
-			from = argv[++i];
-		else if (!db && argv[i][0] != '-')
-			db = argv[i];
-		else if (!plan && argv[i][0] != '-')
-			plan = argv[i];
-		else
-			return usage_error("plan", "unexpected argument \"%s\"", argv[i]);
-	}
-	if (!db || !plan || !from)
-		return usage_error("plan", "%s", "expected: plan DB PLAN.json --from YYYY-MM");
+	const char *db = operand[0], *plan = operand[1], *from = value[0];
 	char *text = read_file(plan);
 	if (!text) {
 		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
@@ -171,72 +329,51 @@ static int cmd_plan(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_ingest(int argc, char **argv)
+/* Prints the bad lines of a rejected batch, up to 100, then how many more. */
+static void print_bad_lines(referral_batch *b)
 {
-	if (argc != 3)
-		return usage_error("ingest", "%s", "expected: ingest DB FILE.jsonl|-");
-	const char *path = argv[2];
-	int use_stdin = !strcmp(path, "-");
-	FILE *f = use_stdin ? stdin : fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "referral: %s: cannot open: %s\n", path, strerror(errno));
-		return REFERRAL_EIO;
-	}
+	long nerr = referral_batch_error_count(b);
+	for (long i = 0; i < nerr && i < 100; i++)
+		fprintf(stderr, "%s\n", referral_batch_error(b, i));
+	if (nerr > 100)
+		fprintf(stderr, "... and %ld more bad lines\n", nerr - 100);
+}
+
+static int cmd_ingest(char **operand, const char **value)
+{
+	const char *path = operand[1];
 	referral_store *st;
 	referral_batch *b = NULL;
-	int rc = open_store(argv[1], &st);
+	int rc = open_store(operand[0], &st);
 	if (!rc)
 		rc = report(st, referral_batch_begin(st, &b, path));
-	int progress = isatty(STDERR_FILENO);
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	long lineno = 0;
-	while (!rc && (n = getline(&line, &cap, f)) >= 0) {
-		int r = referral_batch_add_json(b, line, (size_t)n, ++lineno);
-		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE)
-			rc = report(st, r);
-		if (progress && lineno % 100000 == 0)
-			fprintf(stderr, "\ringest: %ld lines", lineno);
+	if (!rc) {
+		rc = referral_batch_add_file(b, path);
+		end_progress();
+		report(st, rc);
 	}
-	if (progress && lineno >= 100000)
-		fprintf(stderr, "\n");
-	if (!rc && ferror(f)) {
-		fprintf(stderr, "referral: %s: read error\n", path);
-		rc = REFERRAL_EIO;
-	}
-	free(line);
-	if (!use_stdin)
-		fclose(f);
 	if (!rc) {
 		rc = referral_batch_commit(b);
-		if (rc == REFERRAL_EINPUT || rc == REFERRAL_ESTATE) {
-			long nerr = referral_batch_error_count(b);
-			for (long i = 0; i < nerr && i < 100; i++)
-				fprintf(stderr, "%s\n", referral_batch_error(b, i));
-			if (nerr > 100)
-				fprintf(stderr, "... and %ld more bad lines\n", nerr - 100);
-			fprintf(stderr, "referral: %s\n", referral_errmsg(st));
-		} else if (rc) {
+		if (rc == REFERRAL_EINPUT || rc == REFERRAL_ESTATE)
+			print_bad_lines(b);
+		if (rc)
 			report(st, rc);
-		} else {
+		else
 			printf("ingested %ld, duplicates %ld\n", referral_batch_ingested(b),
 			       referral_batch_duplicates(b));
-		}
 	}
 	referral_batch_free(b);
 	referral_store_free(st);
 	return rc;
 }
 
-static int period_command(int argc, char **argv, int (*fn)(referral_store *, const char *))
+static int period_command(const char *db, const char *period,
+			  int (*fn)(referral_store *, const char *))
 {
-	if (argc != 3)
-		return usage_error(argv[0], "expected: %s DB YYYY-MM", argv[0]);
 	referral_store *st;
-	int rc = open_store(argv[1], &st);
+	int rc = open_store(db, &st);
 	if (!rc) {
-		rc = fn(st, argv[2]);
+		rc = fn(st, period);
 		end_progress();
 		report(st, rc);
 	}
@@ -244,41 +381,39 @@ static int period_command(int argc, char **argv, int (*fn)(referral_store *, con
 	return rc;
 }
 
-static int cmd_settle(int argc, char **argv) { return period_command(argc, argv, referral_settle); }
-static int cmd_close(int argc, char **argv) { return period_command(argc, argv, referral_close); }
+static int cmd_settle(char **operand, const char **value)
+{
+	return period_command(operand[0], operand[1], referral_settle);
+}
 
+static int cmd_close(char **operand, const char **value)
+{
+	return period_command(operand[0], operand[1], referral_close);
+}
+
+/* Writes a piece of an export; the progress line of the lines' settlement
+ * passes is ended before the first. */
 static int write_stdout(void *ctx, const char *data, size_t len)
 {
+	end_progress();
 	return fwrite(data, 1, len, (FILE *)ctx) != len;
 }
 
-static int cmd_export(int argc, char **argv)
+static int cmd_export(char **operand, const char **value)
 {
-	const char *db = NULL, *table = NULL, *period = NULL, *format = "csv";
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--period") && i + 1 < argc)
-			period = argv[++i];
-		else if (!strcmp(argv[i], "--format") && i + 1 < argc)
-			format = argv[++i];
-		else if (!db && argv[i][0] != '-')
-			db = argv[i];
-		else if (!table && argv[i][0] != '-')
-			table = argv[i];
-		else
-			return usage_error("export", "unexpected argument \"%s\"", argv[i]);
-	}
-	if (!db || !table)
-		return usage_error("export", "%s",
-				   "expected: export DB statements|lines|grades|members"
-				   " [--period YYYY-MM] [--format csv|json]");
+	const char *db = operand[0], *table = operand[1], *period = value[0];
+	const char *format = value[1] ? value[1] : "csv";
 	if (strcmp(format, "csv") && strcmp(format, "json"))
 		return usage_error("export", "unknown format \"%s\": expected csv or json", format);
 	if (period && !strcmp(table, "members"))
 		return usage_error("export", "%s", "members takes no --period");
 	referral_store *st;
 	int rc = open_store(db, &st);
-	if (!rc)
-		rc = report(st, referral_export(st, table, period, format, write_stdout, stdout));
+	if (!rc) {
+		rc = referral_export(st, table, period, format, write_stdout, stdout);
+		end_progress();
+		report(st, rc);
+	}
 	if (!rc && fflush(stdout)) {
 		fprintf(stderr, "referral: export: cannot write standard output\n");
 		rc = REFERRAL_EIO;
@@ -287,12 +422,10 @@ static int cmd_export(int argc, char **argv)
 	return rc;
 }
 
-static int cmd_verify(int argc, char **argv)
+static int cmd_verify(char **operand, const char **value)
 {
-	if (argc != 2)
-		return usage_error("verify", "%s", "expected: verify DB");
 	referral_store *st;
-	int rc = open_store(argv[1], &st);
+	int rc = open_store(operand[0], &st);
 	if (!rc) {
 		rc = referral_verify(st);
 		end_progress();
@@ -306,38 +439,46 @@ static int cmd_verify(int argc, char **argv)
 
 static const struct command commands[] = {
 	{"init", "init DB --plan PLAN.json",
-	 "Creates the store DB (a SQLite file) with its first plan. The first open\n"
-	 "period is the plan's start_period. Refused (exit 4) if DB is already a store.\n",
-	 cmd_init},
+	 "Creates the store DB with its first plan. The first open period is the\n"
+	 "plan's start_period. Refused (exit 4) if DB is already a store.\n"
+	 "DB is a SQLite file (created), or a PostgreSQL URI\n"
+	 "postgresql://USER@HOST/DATABASE?brand=NAME naming the brand's store.\n",
+	 1, {{"--plan", 1}}, cmd_init},
 	{"plan", "plan DB PLAN.json --from YYYY-MM",
 	 "Adds a plan version effective from YYYY-MM, which must not be closed.\n"
 	 "A period uses the latest version effective at or before it.\n",
-	 cmd_plan},
+	 2, {{"--from", 1}}, cmd_plan},
 	{"ingest", "ingest DB FILE.jsonl|-",
-	 "Ingests one atomic batch of JSON Lines events (- reads standard input).\n"
+	 "Ingests one atomic batch of JSON Lines events (- reads standard input),\n"
+	 "plain or gzip-compressed (known by its first bytes, whatever its name);\n"
+	 "a UTF-8 byte order mark at its start is skipped.\n"
 	 "Prints \"ingested N, duplicates D\", or every bad line (up to 100) as\n"
 	 "FILE:LINE: message on standard error and stores nothing (exit 3; exit 4\n"
-	 "when every bad line is a conflicting duplicate).\n",
-	 cmd_ingest},
+	 "when every bad line is a conflicting duplicate). A file that cannot be\n"
+	 "read, or a corrupt gzip stream, stores nothing (exit 5).\n"
+	 "Use -- before a file name that starts with -.\n",
+	 2, {{NULL, 0}}, cmd_ingest},
 	{"settle", "settle DB YYYY-MM",
 	 "Computes the draft statements and lines of the earliest open period,\n"
 	 "replacing any earlier draft. Any other period is refused (exit 4).\n",
-	 cmd_settle},
+	 2, {{NULL, 0}}, cmd_settle},
 	{"close", "close DB YYYY-MM",
 	 "Settles the earliest open period from every event ingested, freezes its\n"
 	 "lines and statements, grades its distributors and opens the next period,\n"
 	 "all in one transaction.\n",
-	 cmd_close},
-	{"export", "export DB statements|lines|grades|members [--period YYYY-MM] [--format csv|json]",
-	 "Writes an export to standard output (CSV by default). Statements and lines\n"
-	 "exist for closed periods and the settled draft; grades for closed periods.\n"
-	 "Without --period, every period that has them.\n",
-	 cmd_export},
+	 2, {{NULL, 0}}, cmd_close},
+	{"export",
+	 "export DB statements|lines|grades|members|payouts [--period YYYY-MM] [--format csv|json]",
+	 "Writes an export to standard output (CSV by default). Statements, lines\n"
+	 "and payouts exist for closed periods and the settled draft; grades for\n"
+	 "closed periods. Without --period, every period that has them. members\n"
+	 "takes no --period.\n",
+	 2, {{"--period", 0}, {"--format", 0}}, cmd_export},
 	{"verify", "verify DB",
 	 "Re-derives every closed period from the events ingested when it closed,\n"
 	 "compares with what was frozen and checks that nothing was lost or created.\n"
 	 "Exit 6 names the first discrepancy.\n",
-	 cmd_verify},
+	 1, {{NULL, 0}}, cmd_verify},
 };
 
 int main(int argc, char **argv)
@@ -358,13 +499,12 @@ int main(int argc, char **argv)
 		const struct command *c = &commands[i];
 		if (strcmp(argv[1], c->name))
 			continue;
-		for (int k = 2; k < argc; k++) {
-			if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-				printf("usage: referral %s\n\n%s", c->synopsis, c->help);
-				return 0;
-			}
-		}
-		return c->run(argc - 1, argv + 1);
+		char *operand[MAX_OPERANDS] = {0};
+		const char *value[MAX_OPTIONS] = {0};
+		int rc = parse_args(c, argc - 2, argv + 2, operand, value);
+		if (rc == HELP_SHOWN)
+			return 0;
+		return rc ? rc : c->run(operand, value);
 	}
 	fprintf(stderr, "referral: unknown command \"%s\"\n\n%s", argv[1], usage_text);
 	return EXIT_USAGE;

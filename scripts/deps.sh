@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgmp-dev libsqlite3-dev libjansson-dev
-          libcriterion-dev python3 sqlite3 python3-pandas python3-pip python3-setuptools
-          python3-wheel)
+          zlib1g-dev libcriterion-dev python3 sqlite3 groff-base python3-pandas python3-pip
+          python3-setuptools python3-wheel)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -219,8 +219,13 @@ REFERRAL_API int referral_batch_add_event(referral_batch *batch, const referral_
 
 /*
  * Reads `path` ("-" for standard input) as JSON Lines and adds every line.
- * Returns REFERRAL_EIO if the file cannot be read, else REFERRAL_OK (bad
- * lines are recorded in the batch; see referral_batch_commit()).
+ * The input is inflated when it is gzip (its first two bytes are 1F 8B,
+ * whatever its name); a UTF-8 byte order mark at its very start is skipped.
+ * Returns REFERRAL_OK (bad lines are recorded in the batch; see
+ * referral_batch_commit()), or REFERRAL_EIO: when the file cannot be
+ * opened, nothing was added; when it cannot be read to its end or is not a
+ * valid gzip stream ("FILE: not a valid gzip stream: ..."), the batch is
+ * dead, as after a storage failure, so that no part of it is committed.
  */
 REFERRAL_API int referral_batch_add_file(referral_batch *batch, const char *path);
 

@@ -37,11 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "decimal.h"
 #include "event.h"
 #include "idcache.h"
+#include "linereader.h"
 #include "timeutil.h"
 
 #define MAX_REPORTED 100
@@ -382,6 +382,19 @@ static int c_field_null_means_null(int type, int f)
 	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
 }
 
+/* Records jansson's message about a line that is not JSON. jansson quotes
+ * the token it stopped at as raw bytes, where a byte order mark (EF BB BF)
+ * would not show: it is shown as U+FEFF. */
+static void bad_json(referral_batch *b, const struct event_in *e, const json_error_t *jerr)
+{
+	const char *bom = strstr(jerr->text, "\xEF\xBB\xBF");
+	if (bom)
+		bad(&b->ck, e, "invalid JSON at column %d: %.*sU+FEFF%s", jerr->column,
+		    (int)(bom - jerr->text), jerr->text, bom + 3);
+	else
+		bad(&b->ck, e, "invalid JSON at column %d: %s", jerr->column, jerr->text);
+}
+
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -403,7 +416,7 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 		if (json_error_code(&jerr) == json_error_invalid_utf8)
 			bad_utf8(&b->ck, json, len, (size_t)jerr.position);
 		else
-			bad(&b->ck, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+			bad_json(b, &e, &jerr);
 		record_error(b, line, 0);
 		return REFERRAL_EINPUT;
 	}
@@ -486,36 +499,32 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	int rc = batch_usable(b);
 	if (rc)
 		return rc;
-	int use_stdin = !path || !strcmp(path, "-");
-	FILE *f = use_stdin ? stdin : fopen(path, "rb");
-	if (!f)
-		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", path, strerror(errno));
-	struct stat sb;
-	b->file_size = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : 0;
+	const char *name = !path || !strcmp(path, "-") ? "-" : path;
+	struct linereader lr;
+	if (lr_open(&lr, path))
+		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", name, strerror(errno));
+	b->file_size = lr.size > 0 ? lr.size : 0;
 	b->file_done = 0;
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	const char *text;
+	size_t n;
 	long line = 0;
-	rc = 0;
-	while ((n = getline(&buf, &cap, f)) >= 0) {
+	int got;
+	while ((got = lr_next(&lr, &text, &n)) == 1) {
 		line++;
-		b->file_done += n;
+		b->file_done = lr_offset(&lr);
 		if (b->st->progress && (line & 0xFFF) == 0)
 			b->st->progress(b->st->progress_ctx, "ingest", b->file_done,
 					b->file_size ? b->file_size : -1);
-		int r = referral_batch_add_json(b, buf, (size_t)n, line);
+		int r = referral_batch_add_json(b, text, n, line);
 		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
 			rc = r;
 			break;
 		}
 	}
-	if (!rc && ferror(f))
-		rc = st_fail(b->st, REFERRAL_EIO, "%s: read error: %s", use_stdin ? "-" : path,
-			     strerror(errno));
-	free(buf);
-	if (!use_stdin)
-		fclose(f);
+	/* lines before a read failure may be in: the batch must not commit */
+	if (got < 0)
+		rc = batch_died(b, st_fail(b->st, REFERRAL_EIO, "%s: %s", name, lr_error(&lr)));
+	lr_close(&lr);
 	if (!rc)
 		st_progress_end(b->st, "ingest", b->file_done);
 	b->file_size = b->file_done = 0;
