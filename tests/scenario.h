@@ -123,22 +123,22 @@ static SCN_UNUSED char *plan_with(int n, ...)
 
 /* ---- stores ----------------------------------------------------------------- */
 
-/* A new store at `path` with the plan text `plan` (NULL: the reference
- * plan). */
-static SCN_UNUSED referral_store *store_at(const char *path, const char *plan)
+/* A new store at `path` with the plan text `plan_json` (NULL: the
+ * reference plan). */
+static SCN_UNUSED referral_store *store_at(const char *path, const char *plan_json)
 {
-	char *ref = plan ? NULL : test_reference_plan();
+	char *ref = plan_json ? NULL : test_reference_plan();
 	referral_store *st = NULL;
-	int rc = referral_store_create(&st, path, plan ? plan : ref);
+	int rc = referral_store_create(&st, path, plan_json ? plan_json : ref);
 	cr_assert_eq(rc, REFERRAL_OK, "store_create: %d %s", rc, referral_errmsg(st));
 	free(ref);
 	return st;
 }
 
 /* A new store at a fresh path in the test's temporary directory. */
-static SCN_UNUSED referral_store *store_with(const char *plan)
+static SCN_UNUSED referral_store *store_with(const char *plan_json)
 {
-	return store_at(test_db_path(), plan);
+	return store_at(test_db_path(), plan_json);
 }
 
 /* ---- batches ------------------------------------------------------------------ */

@@ -39,9 +39,24 @@ static int q_is(const mpq_t v, const char *frac)
  * the value there becomes the JSON text `value`, or is removed when value
  * is NULL. Returns the new JSON text (free with free()).
  */
+/* China's 劳务报酬 withholding table, added to a plan by mutate(). */
+#define CHINA_TABLE                                                                          \
+	"{\"threshold\": \"4000.00\", \"fixed_deduction\": \"800.00\", \"rate_deduction\": \"0.20\"," \
+	" \"brackets\": [{\"up_to\": \"20000.00\", \"rate\": \"0.20\", \"quick_deduction\": \"0.00\"}," \
+	" {\"up_to\": \"50000.00\", \"rate\": \"0.30\", \"quick_deduction\": \"2000.00\"}," \
+	" {\"up_to\": null, \"rate\": \"0.40\", \"quick_deduction\": \"7000.00\"}]}"
+
+static char *mutate_plan(char *text, const char *path, const char *value);
+
 static char *mutate(const char *path, const char *value)
 {
-	char *text = test_reference_plan(), *out, seg[64];
+	return mutate_plan(test_reference_plan(), path, value);
+}
+
+/* The same on `text` (malloc'd, consumed). */
+static char *mutate_plan(char *text, const char *path, const char *value)
+{
+	char *out, seg[64];
 	json_error_t je;
 	json_t *root = json_loads(text, 0, &je), *cur, *parent = NULL, *nv = NULL;
 	const char *p = path, *key = NULL;
@@ -617,6 +632,101 @@ ParameterizedTest(struct reject_case *c, plan, rejects)
 			   c->form == DECIMAL ? dec_decimal_form() : NULL;
 
 	expect_reject(text, c->want, c->want2[0] ? c->want2 : NULL, form);
+	free(text);
+}
+
+/* ---- hold_days and withholding (optional keys) ------------------------------- */
+
+Test(plan, the_optional_keys_default_to_no_hold_and_no_withholding)
+{
+	char *text = test_reference_plan();
+	plan p;
+	expect_accept(&p, text);
+	cr_assert_eq(p.hold_days, 0);
+	cr_assert_null(p.withholding);
+	plan_clear(&p);
+	free(text);
+}
+
+Test(plan, reads_hold_days_and_china_s_table)
+{
+	char *text = mutate_plan(mutate("hold_days", "366"), "withholding", CHINA_TABLE);
+	plan p;
+	expect_accept(&p, text);
+	cr_assert_eq(p.hold_days, 366);
+	cr_assert_not_null(p.withholding);
+	cr_assert_eq(p.withholding->nbrackets, 3);
+	cr_assert(p.withholding->brackets[1].bounded && !p.withholding->brackets[2].bounded);
+	cr_assert_eq(mpq_cmp_si(p.withholding->brackets[2].quick_deduction, 7000, 1), 0);
+	plan_clear(&p);
+	free(text);
+}
+
+/* A withholding block changed at `path` ("" for the block itself), value
+ * NULL (removed) or JSON text; the message must contain `want`. */
+struct withholding_case {
+	char path[48], value[96];
+	int remove;
+	char want[160];
+};
+
+ParameterizedTestParameters(plan, rejects_bad_hold_days_and_withholding)
+{
+	static struct withholding_case cases[] = {
+		{ "hold_days", "-1", 0, "plan: hold_days: expected an integer from 0 to 366, like 15, got -1" },
+		{ "hold_days", "367", 0, "plan: hold_days: expected an integer from 0 to 366, like 15, got 367" },
+		{ "hold_days", "\"10\"", 0, "plan: hold_days: expected an integer from 0 to 366, like 15, got \"10\"" },
+		{ "hold_days", "1.5", 0, "plan: hold_days: expected an integer from 0 to 366" },
+		{ "hold_days", "null", 0, "plan: hold_days: expected an integer from 0 to 366, like 15, got null" },
+		{ "withholding", "null", 0, "plan: withholding: expected an object, got null" },
+		{ "withholding", "[]", 0, "plan: withholding: expected an object, got an array" },
+		{ "withholding.threshold", "", 1, "plan: missing key \"withholding.threshold\"" },
+		{ "withholding.fixed_deduction", "", 1, "plan: missing key \"withholding.fixed_deduction\"" },
+		{ "withholding.rate_deduction", "", 1, "plan: missing key \"withholding.rate_deduction\"" },
+		{ "withholding.brackets", "", 1, "plan: missing key \"withholding.brackets\"" },
+		{ "withholding.ceiling", "\"1.00\"", 0, "plan: unknown key \"withholding.ceiling\"" },
+		{ "withholding.threshold", "4000", 0, "plan: withholding.threshold: expected" },
+		{ "withholding.threshold", "\"4000.001\"", 0, "plan: withholding.threshold: expected" },
+		{ "withholding.fixed_deduction", "\"-800.00\"", 0, "plan: withholding.fixed_deduction: expected" },
+		{ "withholding.rate_deduction", "\"1\"", 0, "plan: withholding.rate_deduction: expected a decimal string from 0 up to but not including 1" },
+		{ "withholding.brackets", "[]", 0, "plan: withholding.brackets: expected a non-empty array" },
+		{ "withholding.brackets", "{}", 0, "plan: withholding.brackets: expected a non-empty array of {\"up_to\", \"rate\", \"quick_deduction\"} objects, got an object" },
+		{ "withholding.brackets[1]", "7", 0, "plan: withholding.brackets[1]: expected an object, got 7" },
+		{ "withholding.brackets[1].up_to", "\"20000.00\"", 0, "plan: withholding.brackets[1].up_to: expected more than \"20000.00\" (withholding.brackets[0].up_to; brackets ascend strictly), got \"20000.00\"" },
+		{ "withholding.brackets[1].up_to", "\"19999.99\"", 0, "plan: withholding.brackets[1].up_to: expected more than \"20000.00\"" },
+		{ "withholding.brackets[1].up_to", "null", 0, "plan: withholding.brackets[1].up_to: expected money like \"20000.00\" (only the last bracket's up_to is null), got null" },
+		{ "withholding.brackets[2].up_to", "\"90000.00\"", 0, "plan: withholding.brackets[2].up_to: expected null (the last bracket has no upper bound), got \"90000.00\"" },
+		{ "withholding.brackets[2].up_to", "", 1, "plan: missing key \"withholding.brackets[2].up_to\"" },
+		{ "withholding.brackets[0].rate", "\"1.0\"", 0, "plan: withholding.brackets[0].rate: expected a decimal string from 0 up to but not including 1" },
+		{ "withholding.brackets[0].rate", "0.2", 0, "plan: withholding.brackets[0].rate: expected" },
+		{ "withholding.brackets[0].quick_deduction", "", 1, "plan: missing key \"withholding.brackets[0].quick_deduction\"" },
+		{ "withholding.brackets[0].quick_deduction", "\"0.001\"", 0, "plan: withholding.brackets[0].quick_deduction: expected" },
+		{ "withholding.brackets[0].quick", "\"0.00\"", 0, "plan: unknown key \"withholding.brackets[0].quick\"" },
+	};
+	return cr_make_param_array(struct withholding_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct withholding_case *c, plan, rejects_bad_hold_days_and_withholding)
+{
+	char *text = mutate("withholding", CHINA_TABLE);
+	text = mutate_plan(text, c->path, c->remove ? NULL : c->value);
+	expect_reject(text, c->want, NULL, NULL);
+	free(text);
+}
+
+/* A misspelt optional key gets its hint too. */
+Test(plan, a_misspelt_optional_key_gets_a_hint)
+{
+	char *text = mutate("hold_day", "10");
+	expect_reject(text, "plan: unknown key \"hold_day\" (did you mean \"hold_days\"?)", NULL,
+		      NULL);
+	free(text);
+	text = mutate("withholding", CHINA_TABLE);
+	text = mutate_plan(text, "withholding.fixed_deductions", "\"800.00\"");
+	text = mutate_plan(text, "withholding.fixed_deduction", NULL);
+	expect_reject(text,
+		      "plan: unknown key \"withholding.fixed_deductions\" (did you mean \"fixed_deduction\"?)",
+		      NULL, NULL);
 	free(text);
 }
 

@@ -10,14 +10,16 @@
  * is cut into batches, ingested, settled and closed; the month after the
  * last is left as a settled draft.
  *
- * Seeds vary the plan: the rounding mode, min_payout, easy grade-2
- * thresholds, and (every fifth seed) a second plan version from April.
+ * Seeds vary the plan: the rounding mode, min_payout, the days earnings
+ * are held before release, easy grade-2 thresholds, and (every fifth seed)
+ * a second plan version from April.
  *
  * Properties, each over 20 seeds:
  *  - conservation: for every distributor, the payables plus the last
- *    closing carry equal the exact sum of her lines (GMP, from the exported
- *    rows), every statement adds up, every line is base x rate, and
- *    referral_verify() passes;
+ *    closing carry plus what is still held equal the exact sum of her lines
+ *    (GMP, from the exported rows), every statement adds up (what was held
+ *    plus what accrued is released or still held), every line is base x
+ *    rate, and referral_verify() passes;
  *  - the same events in the same batches give byte-identical exports;
  *  - re-running settle changes nothing, and close freezes the draft;
  *  - the same events cut into other batches give the same exports;
@@ -279,13 +281,19 @@ struct run_opts {
 	int check_rerun;       /* settle twice before each close and compare */
 };
 
-/* The plan of a seed: the rounding mode and minimum payout vary, and odd
- * seeds make grade 2 easy to reach. */
-static char *plan_of(unsigned seed)
+/* The plan of a seed: the rounding mode, the minimum payout and the days
+ * earnings are held vary (none, under a month, over a month), and odd
+ * seeds make grade 2 easy to reach. A second version (every fifth seed)
+ * holds a week more. */
+static unsigned hold_of(unsigned seed) { return seed % 3 == 1 ? 0 : (seed * 11) % 45; }
+
+static char *plan_version(unsigned seed, int second)
 {
 	static const char *const modes[] = {"\"rounding\": \"half_up\"", "\"rounding\": \"half_even\"",
 					    "\"rounding\": \"down\""};
-	const char *min = seed % 4 == 0 ? "\"min_payout\": \"50.00\"" : "\"min_payout\": \"0.01\"";
+	char min[96];
+	snprintf(min, sizeof min, "\"min_payout\": \"%s\", \"hold_days\": %u",
+		 seed % 4 == 0 ? "50.00" : "0.01", hold_of(seed) + 7 * second);
 	if (seed % 2)
 		return plan_with(3, "\"rounding\": \"half_up\"", modes[seed % 3],
 				 "\"min_payout\": \"0.01\"", min,
@@ -296,6 +304,8 @@ static char *plan_of(unsigned seed)
 	return plan_with(2, "\"rounding\": \"half_up\"", modes[seed % 3], "\"min_payout\": \"0.01\"",
 			 min);
 }
+
+static char *plan_of(unsigned seed) { return plan_version(seed, 0); }
 
 static const char *period_of(int m, char *buf)
 {
@@ -403,7 +413,7 @@ static referral_store *run(const struct log *log, unsigned seed, struct run_opts
 	free(plan);
 	if (seed % 5 == 0) {
 		/* a second plan version from April: grade 1 at 0.06, override 0.02 */
-		char *v2 = replace_once(plan_of(seed), "\"rate\": \"0.05\"", "\"rate\": \"0.06\"");
+		char *v2 = replace_once(plan_version(seed, 1), "\"rate\": \"0.05\"", "\"rate\": \"0.06\"");
 		v2 = replace_once(v2, "\"override_rate\": \"0.01\"", "\"override_rate\": \"0.02\"");
 		int rc = referral_plan_add(st, v2, "2026-04");
 		cr_assert_eq(rc, REFERRAL_OK, "plan_add: %s", referral_errmsg(st));
@@ -531,7 +541,7 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 	char *lines = rows(st, "lines", NULL), *stm = rows(st, "statements", NULL);
 	char period[16], dist[32], type[32], base_s[256], rate_s[256];
 	mpq_t v, base, rate, x, min;
-	int nstatements = 0;
+	int nstatements = 0, nheld = 0;
 
 	cr_assert_not_null(bk);
 	mpq_inits(v, base, rate, x, min, NULL);
@@ -624,6 +634,7 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 		mpq_add(a->paid, a->paid, f[8]);
 		mpq_set(a->last_carry, f[9]);
 		mpq_set(a->last_held, f[6]);
+		nheld += mpq_sgn(f[6]) != 0;
 		if (a->last_period[0]) {
 			/* every period from her first on: the next month */
 			int y = atoi(a->last_period), m = atoi(a->last_period + 5);
@@ -676,6 +687,9 @@ static void check_books(referral_store *st, unsigned seed, int mode, const char 
 		mpq_clears(a->lines, a->paid, a->last_carry, a->last_held, NULL);
 	}
 	cr_assert_gt(nstatements, 0);
+	/* a plan that holds ten days or more holds something of six months */
+	if (hold_of(seed) >= 10)
+		cr_assert_gt(nheld, 0, "seed %u: nothing was ever held", seed);
 	mpq_clears(v, base, rate, x, min, NULL);
 	free(lines);
 	free(stm);

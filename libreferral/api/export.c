@@ -3,7 +3,9 @@
  * statements, lines, grades and members, and their CSV and JSON texts.
  *
  * Statements and grades are read through the engine, joined to the log
- * for the ids and sorted on the bytes of every column. Lines are not
+ * for the ids and sorted on the bytes of every column. Payouts are the
+ * statements whose payable is above 0, with the tax withheld from it under
+ * the plan for the period (rules/withholding.c). Lines are not
  * stored: they are re-derived into the engine's scratch first, period by
  * period, as each settlement saw the log. Members are computed by the
  * points ledger, then read in id order.
@@ -15,34 +17,47 @@
 #include "decimal.h"
 #include "points.h"
 #include "timeutil.h"
+#include "withholding.h"
 
 #define MAX_COLS 14
+
+/* How a row of the engine becomes the export's: as it is, a member's
+ * points from the ledger, or a payout from a statement. */
+enum derive { AS_STORED, MEMBER_POINTS, PAYOUT };
 
 struct table_def {
 	const char *name;
 	enum export_kind kind;
+	enum derive derive;
 	int ncols;
 	const char *cols[MAX_COLS];
 	unsigned numeric; /* bit i: column i is a count or grade */
 };
 
 static const struct table_def tables[] = {
-	{"statements", EXPORT_STATEMENTS, 14,
+	{"statements", EXPORT_STATEMENTS, AS_STORED, 14,
 	 {"period", "distributor", "store", "grade", "opening_carry", "commission", "bounty",
 	  "override", "accrued", "released", "held", "total", "payable", "closing_carry"},
 	 1u << 3},
-	{"lines", EXPORT_LINES, 10,
+	{"lines", EXPORT_LINES, AS_STORED, 10,
 	 {"period", "distributor", "type", "event", "order", "member", "source", "base", "rate",
 	  "value"},
 	 0},
-	{"grades", EXPORT_GRADES, 8,
+	{"grades", EXPORT_GRADES, AS_STORED, 8,
 	 {"period", "distributor", "grade", "members", "sales", "shares", "store_rating",
 	  "next_grade"},
 	 (1u << 2) | (1u << 3) | (1u << 5) | (1u << 7)},
-	{"members", EXPORT_MEMBERS, 6,
+	{"members", EXPORT_MEMBERS, MEMBER_POINTS, 6,
 	 {"member", "lifetime", "balance", "tier", "sharer", "effective_tier"},
 	 0},
+	/* what finance pays: the statements with a payable above 0 */
+	{"payouts", EXPORT_STATEMENTS, PAYOUT, 6,
+	 {"period", "distributor", "store", "payable", "withheld", "net"},
+	 0},
 };
+
+/* The columns of a statements row of the engine that payouts read. */
+enum { ST_PERIOD, ST_DIST, ST_STORE, ST_PAYABLE = 12 };
 
 struct referral_rows {
 	referral_store *st;
@@ -51,7 +66,7 @@ struct referral_rows {
 	const char *const *row;     /* the engine's current row */
 	struct points_ledger *ledger; /* members only */
 	const plan *tier_plan;
-	mpq_t lifetime, balance;
+	mpq_t lifetime, balance; /* payouts: payable, withheld */
 	char vals[MAX_COLS][160];
 	const char *cur[MAX_COLS];
 };
@@ -126,7 +141,8 @@ int referral_rows_open(referral_store *st, referral_rows **out, const char *tabl
 			def = &tables[i];
 	if (!def)
 		return st_fail(st, REFERRAL_EUSAGE,
-			       "unknown export \"%s\": expected statements, lines, grades or members",
+			       "unknown export \"%s\": expected statements, lines, grades, members or"
+			       " payouts",
 			       table ? table : "(null)");
 	if (period && (rc = st_period_arg(st, period, &p)))
 		return rc;
@@ -143,7 +159,7 @@ int referral_rows_open(referral_store *st, referral_rows **out, const char *tabl
 	mpq_inits(r->lifetime, r->balance, NULL);
 	if ((rc = ENG(st, rows_open, def->kind, period ? p : 0, &r->q)))
 		goto fail;
-	if (def->kind == EXPORT_MEMBERS) {
+	if (def->derive == MEMBER_POINTS) {
 		if ((rc = points_compute_all(st, &r->ledger)))
 			goto fail;
 		r->tier_plan = st_plan_for(st, st->first_open);
@@ -193,14 +209,42 @@ static void member_row(referral_rows *r)
 	r->cur[5] = pl->tiers[best].name;
 }
 
+/* A statement's payout: 0 when its payable is 0.00 (no payout), 1 with the
+ * row made, or a negative status. */
+static int payout_row(referral_rows *r)
+{
+	const char *const *row = r->row;
+	int period;
+	if (!row[ST_PERIOD] || !row[ST_PAYABLE] ||
+	    period_parse(row[ST_PERIOD], strlen(row[ST_PERIOD]), &period) ||
+	    dec_parse_signed(r->lifetime, row[ST_PAYABLE]))
+		return -st_fail(r->st, REFERRAL_EIO, "storage: a stored statement is damaged");
+	if (mpq_sgn(r->lifetime) <= 0)
+		return 0;
+	withholding_of(st_plan_for(r->st, period)->withholding, r->lifetime, r->balance);
+	r->cur[0] = row[ST_PERIOD];
+	r->cur[1] = row[ST_DIST];
+	r->cur[2] = row[ST_STORE];
+	r->cur[3] = row[ST_PAYABLE];
+	dec_format(r->vals[4], sizeof r->vals[4], r->balance);
+	mpq_sub(r->balance, r->lifetime, r->balance);
+	dec_format(r->vals[5], sizeof r->vals[5], r->balance);
+	r->cur[4] = r->vals[4];
+	r->cur[5] = r->vals[5];
+	return 1;
+}
+
 int referral_rows_next(referral_rows *r)
 {
 	if (!r)
 		return -REFERRAL_EUSAGE;
-	int more = r->st->eng->ops->rows_next(r->q, &r->row);
+	int more;
+	while ((more = r->st->eng->ops->rows_next(r->q, &r->row)) == 1 && r->def->derive == PAYOUT)
+		if ((more = payout_row(r)) != 0)
+			return more;
 	if (more <= 0)
 		return more;
-	if (r->ledger) {
+	if (r->def->derive == MEMBER_POINTS) {
 		member_row(r);
 		return 1;
 	}

@@ -315,11 +315,12 @@ int verify_period(referral_store *st, int period, int64_t last_seq)
 /* ---- conservation --------------------------------------------------------------- */
 
 /* Per distributor: the sum of her lines (each period's accrued, checked
- * line by line above) minus her payables and her last closing carry. */
+ * line by line above) minus her payables, her last closing carry and what
+ * is still held for her at the end of her last period. */
 struct balance {
 	referral_store *st;
 	struct idmap map;
-	mpq_t *sum, *carry;
+	mpq_t *sum, *carry; /* carry: the last closing carry plus the last held */
 	size_t n, cap;
 	mpq_t v;
 };
@@ -362,6 +363,8 @@ static int balance_row(void *ctx, const struct statement_row *r)
 	/* ascending periods: the last one read is her last */
 	if (!rc && dec_parse_signed(B->carry[i], r->closing_carry))
 		rc = st_fail(B->st, REFERRAL_EVERIFY, "verify: a stored value is not a decimal");
+	if (!rc)
+		rc = add_text(B, B->carry[i], r->held, 1);
 	return rc;
 }
 
@@ -381,8 +384,8 @@ int verify_conservation(referral_store *st)
 		ENG(st, id_of, B.map.keys[k], id, sizeof id);
 		dec_format(diff, sizeof diff, B.v);
 		rc = st_fail(st, REFERRAL_EVERIFY,
-			     "verify: distributor %s: payables plus the last carry miss the sum of her"
-			     " lines by %s", id, diff);
+			     "verify: distributor %s: payables plus the last carry and what is held"
+			     " miss the sum of her lines by %s", id, diff);
 	}
 	for (size_t i = 0; i < B.n; i++)
 		mpq_clears(B.sum[i], B.carry[i], NULL);

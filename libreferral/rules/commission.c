@@ -151,6 +151,8 @@ static int put_line(struct settle *s, int32_t dist, int type, int64_t event, int
 	if (!e)
 		return fail_nomem(s);
 	mpq_add(e->line_sum[sum_of[type]], e->line_sum[sum_of[type]], value);
+	if (a->rel > s->period)
+		mpq_add(e->line_held, e->line_held, value);
 	if (!s->out->lines)
 		return 0;
 	if (!s->lines && !(s->lines = malloc(LINE_BATCH * sizeof *s->lines)))
@@ -224,6 +226,14 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 	if (fen_add(&d->com_fen, fen) || fen_add(&d->sales_fen, fen) ||
 	    (a.recruiter >= 0 && fen_add(&d->ov_fen, fen)))
 		return fail_overflow(s);
+	/* released after P: also summed apart (release.c) */
+	struct bucket *held = NULL;
+	if ((a.rel = release_of(s, t, s->period)) > s->period) {
+		if (!(held = bucket_at(s, a.dist, a.rel)))
+			return fail_nomem(s);
+		if (fen_add(&held->com_fen, fen) || (a.recruiter >= 0 && fen_add(&held->ov_fen, fen)))
+			return fail_overflow(s);
+	}
 
 	struct binding *b = &s->b[a.binding];
 	fen_t before = net_of(s, b), after = before;
@@ -239,6 +249,10 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 			return fail_overflow(s);
 		b->bounty = (int32_t)bounty;
 		d->members++;
+		if (held && fen_add(&held->bounty_fen, bounty))
+			return fail_overflow(s);
+		if ((rc = set_bounty_release(s, a.binding, a.rel)))
+			return rc;
 	}
 
 	if (s->mode == SETTLE_LINES) {
@@ -276,9 +290,18 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 	struct dist *d = &s->d[a.dist];
 	if (fen_add(&d->sales_fen, -fen))
 		return fail_overflow(s);
+	/* released with the lines reversed, or now if they were */
+	struct bucket *held = NULL;
+	if ((a.rel = release_of(s, t, booked)) > s->period &&
+	    !(held = bucket_at(s, a.dist, a.rel)))
+		return fail_nomem(s);
+	if (a.rel < s->period)
+		a.rel = s->period;
 	if (booked == s->period) {
 		/* an order of this period: reversed at her rate in P, in fen */
-		if (fen_add(&d->com_fen, -fen) || (a.recruiter >= 0 && fen_add(&d->ov_fen, -fen)))
+		if (fen_add(&d->com_fen, -fen) || (a.recruiter >= 0 && fen_add(&d->ov_fen, -fen)) ||
+		    (held && (fen_add(&held->com_fen, -fen) ||
+			      (a.recruiter >= 0 && fen_add(&held->ov_fen, -fen)))))
 			return fail_overflow(s);
 	} else {
 		/* at the rates of the order's own period */
@@ -288,11 +311,18 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 		fen_to_mpq(s->x, fen);
 		mpq_mul(s->x, s->x, *a.rate);
 		mpq_sub(e->commission, e->commission, s->x);
+		if (held)
+			mpq_sub(held->com_x, held->com_x, s->x);
 		if (a.recruiter >= 0) {
 			if (!(r = exact_of(s, a.recruiter)))
 				return fail_nomem(s);
 			mpq_mul(s->y, s->x, a.pl->override_rate);
 			mpq_sub(r->override, r->override, s->y);
+			struct bucket *rh = held ? bucket_at(s, a.recruiter, a.rel) : NULL;
+			if (held && !rh)
+				return fail_nomem(s);
+			if (rh)
+				mpq_sub(rh->ov_x, rh->ov_x, s->y);
 		}
 	}
 	if (s->mode == SETTLE_LINES) {
@@ -314,6 +344,16 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 		d->members--;
 		if (fen_add(&d->bounty_fen, -b->bounty))
 			return fail_overflow(s);
+		/* released with the bounty that stood, or now if it was */
+		if ((a.rel = bounty_release(s, a.binding)) > s->period) {
+			struct bucket *bh = bucket_at(s, a.dist, a.rel);
+			if (!bh)
+				return fail_nomem(s);
+			if (fen_add(&bh->bounty_fen, -b->bounty))
+				return fail_overflow(s);
+		}
+		if ((rc = set_bounty_release(s, a.binding, s->period)))
+			return rc;
 		if (s->mode == SETTLE_LINES &&
 		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, a.dist, -b->bounty)))
 			return rc;

@@ -125,6 +125,7 @@ static void new_dist(struct settle *s, int64_t seq, int booked, int64_t store, i
 	d->store_at = INT64_MIN;
 	d->recruiter = recruiter ? dist_of(s, recruiter) : -1;
 	d->ex = -1;
+	d->held = -1;
 	d->grade = s->pl->initial_grade;
 	s->ix[seq] = DIST_IX(s->nd);
 	s->nd++;
@@ -245,7 +246,8 @@ int write_blob(struct settle *s, enum blob_kind kind,
 		return fail_nomem(s);
 	blob_out_count(w);
 	encode(s, w);
-	if (!(rc = s->out->blob(s->out->ctx, kind, s->period, s->limit, w->len, &dst)) && dst) {
+	if (!(rc = w->err) &&
+	    !(rc = s->out->blob(s->out->ctx, kind, s->period, s->limit, w->len, &dst)) && dst) {
 		blob_out_start(w, dst);
 		encode(s, w);
 		rc = blob_out_finish(w);

@@ -1,5 +1,6 @@
 /*
- * plan.c — parsing and validating the settlement plan (SPEC §5).
+ * plan.c — parsing and validating the settlement plan (docs/formats.md,
+ * "The plan").
  *
  * The text goes through jansson once (duplicate keys are a JSON error), then
  * each object is checked against the table of its keys: first the keys it
@@ -209,8 +210,8 @@ static int in_list(const char *key, const char *const *keys, size_t n)
 
 /*
  * Checks that v is an object whose keys are all in keys[0..nkeys) and that
- * it has keys[0..nrequired). An unknown key gets a "did you mean" for a
- * missing key that is one or two edits away.
+ * it has keys[0..nrequired). An unknown key gets a "did you mean" for an
+ * absent key (required or optional) that is one or two edits away.
  */
 static int check_object(struct ctx *c, const json_t *v, const char *path,
 			const char *const *keys, size_t nkeys, size_t nrequired)
@@ -234,7 +235,7 @@ static int check_object(struct ctx *c, const json_t *v, const char *path,
 
 		if (in_list(key, keys, nkeys))
 			continue;
-		for (i = 0; i < nrequired && !hint; i++)
+		for (i = 0; i < nkeys && !hint; i++)
 			if (!json_object_get(v, keys[i]) && near(key, klen, keys[i]) <= 2)
 				hint = keys[i];
 		escape(shown, key, klen);
@@ -574,13 +575,110 @@ static int parse_tiers(struct ctx *c, const json_t *v, plan *p)
 	return 0;
 }
 
+/* ---- withholding ------------------------------------------------------- */
+
+static const char *const withholding_keys[] = {
+	"threshold", "fixed_deduction", "rate_deduction", "brackets",
+};
+static const char *const bracket_keys[] = { "up_to", "rate", "quick_deduction" };
+
+static void withholding_free(struct plan_withholding *w)
+{
+	if (!w)
+		return;
+	mpq_clears(w->threshold, w->fixed_deduction, w->rate_deduction, NULL);
+	for (size_t i = 0; i < w->nbrackets; i++)
+		mpq_clears(w->brackets[i].up_to, w->brackets[i].rate,
+			   w->brackets[i].quick_deduction, NULL);
+	free(w->brackets);
+	free(w);
+}
+
+static int parse_bracket(struct ctx *c, const json_t *list, size_t i, struct plan_withholding *w)
+{
+	const json_t *b = json_array_get(list, i), *up;
+	struct plan_bracket *pb = &w->brackets[i];
+	char at[PATH_MAX_LEN], path[PATH_MAX_LEN], prev[SHOW_BUF], got[SHOW_BUF];
+	int last = i + 1 == json_array_size(list);
+
+	snprintf(at, sizeof at, "withholding.brackets[%zu]", i);
+	if (check_object(c, b, at, bracket_keys, 3, 3))
+		return -1;
+	up = json_object_get(b, "up_to");
+	join(path, at, "up_to");
+	if (last && !json_is_null(up))
+		return bad(c, path, "null (the last bracket has no upper bound)", up, NULL);
+	if (!last && json_is_null(up))
+		return bad(c, path, "money like \"20000.00\" (only the last bracket's up_to is null)",
+			   up, NULL);
+	if (!last) {
+		if (get_money(c, up, path, pb->up_to))
+			return -1;
+		pb->bounded = 1;
+		if (i > 0 && mpq_cmp(pb->up_to, pb[-1].up_to) <= 0) {
+			show(prev, json_object_get(json_array_get(list, i - 1), "up_to"));
+			return fail(c, "%s: expected more than %s (withholding.brackets[%zu].up_to;"
+				    " brackets ascend strictly), got %s", path, prev, i - 1,
+				    show(got, up));
+		}
+	}
+	if (get_rate(c, json_object_get(b, "rate"), join(path, at, "rate"), pb->rate,
+		     "a decimal string from 0 up to but not including 1, like \"0.20\""))
+		return -1;
+	return get_money(c, json_object_get(b, "quick_deduction"), join(path, at, "quick_deduction"),
+			 pb->quick_deduction);
+}
+
+static int parse_withholding(struct ctx *c, const json_t *v, plan *p)
+{
+	const json_t *list;
+	char buf[SHOW_BUF];
+	struct plan_withholding *w;
+	size_t n;
+
+	if (check_object(c, v, "withholding", withholding_keys, 4, 4))
+		return -1;
+	if (!(w = calloc(1, sizeof *w)))
+		return fail(c, "out of memory");
+	mpq_inits(w->threshold, w->fixed_deduction, w->rate_deduction, NULL);
+	p->withholding = w;
+	if (get_money(c, json_object_get(v, "threshold"), "withholding.threshold", w->threshold) ||
+	    get_money(c, json_object_get(v, "fixed_deduction"), "withholding.fixed_deduction",
+		      w->fixed_deduction) ||
+	    get_rate(c, json_object_get(v, "rate_deduction"), "withholding.rate_deduction",
+		     w->rate_deduction,
+		     "a decimal string from 0 up to but not including 1, like \"0.20\""))
+		return -1;
+	list = json_object_get(v, "brackets");
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		return fail(c, "withholding.brackets: expected a non-empty array of {\"up_to\", \"rate\","
+			    " \"quick_deduction\"} objects, got %s",
+			    json_is_array(list) ? "[]" : show(buf, list));
+	n = json_array_size(list);
+	if (n > PLAN_MAX_BRACKETS)
+		return fail(c, "withholding.brackets: expected at most %d brackets, got %zu",
+			    PLAN_MAX_BRACKETS, n);
+	if (!(w->brackets = calloc(n, sizeof *w->brackets)))
+		return fail(c, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		mpq_inits(w->brackets[i].up_to, w->brackets[i].rate, w->brackets[i].quick_deduction,
+			  NULL);
+	w->nbrackets = n;
+	for (size_t i = 0; i < n; i++)
+		if (parse_bracket(c, list, i, w))
+			return -1;
+	return 0;
+}
+
 /* ---- the top level ----------------------------------------------------- */
 
+/* The required keys, then the optional ones. */
 static const char *const top_keys[] = {
 	"utc_offset", "start_period", "commission_window_months", "grades",
 	"grading", "override_rate", "share_bonus_rate", "points", "member_tiers",
-	"rounding", "min_payout",
+	"rounding", "min_payout", "hold_days", "withholding",
 };
+#define TOP_REQUIRED 11
 
 static const char *const rounding_names[] = {
 	[DEC_ROUND_HALF_UP] = "half_up",
@@ -594,7 +692,7 @@ static int parse_top(struct ctx *c, const json_t *root, plan *p)
 	const json_t *v;
 	size_t i;
 
-	if (check_object(c, root, "", top_keys, n, n))
+	if (check_object(c, root, "", top_keys, n, TOP_REQUIRED))
 		return -1;
 
 	v = json_object_get(root, "utc_offset");
@@ -633,8 +731,15 @@ static int parse_top(struct ctx *c, const json_t *root, plan *p)
 		return bad(c, "rounding", "one of \"half_up\", \"half_even\", \"down\"", v, NULL);
 	p->rounding = (int)i;
 
-	return get_money(c, json_object_get(root, "min_payout"), "min_payout",
-			 p->min_payout);
+	if (get_money(c, json_object_get(root, "min_payout"), "min_payout", p->min_payout))
+		return -1;
+	if ((v = json_object_get(root, "hold_days")) &&
+	    get_int(c, v, "hold_days", 0, PLAN_MAX_HOLD_DAYS, "an integer from 0 to 366, like 15",
+		    &p->hold_days))
+		return -1;
+	if ((v = json_object_get(root, "withholding")) && parse_withholding(c, v, p))
+		return -1;
+	return 0;
 }
 
 /* ---- life cycle -------------------------------------------------------- */
@@ -676,6 +781,7 @@ static void plan_release(plan *p)
 	for (i = 0; i < p->ntiers; i++)
 		mpq_clear(p->tiers[i].min_points);
 	free(p->tiers);
+	withholding_free(p->withholding);
 	memset(p, 0, sizeof *p);
 }
 

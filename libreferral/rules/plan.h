@@ -1,5 +1,6 @@
 /*
- * plan.h — the settlement plan (SPEC §5), parsed and validated with jansson.
+ * plan.h — the settlement plan (docs/formats.md, "The plan"), parsed and
+ * validated with jansson.
  */
 #ifndef REFERRAL_PLAN_H
 #define REFERRAL_PLAN_H
@@ -28,6 +29,27 @@ struct plan_tier {
 	mpq_t min_points;
 };
 
+/* A bracket of the withholding table: up to `up_to` (the last one has no
+ * bound), tax = base x rate - quick_deduction. */
+struct plan_bracket {
+	int bounded;            /* 0 for the last bracket (up_to null) */
+	mpq_t up_to;            /* money */
+	mpq_t rate;             /* < 1 */
+	mpq_t quick_deduction;  /* money */
+};
+
+/* Income tax withheld from each payable (docs/formats.md, "Withholding"). */
+struct plan_withholding {
+	mpq_t threshold;        /* money: up to it, the fixed deduction applies */
+	mpq_t fixed_deduction;  /* money */
+	mpq_t rate_deduction;   /* < 1: above the threshold, base = payable x (1 - it) */
+	size_t nbrackets;
+	struct plan_bracket *brackets; /* ascending up_to, the last unbounded */
+};
+
+#define PLAN_MAX_HOLD_DAYS 366
+#define PLAN_MAX_BRACKETS 64
+
 typedef struct plan {
 	int utc_offset_min;            /* "+08:00" -> 480 */
 	int start_period;              /* see timeutil.h */
@@ -43,6 +65,8 @@ typedef struct plan {
 	struct plan_tier *tiers;       /* ascending min_points, first is 0 */
 	int rounding;                  /* enum dec_rounding */
 	mpq_t min_payout;              /* money */
+	long hold_days;                /* 0..366; 0 when the plan has none */
+	struct plan_withholding *withholding; /* NULL when the plan has none */
 } plan;
 
 /*
@@ -54,7 +78,7 @@ typedef struct plan {
  * NUL-terminated, truncated if need be; err may be NULL when cap is 0), and
  * leaves *out zeroed, with nothing to release.
  *
- * Validation: every key of SPEC §5 present, unknown keys rejected at every
+ * Validation: every required key present, unknown keys rejected at every
  * level; integers where counts/months/grades are due, strings in the money
  * or decimal forms of decimal.h elsewhere; exactly four grades with `grade`
  * 1..4 in order; grade 1 without thresholds and grades 2..4 with all four;
@@ -64,7 +88,12 @@ typedef struct plan {
  * commission_window_months 1..1200; grading.window_months 1..1200;
  * initial_grade 1..4; allow_demotion a boolean; at least one tier, names of
  * 1..32 of [A-Za-z0-9_-], unique, min_points strictly ascending, the first 0;
- * rounding one of half_up, half_even, down; min_payout money.
+ * rounding one of half_up, half_even, down; min_payout money. Optional:
+ * hold_days an integer 0..366 (default 0); withholding an object of exactly
+ * threshold, fixed_deduction (money), rate_deduction (a rate below 1) and
+ * brackets, 1 to PLAN_MAX_BRACKETS objects of exactly up_to (money, or null
+ * for the last one and only it), rate (below 1) and quick_deduction (money),
+ * up_to strictly ascending.
  */
 int plan_parse(plan *out, const char *json, char *err, size_t cap);
 

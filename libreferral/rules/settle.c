@@ -45,7 +45,7 @@ struct exact *exact_of(struct settle *s, int32_t di)
 	}
 	struct exact *e = &s->ex[s->nex];
 	mpq_inits(e->commission, e->override, e->line_sum[0], e->line_sum[1],
-		  e->line_sum[2], NULL);
+		  e->line_sum[2], e->line_held, NULL);
 	d->ex = (int32_t)s->nex++;
 	return e;
 }
@@ -198,12 +198,6 @@ static int stream_period(struct settle *s, struct ev_stream *in)
 
 /* Writes what the statements are written beside: the bounty snapshot and
  * the network cache. */
-static void encode_holds(struct settle *s, struct blob_out *w)
-{
-	(void)s;
-	(void)w; /* nothing held yet */
-}
-
 static int write_blobs(struct settle *s)
 {
 	int rc = write_blob(s, BLOB_SNAPSHOT, encode_snapshot);
@@ -215,8 +209,8 @@ static int write_blobs(struct settle *s)
 static void settle_free(struct settle *s)
 {
 	for (size_t i = 0; i < s->nex; i++)
-		mpq_clears(s->ex[i].commission, s->ex[i].override,
-			   s->ex[i].line_sum[0], s->ex[i].line_sum[1], s->ex[i].line_sum[2], NULL);
+		mpq_clears(s->ex[i].commission, s->ex[i].override, s->ex[i].line_sum[0],
+			   s->ex[i].line_sum[1], s->ex[i].line_sum[2], s->ex[i].line_held, NULL);
 	free(s->ex);
 	huge_free(s->d, s->capd * sizeof *s->d);
 	huge_free(s->b, s->capb * sizeof *s->b);
@@ -231,6 +225,7 @@ static void settle_free(struct settle *s)
 	free(s->close_seq);
 	free(s->lines);
 	sb_free(&s->line_text);
+	holds_free(s);
 	mpq_clears(s->x, s->y, NULL);
 }
 
@@ -249,6 +244,7 @@ int settle_period(referral_store *st, int period, int64_t limit, const struct se
 	s.out = out;
 	s.pl = st_plan_for(st, period);
 	s.period_end = period_start(period + 1, s.pl->utc_offset_min);
+	s.release_cut = s.period_end - s.pl->hold_days * 86400000000LL;
 	s.total = -1;
 	mpq_inits(s.x, s.y, NULL);
 
@@ -258,8 +254,9 @@ int settle_period(referral_store *st, int period, int64_t limit, const struct se
 	/* the stream's reader starts now, and reads while the network loads */
 	struct ev_stream *in = NULL;
 	if (!rc && !(rc = ENG(st, stream_open, period, limit, &in)) && !(rc = load_network(&s)) &&
-	    !(rc = load_previous(&s)) && !(rc = load_snapshot(&s)) && !(rc = stream_period(&s, in)) &&
-	    !(rc = gather_overrides(&s))) {
+	    !(rc = load_previous(&s)) && !(rc = load_snapshot(&s)) && !(rc = load_holds(&s)) &&
+	    !(rc = stream_period(&s, in)) && !(rc = gather_overrides(&s)) &&
+	    !(rc = settle_holds(&s))) {
 		if (s.mode == SETTLE_LINES)
 			rc = check_lines(&s);
 		else if (!(rc = write_statements(&s, write_blobs)) && figs)

@@ -6,6 +6,8 @@
  *   commission.c   attribution, commission, bounty, override, refunds and
  *                  the lines (rules of attribution and commission)
  *   statements.c   the statements: exact sums, rounding, carries, texts
+ *   release.c      when each line is released: what is held past the
+ *                  period, and what earlier periods held is due in it
  *
  * In memory. Seqs are dense (the log's ingest sequence), so one int32
  * array indexed by seq finds everything the stream names: a distributor's
@@ -33,6 +35,7 @@ struct exact {
 	mpq_t commission;        /* reversals at rates other than hers in P */
 	mpq_t override;          /* override reversals at such rates */
 	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
+	mpq_t line_held;         /* LINES mode: of them, those released after P */
 };
 
 struct dist {
@@ -53,7 +56,35 @@ struct dist {
 	fen_t ov_by_grade[PLAN_GRADES]; /* her recruits' ov_fen, by the recruit's grade */
 	long shares;             /* her share events booked in P */
 	int32_t ex;              /* index into the exact values, or -1 */
+	int32_t held;            /* index into settle.held, or -1 when nothing is held */
 	int booked;
+};
+
+/* Lines booked in P and released after it, summed per distributor and
+ * release period the way struct dist sums them. Few: only with a plan's
+ * hold_days, and only for the orders of the last days of the period. */
+struct bucket {
+	int32_t dist;
+	int rel;
+	fen_t com_fen, ov_fen, bounty_fen;
+	fen_t ov_by_grade[PLAN_GRADES];
+	mpq_t com_x, ov_x;       /* reversals of earlier periods' orders, at their rates */
+};
+
+/* What is held for a distributor: held from before P and due in P, held
+ * past P (from before, and from P's own lines), and the entries by release
+ * period that the next period is handed. */
+struct held {
+	mpq_t fresh;             /* of P's lines, the value released after P */
+	mpq_t due;               /* held before P, released in P */
+	mpq_t total;             /* held at the end of P */
+	size_t first, n;         /* her entries in settle.he, by release period */
+};
+
+struct hold_entry {
+	int32_t dist;
+	int rel;
+	mpq_t v;
 };
 
 /* A binding and its bounty state, carried across periods. 32 bytes: two
@@ -89,6 +120,7 @@ struct attr {
 	int grade;
 	const plan *pl;           /* the plan of the order's booking period */
 	const mpq_t *rate;
+	int rel;                  /* the release period of the lines to put */
 };
 
 /* Frozen grades of one earlier period, for refunds of its orders. */
@@ -134,6 +166,19 @@ struct settle {
 	size_t nlines;
 	struct strbuf line_text;
 	long long progress, total; /* the period's events settled so far, of total (-1) */
+	/* release (release.c) */
+	int64_t release_cut;     /* P's own orders at or after it are released after P */
+	struct bucket *bk;
+	size_t nbk, capbk;
+	struct idmap bucket_of;  /* (dist << 5 | rel - P) + 1 -> bucket */
+	struct hold_entry *hin;  /* held at the end of P-1, by dist and release */
+	size_t nhin, caphin;
+	struct held *held;
+	size_t nheld;
+	struct hold_entry *he;   /* held at the end of P */
+	size_t nhe;
+	struct idmap bounty_rel; /* binding + 1 -> the release of its standing bounty
+				    when after P, -1 once none such stands */
 	char value[160], base[160], rate[160], amount[160];
 	mpq_t x, y;
 };
@@ -202,7 +247,30 @@ int settle_rows(struct settle *s, const struct stream_row *r, int n);
 /* Hands the lines waiting to the output. */
 int flush_lines(struct settle *s);
 
+/* release.c. The period in which the lines of an order at `t` booked in
+ * period `booked` are released: the period of t + hold_days of the plan
+ * for `booked`, or `booked` if that is later. */
+int release_of(const struct settle *s, int64_t t, int booked);
+/* Adds to what is held past P; NULL out of memory. */
+struct bucket *bucket_at(struct settle *s, int32_t di, int rel);
+/* The release of the bounty standing on binding bi (a period <= P when
+ * it was released by P), and recording one. */
+int bounty_release(const struct settle *s, int32_t bi);
+int set_bounty_release(struct settle *s, int32_t bi, int rel);
+int load_holds(struct settle *s);
+/* After the stream and the overrides: gathers each bucket's overrides on
+ * the recruiter's bucket, then what is held and due per distributor. */
+int settle_holds(struct settle *s);
+void encode_holds(struct settle *s, struct blob_out *w);
+void holds_free(struct settle *s);
+
 /* statements.c */
+/* A distributor's exact commission, bounty and override from sums of fen
+ * at her grade, her recruits' overrides by grade, and exact adjustments
+ * (NULL: none); `tmp` is scratch. */
+void value_of(const struct settle *s, int grade, fen_t com_fen, fen_t bounty_fen,
+	      const fen_t *ov_by_grade, const mpq_t *com_x, const mpq_t *ov_x, mpq_t com,
+	      mpq_t bounty, mpq_t ovr, mpq_t tmp);
 int gather_overrides(struct settle *s);
 int check_lines(struct settle *s);
 /* Makes and writes the statements; writes the snapshot meanwhile (the

@@ -30,26 +30,37 @@ int gather_overrides(struct settle *s)
 /* A distributor's exact commission, bounty and override in P; `tmp` is
  * scratch. Reads `s` only: the statements' texts are made by a thread of
  * their own. */
-static void totals(const struct settle *s, const struct dist *d, mpq_t com, mpq_t bounty,
-		   mpq_t ovr, mpq_t tmp)
+void value_of(const struct settle *s, int grade, fen_t com_fen, fen_t bounty_fen,
+	      const fen_t *ov_by_grade, const mpq_t *com_x, const mpq_t *ov_x, mpq_t com,
+	      mpq_t bounty, mpq_t ovr, mpq_t tmp)
 {
-	const struct exact *e = d->ex >= 0 ? &s->ex[d->ex] : NULL;
-	fen_to_mpq(com, d->com_fen);
-	mpq_mul(com, com, s->pl->grades[d->grade - 1].rate);
-	if (e)
-		mpq_add(com, com, e->commission);
-	fen_to_mpq(bounty, d->bounty_fen);
+	fen_to_mpq(com, com_fen);
+	mpq_mul(com, com, s->pl->grades[grade - 1].rate);
+	if (com_x)
+		mpq_add(com, com, *com_x);
+	fen_to_mpq(bounty, bounty_fen);
 	mpq_set_ui(ovr, 0, 1);
 	for (int g = 0; g < PLAN_GRADES; g++) {
-		if (!d->ov_by_grade[g])
+		if (!ov_by_grade[g])
 			continue;
-		fen_to_mpq(tmp, d->ov_by_grade[g]);
+		fen_to_mpq(tmp, ov_by_grade[g]);
 		mpq_mul(tmp, tmp, s->pl->grades[g].rate);
 		mpq_add(ovr, ovr, tmp);
 	}
 	mpq_mul(ovr, ovr, s->pl->override_rate);
-	if (e)
-		mpq_add(ovr, ovr, e->override);
+	if (ov_x)
+		mpq_add(ovr, ovr, *ov_x);
+}
+
+/* A distributor's exact commission, bounty and override in P. Reads `s`
+ * only: the statements' texts are made by a thread of their own. */
+static void totals(const struct settle *s, const struct dist *d, mpq_t com, mpq_t bounty,
+		   mpq_t ovr, mpq_t tmp)
+{
+	const struct exact *e = d->ex >= 0 ? &s->ex[d->ex] : NULL;
+	value_of(s, d->grade, d->com_fen, d->bounty_fen, d->ov_by_grade,
+		 e ? (const mpq_t *)&e->commission : NULL, e ? (const mpq_t *)&e->override : NULL,
+		 com, bounty, ovr, tmp);
 }
 
 /* LINES mode: the lines of each distributor must add up to her sums. */
@@ -69,6 +80,8 @@ int check_lines(struct settle *s)
 			what = "bounty";
 		else if (!mpq_equal(e ? e->line_sum[2] : zero, ovr))
 			what = "override";
+		else if (!mpq_equal(e ? e->line_held : zero, d->held >= 0 ? s->held[d->held].fresh : zero))
+			what = "held";
 		if (!what)
 			continue;
 		char p[8], id[80];
@@ -182,7 +195,7 @@ struct texts {
 	struct carries c;
 	struct text_chunk *chunk;
 	size_t nchunk;
-	mpq_t v[8], tmp;
+	mpq_t v[10], tmp;
 	int threaded, stop;
 	size_t ready;            /* chunks made */
 	pthread_t thread;
@@ -194,7 +207,9 @@ static void make_chunk(struct texts *T, size_t k)
 {
 	const struct settle *s = T->s;
 	struct text_chunk *ch = &T->chunk[k];
-	mpq_t *v = T->v; /* opening, commission, bounty, override, accrued, total, payable, carry */
+	/* opening, commission, bounty, override, accrued, total, payable, carry,
+	 * released, held */
+	mpq_t *v = T->v;
 	char txt[160];
 	for (size_t i = k * TEXT_CHUNK; i < chunk_end(s, k) && !ch->failed; i++) {
 		const struct dist *d = &s->d[i];
@@ -208,7 +223,19 @@ static void make_chunk(struct texts *T, size_t k)
 		totals(s, d, v[1], v[2], v[3], T->tmp);
 		mpq_add(v[4], v[1], v[2]);
 		mpq_add(v[4], v[4], v[3]);
-		mpq_add(v[5], v[0], v[4]);
+		/* released: what accrued, less what it holds past P, plus what
+		 * earlier periods held for P (release.c); held: what is held
+		 * past P */
+		const struct held *h = d->held >= 0 ? &s->held[d->held] : NULL;
+		mpq_set(v[8], v[4]);
+		if (h) {
+			mpq_sub(v[8], v[8], h->fresh);
+			mpq_add(v[8], v[8], h->due);
+			mpq_set(v[9], h->total);
+		} else {
+			mpq_set_ui(v[9], 0, 1);
+		}
+		mpq_add(v[5], v[0], v[8]);
 		dec_round_fen(v[6], v[5], s->pl->rounding);
 		if (mpq_sgn(v[6]) < 0 || mpq_cmp(v[6], s->pl->min_payout) < 0)
 			mpq_set_ui(v[6], 0, 1);
@@ -218,10 +245,8 @@ static void make_chunk(struct texts *T, size_t k)
 				fen_format(txt, d->bounty_fen);
 			else if (t == 8)
 				fen_format(txt, d->sales_fen);
-			else if (t == 9) /* released: all of it, nothing held */
-				dec_format(txt, sizeof txt, v[4]);
-			else if (t == 10)
-				strcpy(txt, "0.00");
+			else if (t >= 9) /* released, held */
+				dec_format(txt, sizeof txt, v[t - 1]);
 			else if (mpq_sgn(v[t]) == 0)
 				strcpy(txt, "0.00");
 			else
@@ -258,7 +283,7 @@ static int texts_start(struct settle *s, struct texts *T)
 {
 	memset(T, 0, sizeof *T);
 	T->s = s;
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 10; k++)
 		mpq_init(T->v[k]);
 	mpq_init(T->tmp);
 	int rc = load_carries(s, &T->c);
@@ -313,7 +338,7 @@ static void texts_end(struct texts *T)
 		sb_free(&T->chunk[k].text);
 	free(T->chunk);
 	free_carries(&T->c);
-	for (int k = 0; k < 8; k++)
+	for (int k = 0; k < 10; k++)
 		mpq_clear(T->v[k]);
 	mpq_clear(T->tmp);
 }

@@ -50,6 +50,17 @@ int blob_in_varint(struct blob_in *r, unsigned __int128 *v)
 	return -1;
 }
 
+int blob_in_bytes(struct blob_in *r, unsigned char *buf, size_t n)
+{
+	if ((size_t)(r->end - r->p) < n && !r->eof)
+		refill(r);
+	if (r->failed || (size_t)(r->end - r->p) < n)
+		return -1;
+	memcpy(buf, r->p, n);
+	r->p += n;
+	return 0;
+}
+
 int blob_in_done(struct blob_in *r)
 {
 	if (r->p == r->end && !r->eof)
@@ -96,6 +107,20 @@ void blob_out_varint(struct blob_out *w, unsigned __int128 v)
 	if (w->fill + n > sizeof w->buf)
 		flush(w);
 	memcpy(w->buf + w->fill, tmp, n);
+	w->fill += n;
+}
+
+void blob_out_bytes(struct blob_out *w, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	if (!w->dst) {
+		w->len += n;
+		return;
+	}
+	if (w->fill + n > sizeof w->buf)
+		flush(w);
+	memcpy(w->buf + w->fill, p, n);
 	w->fill += n;
 }
 

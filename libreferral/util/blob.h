@@ -39,6 +39,8 @@ void blob_in_init(struct blob_in *r, struct blob_src *src);
 /* The next varint: 0, or -1 at the end, on a damaged varint or on a read
  * failure (blob_in_failed() tells which). */
 int blob_in_varint(struct blob_in *r, unsigned __int128 *v);
+/* The next n bytes into buf: 0, or -1 (as blob_in_varint). n <= BLOB_CHUNK / 2. */
+int blob_in_bytes(struct blob_in *r, unsigned char *buf, size_t n);
 /* 1 when the whole blob was read. */
 int blob_in_done(struct blob_in *r);
 /* The status of a failed read, or 0. */
@@ -57,6 +59,8 @@ void blob_out_count(struct blob_out *w);
 /* Starts the writing pass into `dst` (of w->len bytes), which stays the caller's. */
 void blob_out_start(struct blob_out *w, struct blob_dst *dst);
 void blob_out_varint(struct blob_out *w, unsigned __int128 v);
+/* n bytes as they are (n <= BLOB_CHUNK). */
+void blob_out_bytes(struct blob_out *w, const void *p, size_t n);
 /* Writes what is left and finishes the blob: 0, or a status. */
 int blob_out_finish(struct blob_out *w);
 

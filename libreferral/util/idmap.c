@@ -68,6 +68,18 @@ int idmap_put(struct idmap *m, int64_t key, int32_t val)
 	return 0;
 }
 
+int idmap_set(struct idmap *m, int64_t key, int32_t val)
+{
+	if (m->cap) {
+		for (size_t i = slot_of(key, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+			if (m->keys[i] == key) {
+				m->vals[i] = val;
+				return 0;
+			}
+	}
+	return idmap_put(m, key, val);
+}
+
 void idmap_free(struct idmap *m)
 {
 	free(m->keys);

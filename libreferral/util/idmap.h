@@ -18,6 +18,8 @@ struct idmap {
 int32_t idmap_get(const struct idmap *m, int64_t key);
 /* Inserts key -> val (key > 0, not yet present). 0, or -1 out of memory. */
 int idmap_put(struct idmap *m, int64_t key, int32_t val);
+/* Sets key -> val whether or not key is present. 0, or -1 out of memory. */
+int idmap_set(struct idmap *m, int64_t key, int32_t val);
 /* Makes room for n keys in all, so that inserting them never rehashes.
  * 0, or -1 out of memory. */
 int idmap_reserve(struct idmap *m, size_t n);

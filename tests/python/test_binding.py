@@ -558,11 +558,11 @@ class Settlement(TempDirTest):
     def test_unknown_tables_and_formats_are_usage_errors(self):
         store = self.basic_store()
         with self.assertRaises(UsageError) as cm:
-            store.export("payouts")
-        self.assertIn('"payouts"', str(cm.exception))
+            store.export("bonuses")
+        self.assertIn('"bonuses"', str(cm.exception))
         with self.assertRaises(UsageError) as cm:
-            store.rows("payouts")
-        self.assertIn('"payouts"', str(cm.exception))
+            store.rows("bonuses")
+        self.assertIn('"bonuses"', str(cm.exception))
         with self.assertRaises(UsageError) as cm:
             store.export("statements", format="xml")
         self.assertIn('"xml"', str(cm.exception))

@@ -85,7 +85,22 @@ class Member:
     effective_tier: str
 
 
-Row = Union[Statement, Line, Grade, Member]
+@dataclass(frozen=True)
+class Payout:
+    """What finance pays a distributor for a period (export `payouts`): the
+    payable, the income tax withheld from it under the plan's withholding,
+    and the net sent to the bank. Only statements with a payable above 0
+    have one."""
+
+    period: str
+    distributor: str
+    store: str
+    payable: Decimal
+    withheld: Decimal
+    net: Decimal
+
+
+Row = Union[Statement, Line, Grade, Member, Payout]
 """Any of the row classes."""
 
 Value = Union[str, int, Decimal, None]
@@ -100,4 +115,5 @@ TABLES: Dict[str, Tuple[Type[Row], FrozenSet[str]]] = {
     "lines": (Line, frozenset(("base", "rate", "value"))),
     "grades": (Grade, frozenset(("sales", "store_rating"))),
     "members": (Member, frozenset(("lifetime", "balance"))),
+    "payouts": (Payout, frozenset(("payable", "withheld", "net"))),
 }

@@ -13,7 +13,7 @@ from . import _native
 from ._native import lib, BatchP, MemberInfo, RowsP, StoreP, WRITE_FN
 from .errors import (REFERRAL_EINPUT, REFERRAL_EIO, REFERRAL_ESTATE, REFERRAL_EUSAGE,
                      ConflictError, InputError, ReferralError, UsageError, error_for)
-from .rows import TABLES, Grade, IngestResult, Line, Member, Row, Statement, Value
+from .rows import TABLES, Grade, IngestResult, Line, Member, Payout, Row, Statement, Value
 
 if TYPE_CHECKING:
     import pandas  # only for the annotation of Store.to_pandas: imported there, lazily
@@ -404,11 +404,15 @@ class Store:
     def rows(self, table: Literal["members"], period: None = None) -> RowIterator[Member]: ...
 
     @overload
+    def rows(self, table: Literal["payouts"], period: Optional[str] = None) -> RowIterator[Payout]: ...
+
+    @overload
     def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]: ...
 
     def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]:
         """A RowIterator over `table` ("statements", "lines", "grades",
-        "members"), restricted to `period` if given (not for members)."""
+        "members", "payouts"), restricted to `period` if given (not for
+        members)."""
         if table == "members" and period is not None:
             raise UsageError("members takes no period")
         return RowIterator(self, table, period)
@@ -424,6 +428,11 @@ class Store:
     def grades(self, period: Optional[str] = None) -> RowIterator[Grade]:
         """Iterates Grade objects (closed periods only)."""
         return self.rows("grades", period)
+
+    def payouts(self, period: Optional[str] = None) -> RowIterator[Payout]:
+        """Iterates Payout objects: each statement with a payable above 0,
+        with the tax withheld and the net, Decimals all."""
+        return self.rows("payouts", period)
 
     def members(self) -> RowIterator[Member]:
         """Iterates Member objects, by member id."""
