@@ -36,7 +36,7 @@ extern const char *const ev_type_names[EV_TYPES + 1]; /* [1] = "store" ... */
 /*  share           dist./member  -            -        "distributor"/"member" */
 /*  redeem          member        -            points   -       -      */
 /* window*: the binding's commission window in months, fixed from the plan
- * for the event's booking period when the event is ingested (SPEC §5: it
+ * for the event's booking period when the event is ingested (docs/formats.md: it
  * never changes, whatever plan versions are added later). Not part of the
  * event's identity. */
 
@@ -90,7 +90,7 @@ int st_fail(referral_store *st, int status, const char *fmt, ...) __attribute__(
 /* Records "out of memory"; returns REFERRAL_EIO. */
 int st_nomem(referral_store *st);
 
-/* The plan for period p (SPEC §5): the version with the greatest effective
+/* The plan for period p: the version with the greatest effective
  * period <= p, the last added among equals; the first plan before it. */
 const plan *st_plan_for(const referral_store *st, int period);
 
@@ -101,6 +101,18 @@ const plan *st_plan_for(const referral_store *st, int period);
  * read on the caller's connection, the statements' texts made inline (tests
  * compare the two ways). */
 extern int stream_use_thread;
+
+/* Periods with the last seq each saw, gathered from the engine's closes()
+ * or drafts() by periods_put (a period_seq_cb); zeroed with `st` set is
+ * empty. */
+struct periods {
+	int *period;
+	int64_t *last_seq;
+	size_t n, cap;
+	referral_store *st;
+};
+int periods_put(void *ctx, int period, int64_t last_seq);
+void periods_free(struct periods *p);
 
 /* (Re)loads plans and the earliest open period from the database. */
 int st_load_state(referral_store *st);

@@ -246,6 +246,39 @@ Test(release, the_override_is_held_with_its_order)
 	referral_store_free(st);
 }
 
+/*
+ * The example of docs/formats.md ("Release and withholding"): hold_days 15,
+ * o1 2000.00 at 2026-01-20T10:00 (released 2026-02-04T10:00, in February);
+ * 500.00 refunded on 28 January, inside the window; the remaining 1500.00
+ * on 10 March, after it. D1: January commission 100.00, bounty 20.00,
+ * reversal -25.00: 95.00 accrued and held. February: 95.00 released and
+ * paid. March: -75.00 and the bounty -20.00 taken back at once: carried
+ * -95.00. R1's overrides 1.00 - 0.25 = 0.75 held, released in February,
+ * -0.75 in March.
+ */
+Test(release, the_documented_example)
+{
+	referral_store *st = store_holding("15");
+	ingest(st, EV_STORE("s1", "2026-01-01T08:00:00") EV_DIST("R1", "2026-01-02T09:00:00", "s1")
+		   EV_RECRUIT("D1", "2026-01-03T09:00:00", "s1", "R1")
+		   EV_MEMBER("m1", "2026-01-04T09:00:00", "D1")
+		   EV_ORDER("o1", "2026-01-20T10:00:00", "m1", "2000.00")
+		   EV_REFUND("r1", "2026-01-28T10:00:00", "o1", "500.00"));
+	close_period(st, "2026-01");
+	close_period(st, "2026-02");
+	ingest(st, EV_REFUND("r2", "2026-03-10T10:00:00", "o1", "1500.00"));
+	close_period(st, "2026-03");
+	assert_rows(st, "statements", NULL,
+		    "2026-01,D1,s1,1,0.00,75.00,20.00,0.00,95.00,0.00,95.00,0.00,0.00,0.00\n"
+		    "2026-01,R1,s1,1,0.00,0.00,0.00,0.75,0.75,0.00,0.75,0.00,0.00,0.00\n"
+		    "2026-02,D1,s1,1,0.00,0.00,0.00,0.00,0.00,95.00,0.00,95.00,95.00,0.00\n"
+		    "2026-02,R1,s1,1,0.00,0.00,0.00,0.00,0.00,0.75,0.00,0.75,0.75,0.00\n"
+		    "2026-03,D1,s1,1,0.00,-75.00,-20.00,0.00,-95.00,-95.00,0.00,-95.00,0.00,-95.00\n"
+		    "2026-03,R1,s1,1,0.00,0.00,0.00,-0.75,-0.75,-0.75,0.00,-0.75,0.00,-0.75\n");
+	assert_verifies(st);
+	referral_store_free(st);
+}
+
 /* Altering what is held is caught by verify, naming it. */
 Test(release, verify_catches_an_altered_record_of_held_earnings)
 {

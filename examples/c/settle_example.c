@@ -24,7 +24,7 @@
 
 #include <referral/referral.h>
 
-/* The reference plan (SPEC §5). */
+/* The reference plan (docs/formats.md, "The plan"). */
 static const char plan_json[] =
 	"{\"utc_offset\": \"+08:00\", \"start_period\": \"2026-01\",\n"
 	" \"commission_window_months\": 36,\n"

@@ -5,9 +5,11 @@
         a short review of a draft settlement, before closing it
 
     python3 report.py final EXPORT_DIR [--events DIR]
-        the statements of every period, grading, the late adjustments, a
-        per-store summary, members by tier and the grand totals; EXPORT_DIR
-        holds statements.csv, lines.csv, grades.csv and members.csv
+        the statements of every period (what was earned, held and released),
+        grading, the late adjustments, a per-store summary, the payouts with
+        the income tax withheld per distributor and per store, members by
+        tier and the grand totals; EXPORT_DIR holds statements.csv,
+        lines.csv, grades.csv, members.csv and payouts.csv
 
 --events DIR names the folder of the ingested .jsonl batches: store names and
 regions, and the dates of orders and refunds (to spot late ones), come from
@@ -159,7 +161,8 @@ class Events:
 
 # --- the sections ----------------------------------------------------------------------
 
-STATEMENT_MONEY = ("opening_carry", "commission", "bounty", "override", "payable", "closing_carry")
+STATEMENT_MONEY = ("opening_carry", "commission", "bounty", "override", "held", "released",
+                   "payable", "closing_carry")
 
 
 def by_period(rows):
@@ -172,7 +175,8 @@ def by_period(rows):
 def statements_table(rows):
     t = Table([("distributor", "text"), ("store", "text"), ("grade", "int"),
                ("carry b/f", "money"), ("commission", "money"), ("bounty", "money"),
-               ("override", "money"), ("payable", "money"), ("carry c/f", "money")])
+               ("override", "money"), ("held", "money"), ("released", "money"),
+               ("payable", "money"), ("carry c/f", "money")])
     totals = [ZERO] * len(STATEMENT_MONEY)
     for r in rows:
         values = money_fields(r, *STATEMENT_MONEY)
@@ -197,6 +201,8 @@ def review(args):
         t.add("commission", totals["commission"])
         t.add("bounty", totals["bounty"])
         t.add("override", totals["override"])
+        t.add("held for the refund window", totals["held"])
+        t.add("released this month", totals["released"])
         t.add("payable (to pay out)", totals["payable"])
         t.add("carried to next month", totals["closing_carry"])
         t.print()
@@ -229,6 +235,7 @@ def final(args):
     lines = read_csv(os.path.join(d, "lines.csv"))
     grades = read_csv(os.path.join(d, "grades.csv"))
     members = read_csv(os.path.join(d, "members.csv"))
+    payouts = read_csv(os.path.join(d, "payouts.csv"))
     events = Events(args.events)
     periods = by_period(statements)
     grand = [ZERO] * len(STATEMENT_MONEY)
@@ -239,8 +246,10 @@ def final(args):
         t, totals = statements_table(rows)
         t.print()
         grand = [a + b for a, b in zip(grand, totals)]
-        print("  payable = carry b/f + commission + bounty + override, rounded to the fen (half up);")
-        print("  below the 0.01 minimum or negative it is 0.00. carry c/f = the exact remainder.")
+        print("  held = what is held at the end of the month for the refund window (released")
+        print("  later); released = what becomes payable this month, earned now or held before.")
+        print("  payable = carry b/f + released, rounded to the fen (half up); below the 0.01")
+        print("  minimum or negative it is 0.00. carry c/f = the exact remainder.")
 
     # 2. grading
     heading("Grading at each close (the grade for the next month)")
@@ -309,7 +318,32 @@ def final(args):
         print("  earned = commission + bounty + override of the month; net sales = orders of bound")
         print("  members less their refunds, by the distributor's store at the end of the month.")
 
-    # 5. members
+    # 5. payouts: what finance sends to the bank and reports to the tax office
+    for period, rows in by_period(payouts).items():
+        heading("Payouts %s (income tax withheld as 劳务报酬)" % period)
+        t = Table([("distributor", "text"), ("store", "text"), ("payable", "money"),
+                   ("withheld", "money"), ("net", "money")])
+        total = [ZERO, ZERO, ZERO]
+        per_store = OrderedDict()
+        for r in rows:
+            values = money_fields(r, "payable", "withheld", "net")
+            total = [a + b for a, b in zip(total, values)]
+            s_ = per_store.setdefault(r["store"], [0, ZERO, ZERO, ZERO])
+            per_store[r["store"]] = [s_[0] + 1] + [a + b for a, b in zip(s_[1:], values)]
+            if values[1] > 0:
+                t.add(r["distributor"], r["store"], *values)
+        t.rule()
+        t.add("TOTAL (%d payouts)" % len(rows), "", *total)
+        t.print()
+        print("  Only the payouts with tax withheld are listed; payouts.csv has every one.")
+        print()
+        t = Table([("store", "text"), ("name", "text"), ("payouts", "int"), ("payable", "money"),
+                   ("withheld", "money"), ("net", "money")])
+        for sid in sorted(per_store, key=lambda s_: (events.region(s_), s_)):
+            t.add(sid, events.store_name(sid), *per_store[sid])
+        t.print()
+
+    # 6. members
     heading("Members by tier (effective tier, at the end)")
     tiers = defaultdict(int)
     for m in members:
@@ -323,12 +357,13 @@ def final(args):
           % (sum(1 for m in members if m["sharer"]),
              amount(sum((Decimal(m["lifetime"]) - Decimal(m["balance"]) for m in members), ZERO))))
 
-    # 6. grand totals and the conservation check
+    # 7. grand totals and the conservation check
     first, last = next(iter(periods)), next(reversed(periods))
     heading("Grand totals %s to %s" % (first, last))
-    last_carry = {}
-    for r in statements:
-        last_carry[r["distributor"]] = Decimal(r["closing_carry"])   # sorted by period
+    last_carry, last_held = {}, {}
+    for r in statements:                                              # sorted by period
+        last_carry[r["distributor"]] = Decimal(r["closing_carry"])
+        last_held[r["distributor"]] = Decimal(r["held"])
     line_sum = defaultdict(lambda: ZERO)
     for ln in lines:
         line_sum[ln["distributor"]] += Decimal(ln["value"])
@@ -342,16 +377,21 @@ def final(args):
     t.add("override", values["override"])
     t.add("earned", values["commission"] + values["bounty"] + values["override"])
     t.add("payable", values["payable"])
+    t.add("  of which tax withheld", sum((Decimal(p["withheld"]) for p in payouts), ZERO))
+    t.add("  of which paid to distributors", sum((Decimal(p["net"]) for p in payouts), ZERO))
+    t.add("held at %s, released later" % last, sum(last_held.values(), ZERO))
     t.add("carried forward at %s" % last, sum(last_carry.values(), ZERO))
     t.print()
     bad = [dist for dist in sorted(set(paid) | set(line_sum))
-           if paid[dist] + last_carry.get(dist, ZERO) != line_sum[dist]]
+           if paid[dist] + last_carry.get(dist, ZERO) + last_held.get(dist, ZERO)
+           != line_sum[dist]]
     if bad:
         print("  CONSERVATION CHECK FAILED for: %s" % ", ".join(bad))
         return 1
     print("  Check: for each of the %d distributors, everything paid plus what is carried"
           % len(paid))
-    print("  forward equals the sum of her commission, bounty and override lines, exactly.")
+    print("  forward plus what is still held equals the sum of her lines (commission, bounty,")
+    print("  override), exactly.")
     return 0
 
 
@@ -363,7 +403,8 @@ def main():
     p.add_argument("--events", help="folder of the ingested .jsonl batches")
     p.set_defaults(run=review)
     p = sub.add_parser("final", help="statements and summaries of every closed period")
-    p.add_argument("export_dir", help="folder with statements.csv, lines.csv, grades.csv, members.csv")
+    p.add_argument("export_dir", help="folder with statements.csv, lines.csv, grades.csv,"
+                   " members.csv, payouts.csv")
     p.add_argument("--events", help="folder of the ingested .jsonl batches")
     p.set_defaults(run=final)
     args = ap.parse_args()

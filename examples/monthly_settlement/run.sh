@@ -7,8 +7,8 @@
 # OUTPUT_DIR (default: a new temporary directory, kept) receives
 #   data/      the generated event batches (.jsonl)
 #   brand.db   the settlement store (SQLite)
-#   export/    statements.csv, lines.csv, grades.csv, members.csv
-#              and draft-2026-01-statements.csv
+#   export/    statements.csv, lines.csv, grades.csv, members.csv,
+#              payouts.csv and draft-2026-01-statements.csv
 # It must not hold a brand.db already. The `referral` command is taken from
 # $REFERRAL_CLI, else `referral` on PATH, else ../../build/referral.
 # Any failing step stops the run with a non-zero exit status.
@@ -55,7 +55,7 @@ echo "output:   $out"
 step "Generate the brand's event batches (fixed seed: the same files every run)"
 "$python" "$here/generate.py" --out "$data"
 
-step "Create the store with the reference plan"
+step "Create the store with the plan: the reference grades, a 7-day refund window, China's 劳务报酬 withholding"
 referral init "$db" --plan "$here/plan.json"
 
 step "Ingest January"
@@ -80,8 +80,8 @@ echo "(January is closed, so the late refund is booked into February)"
 step "Close February"
 referral close "$db" 2026-02
 
-step "Export statements, lines, grades and members to CSV"
-for table in statements lines grades members; do
+step "Export statements, lines, grades, members and the payouts to CSV"
+for table in statements lines grades members payouts; do
 	referral export "$db" "$table" >"$export_dir/$table.csv"
 	printf '  %-16s %5d rows\n' "$table.csv" $(($(wc -l <"$export_dir/$table.csv") - 1))
 done

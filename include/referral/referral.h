@@ -3,7 +3,8 @@
  * network: events in, monthly statements out, every fen exact.
  *
  * Conventions of this header
- *  - One opaque handle, referral_store, per open store (a SQLite file). A
+ *  - One opaque handle, referral_store, per open store: a SQLite file, or a
+ *    brand's store on a PostgreSQL server (see referral_store_create()). A
  *    handle is used by one thread at a time; distinct handles may be used in
  *    parallel. The library keeps no global mutable state.
  *  - Every call that can fail returns an int status from enum referral_status.
@@ -70,18 +71,22 @@ REFERRAL_API const char *referral_status_name(int status);
 typedef struct referral_store referral_store;
 
 /*
- * Creates a new store at `path` (a SQLite file, created if missing) with its
- * first plan, given as the JSON text `plan_json` (its keys and validation:
- * docs/formats.md, section 3). The first period open is the plan's
- * start_period.
+ * Creates a new store at `path` with its first plan, given as the JSON text
+ * `plan_json` (its keys and validation: docs/formats.md, section 3). The
+ * first period open is the plan's start_period. `path` is a SQLite file
+ * (created if missing), or a PostgreSQL connection URI "postgresql://..." or
+ * "postgres://..." with the query parameter brand=NAME ([a-z][a-z0-9_]{0,62},
+ * default "main"): the brand's store, a schema of its own in that database
+ * (docs/formats.md, "Stores").
  *
  * On return *out is set to a handle, even on most failures (like
  * sqlite3_open), so that referral_errmsg(*out) can tell what went wrong; the
  * caller always releases it with referral_store_free(). *out is NULL only
  * when memory ran out before a handle existed.
  *
- * Errors: REFERRAL_EINPUT (the plan is invalid; the message names the key),
- * REFERRAL_ESTATE (the file already holds a store), REFERRAL_EIO.
+ * Errors: REFERRAL_EUSAGE (a malformed brand), REFERRAL_EINPUT (the plan is
+ * invalid; the message names the key), REFERRAL_ESTATE (the file already
+ * holds a store or other data; the brand's schema exists), REFERRAL_EIO.
  * On any error nothing is written.
  */
 REFERRAL_API REFERRAL_NODISCARD int referral_store_create(referral_store **out, const char *path,
@@ -143,8 +148,9 @@ REFERRAL_API REFERRAL_NODISCARD int referral_open_period(referral_store *store, 
  *   referral_batch_free(b);
  *
  * Lines are validated as they are added (against the store and the earlier
- * lines of the batch) and held in an open SQLite transaction; commit makes
- * them durable only if every line was good. Memory does not grow with the
+ * lines of the batch) and held in an open transaction of the store, in which
+ * no other batch appends meanwhile; commit makes them durable only if every
+ * line was good. Memory does not grow with the
  * number of lines. While a batch is open no other call may be made on its
  * store.
  * ------------------------------------------------------------------------ */
@@ -298,9 +304,12 @@ REFERRAL_API REFERRAL_NODISCARD int referral_verify(referral_store *store);
 typedef struct referral_rows referral_rows;
 
 /*
- * Opens a cursor over `table`: "statements", "lines", "grades" or
- * "members". `period` ("YYYY-MM") restricts statements, lines and grades to
- * one period; NULL means every period that has them. Ignored for members.
+ * Opens a cursor over `table`: "statements", "lines", "grades", "members"
+ * or "payouts" (docs/formats.md, "Exports"). `period` ("YYYY-MM") restricts
+ * statements, lines, grades and payouts to one period; NULL means every
+ * period that has them. Ignored for members. Payouts are the statements
+ * whose payable is above 0, with the income tax withheld under the plan's
+ * withholding and the net.
  * Errors: REFERRAL_EUSAGE (unknown table, malformed period), REFERRAL_EIO.
  * On success *out owns the cursor; release it with referral_rows_free().
  */

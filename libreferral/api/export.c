@@ -71,31 +71,6 @@ struct referral_rows {
 	const char *cur[MAX_COLS];
 };
 
-struct periods {
-	int *period;
-	int64_t *last_seq;
-	size_t n, cap;
-	referral_store *st;
-};
-
-static int put_period(void *ctx, int period, int64_t last_seq)
-{
-	struct periods *P = ctx;
-	if (P->n == P->cap) {
-		size_t cap = P->cap ? 2 * P->cap : 16;
-		int *np = realloc(P->period, cap * sizeof *np);
-		if (np)
-			P->period = np;
-		int64_t *ns = np ? realloc(P->last_seq, cap * sizeof *ns) : NULL;
-		if (!ns)
-			return st_nomem(P->st);
-		P->last_seq = ns;
-		P->cap = cap;
-	}
-	P->period[P->n] = period;
-	P->last_seq[P->n++] = last_seq;
-	return 0;
-}
 
 static int scratch_lines(void *ctx, const struct line_row *rows, size_t n)
 {
@@ -111,13 +86,12 @@ static int derive_lines(referral_store *st, int period)
 	int rc = ENG(st, begin, TX_READ);
 	if (rc)
 		return rc;
-	if (!(rc = ENG(st, lines_reset)) && !(rc = ENG(st, closes, put_period, &P)))
-		rc = ENG(st, drafts, put_period, &P);
+	if (!(rc = ENG(st, lines_reset)) && !(rc = ENG(st, closes, periods_put, &P)))
+		rc = ENG(st, drafts, periods_put, &P);
 	for (size_t i = 0; i < P.n && !rc; i++)
 		if (!period || P.period[i] == period)
 			rc = settle_period(st, P.period[i], P.last_seq[i], &out, SETTLE_LINES, NULL);
-	free(P.period);
-	free(P.last_seq);
+	periods_free(&P);
 	if (rc) {
 		ENG(st, rollback);
 		return rc;

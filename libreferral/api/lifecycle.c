@@ -116,35 +116,10 @@ int referral_close(referral_store *st, const char *period) { return settle_or_cl
 
 /* ---- verify --------------------------------------------------------------- */
 
-struct closed {
-	int *period;
-	int64_t *last_seq;
-	size_t n, cap;
-	referral_store *st;
-};
-
-static int put_closed(void *ctx, int period, int64_t last_seq)
-{
-	struct closed *c = ctx;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		int *np = realloc(c->period, cap * sizeof *np);
-		if (np)
-			c->period = np;
-		int64_t *ns = np ? realloc(c->last_seq, cap * sizeof *ns) : NULL;
-		if (!ns)
-			return st_nomem(c->st);
-		c->last_seq = ns;
-		c->cap = cap;
-	}
-	c->period[c->n] = period;
-	c->last_seq[c->n++] = last_seq;
-	return 0;
-}
 
 int referral_verify(referral_store *st)
 {
-	struct closed c = {.st = st};
+	struct periods c = {.st = st};
 	int rc;
 
 	if (!st)
@@ -152,7 +127,7 @@ int referral_verify(referral_store *st)
 	if ((rc = ENG(st, begin, TX_VERIFY)))
 		return rc;
 	st->phase = "verify";
-	if (!(rc = st_load_state(st)) && !(rc = ENG(st, closes, put_closed, &c))) {
+	if (!(rc = st_load_state(st)) && !(rc = ENG(st, closes, periods_put, &c))) {
 		for (size_t i = 0; i < c.n && !rc; i++)
 			rc = verify_period(st, c.period[i], c.last_seq[i]);
 		if (!rc)
@@ -160,7 +135,6 @@ int referral_verify(referral_store *st)
 	}
 	st->phase = NULL;
 	ENG(st, rollback);
-	free(c.period);
-	free(c.last_seq);
+	periods_free(&c);
 	return rc;
 }

@@ -109,6 +109,34 @@ static int put_closed(void *ctx, int period, int64_t last_seq)
 	return 0;
 }
 
+int periods_put(void *ctx, int period, int64_t last_seq)
+{
+	struct periods *P = ctx;
+	if (P->n == P->cap) {
+		size_t cap = P->cap ? 2 * P->cap : 16;
+		int *np = realloc(P->period, cap * sizeof *np);
+		if (np)
+			P->period = np;
+		int64_t *ns = np ? realloc(P->last_seq, cap * sizeof *ns) : NULL;
+		if (!ns)
+			return st_nomem(P->st);
+		P->last_seq = ns;
+		P->cap = cap;
+	}
+	P->period[P->n] = period;
+	P->last_seq[P->n++] = last_seq;
+	return 0;
+}
+
+void periods_free(struct periods *p)
+{
+	free(p->period);
+	free(p->last_seq);
+	p->period = NULL;
+	p->last_seq = NULL;
+	p->n = p->cap = 0;
+}
+
 int st_load_state(referral_store *st)
 {
 	struct plan_load L = {st, 0, 0};

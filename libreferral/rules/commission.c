@@ -64,8 +64,9 @@ static int old_grade(struct settle *s, int32_t di, int p, int *grade)
 }
 
 /*
- * Attributes an order by `member` at `t` booked in period p (SPEC §6.1-2,
- * 5) as the settlement of p saw it: with the events ingested up to `limit`.
+ * Attributes an order by `member` at `t` booked in period p (the binding
+ * active at t; the override unless the recruiter was terminated by t) as
+ * the settlement of p saw it: with the events ingested up to `limit`.
  * Returns 1 if commissionable (*a filled in), 0 if not, or a negative
  * status.
  */

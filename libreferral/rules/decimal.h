@@ -1,5 +1,6 @@
 /*
- * decimal.h — exact decimal values on GMP (SPEC §2).
+ * decimal.h — exact decimal values on GMP (docs/formats.md, "Exact
+ * values").
  *
  * Every quantity libreferral handles (money, rates, ratings, points and their
  * products) is a terminating decimal, held exactly as an mpq_t. Text crosses
@@ -61,7 +62,7 @@ size_t dec_format(char *buf, size_t cap, const mpq_t v);
  * The caller frees it with free(). */
 char *dec_to_str(const mpq_t v);
 
-/* Rounding modes of the plan (SPEC §5). */
+/* Rounding modes of the plan. */
 enum dec_rounding {
 	DEC_ROUND_HALF_UP = 0,   /* a half goes away from zero */
 	DEC_ROUND_HALF_EVEN = 1, /* a half goes to the even fen */

@@ -19,7 +19,7 @@ typedef __int128 fen_t;
  * digits, exactly two decimals). 0, or -1 if it is not one. */
 int fen_parse(const char *s, fen_t *out);
 
-/* Writes v in the canonical form of SPEC §2 ("-0.50", "1254.00"); returns
+/* Writes v in the canonical form of docs/formats.md ("-0.50", "1254.00"); returns
  * the length. `buf` holds FEN_TEXT bytes. */
 size_t fen_format(char *buf, fen_t v);
 

@@ -1,5 +1,6 @@
 /*
- * grading.c — the 4-level grading run when a period closes (SPEC §8).
+ * grading.c — the 4-level grading run when a period closes
+ * (docs/formats.md, "Grades").
  *
  * Each distributor with a statement row in P is measured over the window of
  * the last `window_months` periods ending with P, by booking period: bounties

@@ -1,5 +1,6 @@
 /*
- * points.c — member points, the 0.25 share bonus and tiers (SPEC §9).
+ * points.c — member points, the 0.25 share bonus and tiers (docs/formats.md,
+ * "Members").
  *
  * Points are sums: every order, member share, refund and redeem adds to or
  * takes from one member, and an order or share of a member whose sharer

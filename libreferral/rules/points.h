@@ -1,5 +1,6 @@
 /*
- * points.h — member points, the share bonus and tiers (SPEC §9).
+ * points.h — member points, the share bonus and tiers (docs/formats.md,
+ * "Members").
  */
 #ifndef REFERRAL_POINTS_H
 #define REFERRAL_POINTS_H

@@ -1,5 +1,6 @@
 /*
- * timeutil.h — instants, local dates and periods (SPEC §3).
+ * timeutil.h — instants, local dates and periods (docs/formats.md,
+ * "Exact values").
  *
  * An instant is an int64 count of microseconds since 1970-01-01T00:00:00Z.
  * A period is a calendar month in the plan's fixed UTC offset, held as the

@@ -5,6 +5,8 @@ reference plan and the worked example are the repository's own fixtures,
 $REFERRAL_SOURCE_DIR/tests/fixtures. Standard library only.
 """
 import json
+import time
+import pty
 import os
 import subprocess
 import tempfile
@@ -130,3 +132,34 @@ class StoreCase(unittest.TestCase):
         self.assertEqual(r.code, USAGE, r)
         self.assertNotEqual(r.err.strip(), "", r)
         self.assertEqual(r.out, "", r)
+
+
+def on_terminal(args, stdin=None, cwd=None):
+    """Runs `referral ARGS...` with standard error on a pseudo-terminal.
+    Returns (exit code, standard output, the bytes drawn on the terminal,
+    seconds taken). `stdin` is a file to read standard input from (closed
+    here once the command has it)."""
+    master, slave = pty.openpty()
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen([CLI] + [str(a) for a in args],
+                                stdin=stdin if stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
+    finally:
+        os.close(slave)
+        if stdin:
+            stdin.close()
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:     # EIO: the command exited and closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    code = proc.wait()
+    return code, out, shown, time.monotonic() - start

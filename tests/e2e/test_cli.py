@@ -6,14 +6,12 @@ Expected values are computed by hand from SPEC.md on the reference plan
 """
 import json
 import os
-import pty
 import re
 import sqlite3
-import subprocess
 import unittest
 
-from helpers import (BASE_EVENTS, CLI, INPUT, IO, OK, REFERENCE_PLAN, STATE, USAGE, VERIFY,
-                     StoreCase, at, jsonl, order, run, write)
+from helpers import (BASE_EVENTS, INPUT, IO, OK, REFERENCE_PLAN, STATE, VERIFY,
+                     StoreCase, at, jsonl, on_terminal, order, run, write)
 
 COMMANDS = ["init", "plan", "ingest", "settle", "close", "export", "verify"]
 
@@ -319,28 +317,13 @@ class Quiet(CliCase):
 class Progress(CliCase):
 
     def test_long_ingest_shows_progress_on_a_terminal(self):
-        # 200,000 shares by D1: a long run (INTERFACES §2 "progress on standard
-        # error when it is a terminal"); stdout keeps just the summary.
+        # 200,000 shares by D1: a long run ("progress on standard error when it
+        # is a terminal"); stdout keeps just the summary.
         events = [{"type": "share", "id": "sh%d" % i, "at": at(5 + i % 20), "distributor": "D1"}
                   for i in range(200000)]
         path = write(self.path("big.jsonl"), jsonl(events))
-        master, slave = pty.openpty()
-        proc = subprocess.Popen([CLI, "ingest", self.db, path], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=slave)
-        os.close(slave)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:     # EIO: the command exited and closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk
-        os.close(master)
-        out = proc.stdout.read()
-        proc.stdout.close()
-        self.assertEqual(proc.wait(), OK, shown)
+        code, out, shown, _ = on_terminal(["ingest", self.db, path])
+        self.assertEqual(code, OK, shown)
         self.assertEqual(out, b"ingested 200000, duplicates 0\n")
         self.assertIn(b"ingest", shown)
 

@@ -8,16 +8,14 @@ line ("\\r", "\\033[K", plain text) to see what a person would see.
 """
 import gzip
 import os
-import pty
 import re
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 from helpers import (BASE_EVENTS, CLI, INPUT, IO, OK, SOURCE_DIR, USAGE, StoreCase, at, jsonl,
-                     order, run, write)
+                     on_terminal, order, run, write)
 
 PAGE = os.path.join(SOURCE_DIR, "docs", "referral.1")
 BOM = b"\xef\xbb\xbf"
@@ -46,37 +44,6 @@ def rendered_page():
     text = proc.stdout.decode("utf-8")
     # no formatting left: plain characters, no overstrikes
     return re.sub(r".\x08", "", text)
-
-
-def on_terminal(args, stdin=None, cwd=None):
-    """Runs `referral ARGS...` with standard error on a pseudo-terminal.
-    Returns (exit code, standard output, the bytes drawn on the terminal,
-    seconds taken). `stdin` is a file to read standard input from (closed
-    here once the command has it)."""
-    master, slave = pty.openpty()
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen([CLI] + [str(a) for a in args],
-                                stdin=stdin if stdin else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
-    finally:
-        os.close(slave)
-        if stdin:
-            stdin.close()
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:     # EIO: the command exited and closed the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
-    out = proc.stdout.read()
-    proc.stdout.close()
-    code = proc.wait()
-    return code, out, shown, time.monotonic() - start
 
 
 def screen_states(shown):

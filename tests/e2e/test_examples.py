@@ -180,14 +180,18 @@ class MonthlySettlement(unittest.TestCase):
                          self.ANCHOR_MEMBERS)
 
     def test_anchor_rows_as_printed(self):
-        # columns: distributor store grade carry-b/f commission bounty override payable carry-c/f
+        # columns: distributor store grade carry-b/f commission bounty override
+        # held released payable carry-c/f; the anchor's events are early in
+        # each month, out of the 7-day window: nothing held, all released
         jan, feb = self.report["Statements 2026-01"], self.report["Statements 2026-02"]
         self.assertEqual([number(t) for t in row_starting(jan, "anchor-doc-B")[3:]],
-                         [ZERO, Decimal("65.00"), Decimal("20.00"), ZERO, Decimal("85.00"), ZERO])
+                         [ZERO, Decimal("65.00"), Decimal("20.00"), ZERO, ZERO, Decimal("85.00"),
+                          Decimal("85.00"), ZERO])
         self.assertEqual([number(t) for t in row_starting(feb, "anchor-doc-B")[3:]],
-                         [ZERO, Decimal("-25.00"), ZERO, ZERO, ZERO, Decimal("-25.00")])
+                         [ZERO, Decimal("-25.00"), ZERO, ZERO, ZERO, Decimal("-25.00"), ZERO,
+                          Decimal("-25.00")])
         self.assertEqual(row_starting(feb, "anchor-mom-A")[3:],
-                         ["0.00", "6.1725", "20.00", "-0.25", "25.92", "0.0025"])
+                         ["0.00", "6.1725", "20.00", "-0.25", "0.00", "25.9225", "25.92", "0.0025"])
 
     def test_anchor_store_summary_as_printed(self):
         # Jan: net sales 1000 + 300 = 1300.00; earned 85.00 + 0.65 = 85.65; payable 85.65.
@@ -211,21 +215,25 @@ class MonthlySettlement(unittest.TestCase):
              "override_reversal", "-0.15"]])
 
     def test_every_statement_row_follows_the_carry_and_rounding_rules(self):
-        previous = {}
+        previous, held_before = {}, {}
         for r in self.csv("statements"):   # sorted by period, then distributor
             d = r["distributor"]
-            opening, commission, bounty, override, accrued, total, payable, closing = (
-                Decimal(r[k]) for k in ("opening_carry", "commission", "bounty", "override",
-                                        "accrued", "total", "payable", "closing_carry"))
+            opening, commission, bounty, override, accrued, released, held, total, payable, \
+                closing = (Decimal(r[k]) for k in (
+                    "opening_carry", "commission", "bounty", "override", "accrued", "released",
+                    "held", "total", "payable", "closing_carry"))
             where = "%s %s" % (r["period"], d)
             self.assertEqual(opening, previous.get(d, ZERO), where)
             self.assertEqual(accrued, commission + bounty + override, where)
-            self.assertEqual(total, opening + accrued, where)
+            # what was held before and what accrued is released or still held
+            self.assertEqual(held, held_before.get(d, ZERO) + accrued - released, where)
+            self.assertEqual(total, opening + released, where)
             rounded = total.quantize(CENT, rounding=ROUND_HALF_UP)
             self.assertEqual(payable, rounded if rounded >= CENT else ZERO, where)
             self.assertRegex(r["payable"], r"^[0-9]+\.[0-9]{2}$", where)
             self.assertEqual(closing, total - payable, where)
             previous[d] = closing
+            held_before[d] = held
 
     def test_statements_sum_their_lines(self):
         kinds = {"commission": "commission", "commission_reversal": "commission",
@@ -240,11 +248,11 @@ class MonthlySettlement(unittest.TestCase):
                                  "%s %s %s" % (r["period"], r["distributor"], k))
 
     def test_conservation_per_distributor(self):
-        # SPEC §7: sum of payables + last closing carry = exact sum of all lines.
+        # payables + the last closing carry + what is still held = all lines.
         paid, last_carry = defaultdict(lambda: ZERO), {}
         for r in self.csv("statements"):
             paid[r["distributor"]] += Decimal(r["payable"])
-            last_carry[r["distributor"]] = Decimal(r["closing_carry"])
+            last_carry[r["distributor"]] = Decimal(r["closing_carry"]) + Decimal(r["held"])
         lines = total_by(self.csv("lines"), "distributor", "value")
         self.assertEqual(len(paid), 38)
         for d in paid:
@@ -255,7 +263,8 @@ class MonthlySettlement(unittest.TestCase):
         self.assertEqual(paid["anchor-mom-A"] + last_carry["anchor-mom-A"], Decimal("26.5725"))
 
     def test_printed_period_totals_are_the_csv_sums(self):
-        fields = ("opening_carry", "commission", "bounty", "override", "payable", "closing_carry")
+        fields = ("opening_carry", "commission", "bounty", "override", "held", "released",
+                  "payable", "closing_carry")
         sums = total_by(self.csv("statements"), "period", *fields)
         self.assertEqual(sorted(sums), ["2026-01", "2026-02"])
         for period, expected in sums.items():
@@ -281,20 +290,29 @@ class MonthlySettlement(unittest.TestCase):
         s = total_by(statements, "distributor", "commission", "bounty", "override", "payable")
         commission, bounty, override, payable = (sum((v[i] for v in s.values()), ZERO)
                                                  for i in range(4))
-        last = {}
+        last, held = {}, {}
         for r in statements:
             last[r["distributor"]] = Decimal(r["closing_carry"])
+            held[r["distributor"]] = Decimal(r["held"])
+        payouts = self.csv("payouts")
         lines = sum((Decimal(ln["value"]) for ln in self.csv("lines")), ZERO)
         grand = self.report["Grand totals 2026-01 to 2026-02"]
         printed = {words: number(row_starting(grand, *words.split())[-1])
                    for words in ("commission", "bounty", "override", "earned", "payable",
-                                 "carried forward at 2026-02")}
+                                 "of which tax withheld", "of which paid to distributors",
+                                 "held at 2026-02, released later", "carried forward at 2026-02")}
         self.assertEqual(printed, {
             "commission": commission, "bounty": bounty, "override": override,
             "earned": commission + bounty + override, "payable": payable,
+            "of which tax withheld": sum((Decimal(p["withheld"]) for p in payouts), ZERO),
+            "of which paid to distributors": sum((Decimal(p["net"]) for p in payouts), ZERO),
+            "held at 2026-02, released later": sum(held.values(), ZERO),
             "carried forward at 2026-02": sum(last.values(), ZERO)})
         self.assertEqual(printed["earned"], lines)
-        self.assertEqual(printed["payable"] + printed["carried forward at 2026-02"], lines)
+        self.assertEqual(printed["payable"] + printed["carried forward at 2026-02"]
+                         + printed["held at 2026-02, released later"], lines)
+        self.assertEqual(printed["of which tax withheld"] + printed["of which paid to distributors"],
+                         printed["payable"])
         self.assertIn("Check: for each of the 38 distributors", "\n".join(grand))
 
     def test_draft_review_totals_are_the_draft_csv_sums(self):
