@@ -240,7 +240,8 @@ int settle_holds(struct settle *s)
 		return 0;
 	if ((rc = gather_bucket_overrides(s)))
 		return rc;
-	qsort(s->bk, s->nbk, sizeof *s->bk, cmp_bucket);
+	if (s->nbk)
+		qsort(s->bk, s->nbk, sizeof *s->bk, cmp_bucket);
 	/* distributors with something held, at most one each */
 	size_t capheld = s->nbk + s->nhin, caphe = 0;
 	if (!(s->held = calloc(capheld ? capheld : 1, sizeof *s->held)))
