@@ -130,7 +130,14 @@ static const char schema_v3[] =
 	"DROP TRIGGER statements_frozen_u;"
 	"UPDATE statements SET released = accrued, held = '0.00';"
 	"CREATE TABLE holds(period INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-	"INSERT INTO holds(period, data) SELECT period, x'' FROM snapshots;";
+	"INSERT INTO holds(period, data) SELECT period, x'' FROM snapshots;"
+	/* the stream of a period reads its orders, refunds and shares from an
+	 * index that holds all it needs, in (at, seq) order: never the table,
+	 * which it would read at random when the month's events did not
+	 * arrive in time order */
+	"DROP INDEX events_by_booking;"
+	"CREATE INDEX events_stream ON events(booked, at, seq, type, ref1, num, txt1)"
+	" WHERE type IN (9, 10, 11);";
 
 /* The trigger version 3 dropped to migrate the statements, as it was. */
 static const char statements_frozen_u[] =
@@ -253,7 +260,7 @@ static int insert_plan(struct sqlite_engine *q, int effective, const char *body)
 static int sq_create(struct engine *e, const char *plan_json, int start_period)
 {
 	struct sqlite_engine *q = sq(e);
-	int rc, version;
+	int rc, version = 0;
 	sqlite3_stmt *s;
 
 	if ((rc = sq_begin(e, TX_PLAN)))
@@ -285,7 +292,7 @@ fail:
 static int sq_open(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
-	int rc, version;
+	int rc, version = 0;
 	if ((rc = user_version(q, &version)))
 		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not a libreferral store", q->path);
 	if (version == 0)

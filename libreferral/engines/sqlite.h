@@ -13,7 +13,12 @@
  *               sequence `seq` (the row id), type, id, instant `at` (µs UTC),
  *               booking period, the seqs of the entities it names (ref1 is
  *               the owner looked up by, ref2 the other), one exact decimal
- *               (`num`) and up to two texts.
+ *               (`num`) and up to two texts. Indexes: the key (type, id);
+ *               (ref1, type) and (ref2, type) for the lookups of ingest and
+ *               points; events_network over the network's events, for
+ *               settlement's load of the network; events_stream over the
+ *               orders, refunds and shares by (booked, at, seq), holding
+ *               every column the stream reads.
  *   plans       plan versions with their effective period.
  *   closes      closed periods with the last event seq ingested at close.
  *   drafts      the settled draft of the earliest open period.
