@@ -148,12 +148,13 @@ struct settle_out {
 };
 
 /* Settlement (rules/settle.c). `limit` is the last event seq to consider.
- * SETTLE_STATEMENTS writes the statements, the bounty snapshot and the
- * network cache of the period; SETTLE_LINES writes its lines instead and
- * checks that they add up to what the statements sum (REFERRAL_EVERIFY).
- * Or'ed with SETTLE_FROM_LOG, the pass rebuilds the network from the log
- * alone, without the cache (verify), and always hands a cache out. */
-enum { SETTLE_STATEMENTS, SETTLE_LINES, SETTLE_FROM_LOG = 4 };
+ * SETTLE_STATEMENTS writes the statements, the bounty snapshot, what is
+ * held and the network cache of the period; SETTLE_LINES writes its lines
+ * instead. Or'ed with SETTLE_CHECK, the pass also derives every line and
+ * checks that they add up to what the statements sum (REFERRAL_EVERIFY);
+ * with SETTLE_FROM_LOG, it rebuilds the network from the log alone,
+ * without the cache, and always hands a cache out (verify does both). */
+enum { SETTLE_STATEMENTS, SETTLE_LINES, SETTLE_FROM_LOG = 4, SETTLE_CHECK = 8 };
 
 /* A distributor with a statement in the period, with the figures of it
  * that grading sums (bounties earned minus reversed, commission bases

@@ -7,8 +7,8 @@
  * kept in memory (a line of text each, in ascending dist) and then walked
  * beside the store's, in the same order; the blobs it derives (the bounty
  * snapshot, the network cache) are compared byte by byte with the stored
- * ones as they are made. Then its lines are derived one by one and checked
- * to add up to the statements exactly (settle.c, LINES mode). Memory grows
+ * ones as they are made. The same pass derives its lines one by one and
+ * checks that they add up to the statements exactly (SETTLE_CHECK). Memory grows
  * with the distributors and bindings of the network, not with the orders.
  */
 #include <stdio.h>
@@ -287,7 +287,9 @@ int verify_period(referral_store *st, int period, int64_t last_seq)
 	struct comparison c = {.st = st, .period = period};
 	struct settle_out out = {derive_statements, derive_blob, NULL, derive_grades, &c, 0};
 	struct figures figs = {0};
-	int rc = settle_period(st, period, last_seq, &out, SETTLE_STATEMENTS | SETTLE_FROM_LOG, &figs);
+	/* one pass derives the statements and, line by line, checks them */
+	int rc = settle_period(st, period, last_seq, &out,
+			       SETTLE_STATEMENTS | SETTLE_FROM_LOG | SETTLE_CHECK, &figs);
 	if (!rc)
 		rc = grade_period(st, period, last_seq, &out, &figs);
 	figures_free(&figs);
@@ -305,11 +307,7 @@ int verify_period(referral_store *st, int period, int64_t last_seq)
 		rc = report(&c);
 	derived_free(&c.statements);
 	derived_free(&c.grades);
-	if (rc)
-		return rc;
-	/* the lines, derived one by one, must add up to the statements */
-	out.lines = NULL;
-	return settle_period(st, period, last_seq, &out, SETTLE_LINES | SETTLE_FROM_LOG, NULL);
+	return rc;
 }
 
 /* ---- conservation --------------------------------------------------------------- */

@@ -256,7 +256,11 @@ static int settle_order(struct settle *s, int64_t seq, int64_t t, int64_t member
 			return rc;
 	}
 
-	if (s->mode == SETTLE_LINES) {
+	if (s->lines_on && !s->out->lines) { /* checked, not written */
+		if ((rc = check_commission(s, &a, 1, fen)) ||
+		    (earned && (rc = check_bounty(s, &a, a.dist, b->bounty))))
+			return rc;
+	} else if (s->lines_on) {
 		fen_to_mpq(s->x, fen);
 		mpq_mul(s->x, s->x, *a.rate); /* the commission */
 		if ((rc = put_commission_lines(s, LINE_COMMISSION, seq, seq, &a, fen)))
@@ -326,7 +330,10 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 				mpq_sub(rh->ov_x, rh->ov_x, s->y);
 		}
 	}
-	if (s->mode == SETTLE_LINES) {
+	if (s->lines_on && !s->out->lines) {
+		if ((rc = check_commission(s, &a, -1, fen)))
+			return rc;
+	} else if (s->lines_on) {
 		fen_to_mpq(s->x, fen);
 		mpq_mul(s->x, s->x, *a.rate); /* the commission reversed */
 		if ((rc = put_commission_lines(s, LINE_COMMISSION_REVERSAL, seq, ord, &a, fen)))
@@ -355,8 +362,11 @@ static int settle_refund(struct settle *s, int64_t seq, int64_t ord, fen_t fen)
 		}
 		if ((rc = set_bounty_release(s, a.binding, s->period)))
 			return rc;
-		if (s->mode == SETTLE_LINES &&
-		    (rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, a.dist, -b->bounty)))
+		if (s->lines_on && !s->out->lines)
+			rc = check_bounty(s, &a, a.dist, -b->bounty);
+		else if (s->lines_on)
+			rc = put_bounty_line(s, LINE_BOUNTY_REVERSAL, seq, ord, &a, a.dist, -b->bounty);
+		if (rc)
 			return rc;
 		b->bounty = -1;
 	}

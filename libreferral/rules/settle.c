@@ -46,6 +46,7 @@ struct exact *exact_of(struct settle *s, int32_t di)
 	struct exact *e = &s->ex[s->nex];
 	mpq_inits(e->commission, e->override, e->line_sum[0], e->line_sum[1],
 		  e->line_sum[2], e->line_held, NULL);
+	e->isum[0] = e->isum[1] = e->isum[2] = e->iheld = 0;
 	d->ex = (int32_t)s->nex++;
 	return e;
 }
@@ -238,8 +239,10 @@ int settle_period(referral_store *st, int period, int64_t limit, const struct se
 	memset(&s, 0, sizeof s);
 	s.st = st;
 	s.period = period;
-	s.mode = mode & ~SETTLE_FROM_LOG;
+	s.mode = mode & SETTLE_LINES;
 	s.from_log = !!(mode & SETTLE_FROM_LOG);
+	s.lines_on = s.mode == SETTLE_LINES || (mode & SETTLE_CHECK);
+	check_init(&s);
 	s.limit = limit;
 	s.out = out;
 	s.pl = st_plan_for(st, period);
@@ -257,9 +260,10 @@ int settle_period(referral_store *st, int period, int64_t limit, const struct se
 	    !(rc = load_previous(&s)) && !(rc = load_snapshot(&s)) && !(rc = load_holds(&s)) &&
 	    !(rc = stream_period(&s, in)) && !(rc = gather_overrides(&s)) &&
 	    !(rc = settle_holds(&s))) {
-		if (s.mode == SETTLE_LINES)
+		if (s.lines_on)
 			rc = check_lines(&s);
-		else if (!(rc = write_statements(&s, write_blobs)) && figs)
+		if (!rc && s.mode == SETTLE_STATEMENTS && !(rc = write_statements(&s, write_blobs)) &&
+		    figs)
 			rc = hand_over(&s, figs);
 	}
 	if (in)

@@ -36,6 +36,9 @@ struct exact {
 	mpq_t override;          /* override reversals at such rates */
 	mpq_t line_sum[3];       /* LINES mode: commission, bounty, override lines */
 	mpq_t line_held;         /* LINES mode: of them, those released after P */
+	/* checking lines (check.c): the same sums as integers of 10^-lines_scale
+	 * yuan, to which line_sum and line_held add what would not fit */
+	__int128 isum[3], iheld;
 };
 
 struct dist {
@@ -140,6 +143,7 @@ struct old_grades {
 struct settle {
 	referral_store *st;
 	int period, mode, from_log;
+	int lines_on;            /* every line is derived (LINES, or CHECK) */
 	int64_t limit, period_end;
 	const plan *pl;
 	const struct settle_out *out;
@@ -166,6 +170,11 @@ struct settle {
 	size_t nlines;
 	struct strbuf line_text;
 	long long progress, total; /* the period's events settled so far, of total (-1) */
+	/* checking lines in integers (check.c) */
+	int int_lines;           /* lines are summed as integers */
+	int rate_digits, ov_digits; /* decimals of every rate, of every override rate */
+	struct { const void *rate; __int128 v; } scaled[16];
+	int nscaled;
 	/* release (release.c) */
 	int64_t release_cut;     /* P's own orders at or after it are released after P */
 	struct bucket *bk;
@@ -263,6 +272,16 @@ int load_holds(struct settle *s);
 int settle_holds(struct settle *s);
 void encode_holds(struct settle *s, struct blob_out *w);
 void holds_free(struct settle *s);
+
+/* check.c: summing lines to check them against the statements, in
+ * integers where they fit. */
+void check_init(struct settle *s);
+/* A commission line or its reversal (sign -1) of `fen` at a->rate, and its
+ * override line when a->recruiter gets one. */
+int check_commission(struct settle *s, const struct attr *a, int sign, fen_t fen);
+int check_bounty(struct settle *s, const struct attr *a, int32_t dist, fen_t fen);
+/* Her lines' sums as exact values: commission, bounty, override, held. */
+void check_sums(const struct settle *s, const struct exact *e, mpq_t sum[4]);
 
 /* statements.c */
 /* A distributor's exact commission, bounty and override from sums of fen

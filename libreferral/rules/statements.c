@@ -66,21 +66,21 @@ static void totals(const struct settle *s, const struct dist *d, mpq_t com, mpq_
 /* LINES mode: the lines of each distributor must add up to her sums. */
 int check_lines(struct settle *s)
 {
-	mpq_t com, bounty, ovr, zero;
+	mpq_t com, bounty, ovr, zero, sum[4];
 	int rc = 0;
-	mpq_inits(com, bounty, ovr, zero, NULL);
+	mpq_inits(com, bounty, ovr, zero, sum[0], sum[1], sum[2], sum[3], NULL);
 	for (size_t i = 0; i < s->nd && !rc; i++) {
 		struct dist *d = &s->d[i];
-		const struct exact *e = d->ex >= 0 ? &s->ex[d->ex] : NULL;
 		totals(s, d, com, bounty, ovr, s->x);
+		check_sums(s, d->ex >= 0 ? &s->ex[d->ex] : NULL, sum);
 		const char *what = NULL;
-		if (!mpq_equal(e ? e->line_sum[0] : zero, com))
+		if (!mpq_equal(sum[0], com))
 			what = "commission";
-		else if (!mpq_equal(e ? e->line_sum[1] : zero, bounty))
+		else if (!mpq_equal(sum[1], bounty))
 			what = "bounty";
-		else if (!mpq_equal(e ? e->line_sum[2] : zero, ovr))
+		else if (!mpq_equal(sum[2], ovr))
 			what = "override";
-		else if (!mpq_equal(e ? e->line_held : zero, d->held >= 0 ? s->held[d->held].fresh : zero))
+		else if (!mpq_equal(sum[3], d->held >= 0 ? s->held[d->held].fresh : zero))
 			what = "held";
 		if (!what)
 			continue;
@@ -91,7 +91,7 @@ int check_lines(struct settle *s)
 			     "verify: period %s: the %s lines of distributor %s do not add up"
 			     " to her statement", p, what, id);
 	}
-	mpq_clears(com, bounty, ovr, zero, NULL);
+	mpq_clears(com, bounty, ovr, zero, sum[0], sum[1], sum[2], sum[3], NULL);
 	return rc;
 }
 
