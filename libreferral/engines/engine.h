@@ -291,6 +291,9 @@ struct engine_ops {
 	/* 1 with the row's columns in cols, 0 at the end. */
 	int (*rows_next)(struct engine_rows *r, const char *const **cols);
 	void (*rows_close)(struct engine_rows *r);
+	/* Every event of `type`, in seq order, with all its fields (the
+	 * stores, distributors... an export lists). */
+	int (*events)(struct engine *e, int type, ev_cb cb, void *ctx);
 	/* The id of the event `seq`, for messages: into buf, "?" if none. */
 	void (*id_of)(struct engine *e, int64_t seq, char *buf, size_t cap);
 };

@@ -470,6 +470,7 @@ static const struct engine_ops sqlite_ops = {
 	.rows_next = sq_rows_next,
 	.rows_close = sq_rows_close,
 	.id_of = sq_id_of,
+	.events = sq_events,
 };
 
 int sqlite_engine_new(referral_store *st, const char *path, int create, struct engine **out)

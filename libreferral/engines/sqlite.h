@@ -125,5 +125,6 @@ int sq_rows_open(struct engine *e, enum export_kind kind, int period, struct eng
 int sq_rows_next(struct engine_rows *r, const char *const **cols);
 void sq_rows_close(struct engine_rows *r);
 void sq_id_of(struct engine *e, int64_t seq, char *buf, size_t cap);
+int sq_events(struct engine *e, int type, ev_cb cb, void *ctx);
 
 #endif

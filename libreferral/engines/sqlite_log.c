@@ -298,6 +298,26 @@ int sq_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb
 	return rc;
 }
 
+int sq_events(struct engine *e, int type, ev_cb cb, void *ctx)
+{
+	struct sqlite_engine *q = sq(e);
+	sqlite3_stmt *s;
+	int rc = sq_prepare(q, "SELECT seq, at, booked, ref1, ref2, num, txt1, txt2, type, id"
+			       " FROM events WHERE type = ?1 ORDER BY seq", &s), step;
+	if (rc)
+		return rc;
+	sqlite3_bind_int(s, 1, type);
+	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ev_row r;
+		if (!(rc = sq_event_row(q, s, 0, &r)))
+			rc = cb(ctx, &r);
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = sq_fail(q, "reading events");
+	sqlite3_finalize(s);
+	return rc;
+}
+
 /* The SQLite engine answers each lookup at once: nothing to fetch ahead. */
 int sq_prefetch(struct engine *e, const struct prefetch *want)
 {
