@@ -47,7 +47,7 @@
 #define MAX_REPORTED 100
 
 /* A type's id cache is built once the batch has looked up
- * IDCACHE_MIN_LOOKUPS of its ids through SQLite, or 1/CACHE_SHARE of the
+ * IDCACHE_MIN_LOOKUPS of its ids through the engine, or 1/CACHE_SHARE of the
  * type's events if that is more (see the top of this file). */
 #define CACHE_SHARE 16
 
@@ -55,7 +55,7 @@
 struct type_cache {
 	struct idcache ids;
 	int built;       /* ids holds every event of the type in the log */
-	long lookups;    /* made through SQLite so far */
+	long lookups;    /* made through the engine so far */
 	long threshold;  /* build once lookups reach it; 0 = not sized yet */
 	long count;      /* events of the type when the threshold was sized */
 };
@@ -109,7 +109,7 @@ static int build_cache(referral_batch *b, int type)
 	return 0;
 }
 
-/* Counts one lookup of `type` about to be made through SQLite while its
+/* Counts one lookup of `type` about to be made through the engine while its
  * cache is not built, and builds the cache once enough have been made:
  * IDCACHE_MIN_LOOKUPS, or 1/CACHE_SHARE of the type's events if that is
  * more. */

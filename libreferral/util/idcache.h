@@ -20,7 +20,7 @@
 #define IDCACHE_INLINE 15 /* the longest id kept in its slot */
 
 /* An ingest batch builds the cache of an entity type once it has looked up
- * this many ids of the type through SQLite, or more for a type with many
+ * this many ids of the type through the engine, or more for a type with many
  * events (ingest.c). Tests size their batches from it. */
 #define IDCACHE_MIN_LOOKUPS 1024
 
