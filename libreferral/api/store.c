@@ -10,6 +10,7 @@
 
 #include "core.h"
 #include "decimal.h"
+#include "resize.h"
 #include "timeutil.h"
 
 const char *const ev_type_names[EV_TYPES + 1] = {
@@ -113,14 +114,10 @@ int periods_put(void *ctx, int period, int64_t last_seq)
 {
 	struct periods *P = ctx;
 	if (P->n == P->cap) {
-		size_t cap = P->cap ? 2 * P->cap : 16;
-		int *np = realloc(P->period, cap * sizeof *np);
-		if (np)
-			P->period = np;
-		int64_t *ns = np ? realloc(P->last_seq, cap * sizeof *ns) : NULL;
-		if (!ns)
+		size_t cap = grown(P->cap, 16);
+		if (array_resize(&P->period, cap, sizeof *P->period) ||
+		    array_resize(&P->last_seq, cap, sizeof *P->last_seq))
 			return st_nomem(P->st);
-		P->last_seq = ns;
 		P->cap = cap;
 	}
 	P->period[P->n] = period;

@@ -17,6 +17,7 @@
 
 #include "decimal.h"
 #include "idmap.h"
+#include "resize.h"
 #include "timeutil.h"
 #include "verify.h"
 
@@ -59,14 +60,10 @@ static void grade_text(struct strbuf *sb, const struct grade_row *r)
 static int keep(struct comparison *c, struct derived *d, int64_t dist)
 {
 	if (d->n == d->cap) {
-		size_t cap = d->cap ? 2 * d->cap : 1024;
-		int64_t *nd = realloc(d->dist, cap * sizeof *nd);
-		if (nd)
-			d->dist = nd;
-		size_t *no = nd ? realloc(d->off, cap * sizeof *no) : NULL;
-		if (!no)
+		size_t cap = grown(d->cap, 1024);
+		if (array_resize(&d->dist, cap, sizeof *d->dist) ||
+		    array_resize(&d->off, cap, sizeof *d->off))
 			return st_nomem(c->st);
-		d->off = no;
 		d->cap = cap;
 	}
 	d->dist[d->n] = dist;
@@ -340,14 +337,10 @@ static int balance_row(void *ctx, const struct statement_row *r)
 	int32_t i = idmap_get(&B->map, r->dist);
 	if (i < 0) {
 		if (B->n == B->cap) {
-			size_t cap = B->cap ? B->cap * 2 : 256;
-			mpq_t *ns = realloc(B->sum, cap * sizeof *ns);
-			if (ns)
-				B->sum = ns;
-			mpq_t *nc = ns ? realloc(B->carry, cap * sizeof *nc) : NULL;
-			if (!nc)
+			size_t cap = grown(B->cap, 256);
+			if (array_resize(&B->sum, cap, sizeof *B->sum) ||
+			    array_resize(&B->carry, cap, sizeof *B->carry))
 				return st_nomem(B->st);
-			B->carry = nc;
 			B->cap = cap;
 		}
 		if (idmap_put(&B->map, r->dist, (int32_t)B->n))

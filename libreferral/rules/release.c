@@ -33,6 +33,7 @@
 
 #include "blob.h"
 #include "decimal.h"
+#include "resize.h"
 #include "settle.h"
 #include "timeutil.h"
 
@@ -62,11 +63,9 @@ struct bucket *bucket_at(struct settle *s, int32_t di, int rel)
 	if (i >= 0)
 		return &s->bk[i];
 	if (s->nbk == s->capbk) {
-		size_t cap = s->capbk ? 2 * s->capbk : 64;
-		struct bucket *n = realloc(s->bk, cap * sizeof *n);
-		if (!n)
+		size_t cap = grown(s->capbk, 64);
+		if (array_resize(&s->bk, cap, sizeof *s->bk))
 			return NULL;
-		s->bk = n;
 		s->capbk = cap;
 	}
 	if (idmap_put(&s->bucket_of, bucket_key(di, rel, s->period), (int32_t)s->nbk))
@@ -113,11 +112,9 @@ static int read_entries(struct settle *s, struct blob_in *in, int32_t di, size_t
 			return holds_damaged(s, in);
 		text[len] = '\0';
 		if (s->nhin == s->caphin) {
-			size_t cap = s->caphin ? 2 * s->caphin : 64;
-			struct hold_entry *nh = realloc(s->hin, cap * sizeof *nh);
-			if (!nh)
+			size_t cap = grown(s->caphin, 64);
+			if (array_resize(&s->hin, cap, sizeof *s->hin))
 				return fail_nomem(s);
-			s->hin = nh;
 			s->caphin = cap;
 		}
 		struct hold_entry *h = &s->hin[s->nhin];
@@ -206,11 +203,9 @@ static int gather_bucket_overrides(struct settle *s)
 static int new_entry(struct settle *s, size_t *cap, int32_t di, int rel, const mpq_t v)
 {
 	if (s->nhe == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		struct hold_entry *n = realloc(s->he, ncap * sizeof *n);
-		if (!n)
+		size_t ncap = grown(*cap, 64);
+		if (array_resize(&s->he, ncap, sizeof *s->he))
 			return fail_nomem(s);
-		s->he = n;
 		*cap = ncap;
 	}
 	struct hold_entry *h = &s->he[s->nhe++];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "resize.h"
 #include "settle.h"
 #include "timeutil.h"
 
@@ -111,14 +112,10 @@ static int put_carry(void *ctx, int64_t dist, const char *t)
 {
 	struct carries *c = ctx;
 	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 1024;
-		int64_t *nd = realloc(c->dist, cap * sizeof *nd);
-		if (nd)
-			c->dist = nd;
-		size_t *na = nd ? realloc(c->at, cap * sizeof *na) : NULL;
-		if (!na)
+		size_t cap = grown(c->cap, 1024);
+		if (array_resize(&c->dist, cap, sizeof *c->dist) ||
+		    array_resize(&c->at, cap, sizeof *c->at))
 			return st_nomem(c->st);
-		c->at = na;
 		c->cap = cap;
 	}
 	c->dist[c->n] = dist;
