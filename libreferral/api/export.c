@@ -173,16 +173,6 @@ static int take_filter(referral_rows *r, const referral_export_options *o)
 	return 0;
 }
 
-struct keyed_row {
-	const char *id;
-	int32_t ix;
-};
-
-static int by_key(const void *a, const void *b)
-{
-	return strcmp(((const struct keyed_row *)a)->id, ((const struct keyed_row *)b)->id);
-}
-
 /* The roster and the order of its rows: stores and distributors by id
  * (ids are unique, so that is the order on every column), the tree in
  * tree order, only the subtrees of the distributors asked for. */
@@ -197,7 +187,7 @@ static int open_roster(referral_rows *r)
 	if (rc)
 		return rc;
 	size_t n = r->def->derive == STORES ? R->ns : R->nd;
-	struct keyed_row *k = malloc((n + 1) * sizeof *k);
+	struct roster_key *k = malloc((n + 1) * sizeof *k);
 	r->sorted = malloc((n + 1) * sizeof *r->sorted);
 	char *in = r->def->derive == TREE ? calloc(R->nd + 1, 1) : NULL;
 	if (!k || !r->sorted || (r->def->derive == TREE && !in)) {
@@ -216,10 +206,10 @@ static int open_roster(referral_rows *r)
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
-			k[i] = (struct keyed_row){
+			k[i] = (struct roster_key){
 				roster_text(R, r->def->derive == STORES ? R->s[i].id : R->d[i].id),
 				(int32_t)i};
-		qsort(k, n, sizeof *k, by_key);
+		qsort(k, n, sizeof *k, roster_key_cmp);
 		for (size_t i = 0; i < n; i++)
 			if (r->def->derive == STORES || wanted(r, k[i].id))
 				r->sorted[r->nsorted++] = k[i].ix;

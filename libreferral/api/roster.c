@@ -197,21 +197,16 @@ int roster_period(referral_store *st, int *period)
 	return 0;
 }
 
-struct keyed {
-	const char *id;
-	int32_t ix;
-};
-
-static int by_id(const void *a, const void *b)
+int roster_key_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct keyed *)a)->id, ((const struct keyed *)b)->id);
+	return strcmp(((const struct roster_key *)a)->id, ((const struct roster_key *)b)->id);
 }
 
 /* The recruits of each distributor by id, and every distributor in tree
  * order with her depth. */
 static int make_tree(referral_store *st, struct roster *r)
 {
-	struct keyed *sorted = malloc((r->nd + 1) * sizeof *sorted);
+	struct roster_key *sorted = malloc((r->nd + 1) * sizeof *sorted);
 	int32_t *ids = malloc((r->nd + 1) * sizeof *ids);
 	int32_t *stack = malloc((r->nd + 1) * sizeof *stack);
 	r->order = malloc((r->nd + 1) * sizeof *r->order);
@@ -222,8 +217,8 @@ static int make_tree(referral_store *st, struct roster *r)
 		return st_nomem(st);
 	}
 	for (size_t i = 0; i < r->nd; i++)
-		sorted[i] = (struct keyed){roster_text(r, r->d[i].id), (int32_t)i};
-	qsort(sorted, r->nd, sizeof *sorted, by_id);
+		sorted[i] = (struct roster_key){roster_text(r, r->d[i].id), (int32_t)i};
+	qsort(sorted, r->nd, sizeof *sorted, roster_key_cmp);
 	/* linked in reverse id order, so that each list reads in id order */
 	int32_t roots = -1;
 	for (size_t k = r->nd; k-- > 0;) {

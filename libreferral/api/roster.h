@@ -75,6 +75,13 @@ int32_t roster_dist_ix(const struct roster *r, int64_t seq);
 /* The index of the distributor with that id, or -1. */
 int32_t roster_find(const struct roster *r, const char *id);
 
+/* An index keyed by an id, and its order for qsort (bytewise). */
+struct roster_key {
+	const char *id;
+	int32_t ix;
+};
+int roster_key_cmp(const void *a, const void *b);
+
 /* The reference period: the settled draft, else the latest closed period,
  * else the earliest open one. Inside the caller's transaction. */
 int roster_period(referral_store *st, int *period);
