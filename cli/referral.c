@@ -29,6 +29,7 @@ static const char *const usage_text =
 	"  export DB TABLE [--period YYYY-MM] [--format csv|json|dot] [--distributor ID]... [--bom]\n"
 	"                                    write an export: statements, lines, grades,\n"
 	"                                    members, payouts, stores, distributors, tree\n"
+	"  explain DB ID --period YYYY-MM    how one distributor's statement came about\n"
 	"  verify DB                         re-derive closed periods, check identities\n"
 	"\n"
 	"  referral --version | --help | COMMAND --help\n"
@@ -470,6 +471,27 @@ static int cmd_export(struct args *a)
 	return rc;
 }
 
+static int cmd_explain(struct args *a)
+{
+	const char *db = a->operand[0], *id = a->operand[1], *period = a->value[0];
+	const char *format = a->value[1] ? a->value[1] : "text";
+	if (strcmp(format, "text") && strcmp(format, "json"))
+		return usage_error("explain", "unknown format \"%s\": expected text or json", format);
+	referral_store *st;
+	int rc = open_store(db, &st);
+	if (!rc) {
+		rc = referral_explain(st, id, period, format, write_stdout, stdout);
+		end_progress();
+		report(st, rc);
+	}
+	if (!rc && fflush(stdout)) {
+		fprintf(stderr, "referral: explain: cannot write standard output\n");
+		rc = REFERRAL_EIO;
+	}
+	referral_store_free(st);
+	return rc;
+}
+
 static int cmd_verify(struct args *a)
 {
 	referral_store *st;
@@ -535,6 +557,14 @@ static const struct command commands[] = {
 	 "--bom              a UTF-8 byte order mark first, for spreadsheets\n",
 	 2, {{"--period", 0, OPT_VALUE}, {"--format", 0, OPT_VALUE},
 	     {"--distributor", 0, OPT_LIST}, {"--bom", 0, OPT_FLAG}}, cmd_export},
+	{"explain", "explain DB ID --period YYYY-MM [--format text|json]",
+	 "Explains how every figure of distributor ID's statement of YYYY-MM came\n"
+	 "about: her lines by member and order (base x rate), the bounties earned and\n"
+	 "reversed, the overrides by recruit, what is held and when it is released,\n"
+	 "the carry, the rounding and the carry left, the tax withheld, and her grade\n"
+	 "with the thresholds met and missed. The period must be closed or the\n"
+	 "settled draft. --format json gives the same as a JSON document.\n",
+	 2, {{"--period", 1, OPT_VALUE}, {"--format", 0, OPT_VALUE}}, cmd_explain},
 	{"verify", "verify DB",
 	 "Re-derives every closed period from the events ingested when it closed,\n"
 	 "compares with what was frozen and checks that nothing was lost or created.\n"

@@ -417,6 +417,26 @@ REFERRAL_API REFERRAL_NODISCARD int referral_export_ext(referral_store *store, c
 							referral_write_fn write, void *ctx);
 
 /*
+ * Explains how every figure of the statement of `distributor` in `period`
+ * came about (docs/formats.md, "Explain"): her lines grouped by member and
+ * order, each with its base x rate; the bounties earned and reversed; the
+ * overrides by recruit; what is held and in which month it is released; the
+ * carry, the rounding and the carry left; the tax withheld; and her grade,
+ * with the thresholds met and missed. `format` is "text" (also NULL), plain
+ * words for people, or "json", a document with the same figures. The text
+ * goes through `write` as referral_export() does. The period must be closed
+ * or the settled draft (a draft's grading is shown as provisional).
+ * Errors: REFERRAL_EUSAGE (malformed period, unknown format, no writer),
+ * REFERRAL_EINPUT (no such distributor, or no statement of hers in the
+ * period), REFERRAL_ESTATE (the period is neither closed nor settled),
+ * REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_explain(referral_store *store,
+						     const char *distributor, const char *period,
+						     const char *format, referral_write_fn write,
+						     void *ctx);
+
+/*
  * One member's points (docs/formats.md, section 5.6), as of every event
  * ingested so far.
  * Fields are lent until the next call on the store.

@@ -79,6 +79,27 @@ class MonthEnd(unittest.TestCase):
                          "period,distributor,store,payable,withheld,net\n"
                          "2026-03,D1,s1,50.00,0.00,50.00\n")
 
+    def test_explain(self):
+        # NOTES.md, March: D1's o2 of 2000.00 at 0.05 = 100.00; carry
+        # -50.0015 + 100.00 = 49.9985, half up 50.00, carry -0.0015
+        doc = self.st.explain("D1", "2026-03", format="json")
+        [m1] = doc["members"]
+        [o2] = m1["orders"]
+        self.assertEqual([(ln["type"], ln["base"], ln["rate"], ln["value"], ln["released"])
+                          for ln in o2["lines"]],
+                         [("commission", D("2000.00"), D("0.05"), D("100.00"), "2026-03")])
+        self.assertEqual((doc["opening_carry"], doc["total"], doc["payable"],
+                          doc["closing_carry"]),
+                         (D("-50.0015"), D("49.9985"), D("50.00"), D("-0.0015")))
+        self.assertEqual(doc["grading"]["grades"][0]["thresholds"][1]["min"], D("3000.00"))
+        self.assertIn("commission: 2000.00 x 0.05 = 100.00", self.st.explain("D1", "2026-03"))
+        with self.assertRaises(StateError):
+            self.st.explain("D1", "2026-04")
+        with self.assertRaises(InputError):
+            self.st.explain("D9", "2026-03")
+        with self.assertRaises(UsageError):
+            self.st.explain("D1", "2026-03", format="csv")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -108,6 +108,32 @@ def _export_options(period: Optional[str], distributor: DistributorArg,
     return opts, (array, ids)
 
 
+# the keys of an explanation (Store.explain(format="json")) holding exact values
+_EXPLAIN_DECIMALS = frozenset((
+    "rate", "bounty_per_member", "override_rate", "base", "value", "commission", "bounty",
+    "override", "accrued", "released", "held", "opening_carry", "total", "rounded", "payable",
+    "closing_carry", "withheld", "net", "min_payout", "sales", "store_rating", "min",
+    "threshold", "fixed_deduction", "rate_deduction"))
+# of them, those that hold a period in a line ("released": the release period)
+_EXPLAIN_PERIODS = frozenset(("released",))
+
+
+def _exact(doc: Any, in_line: bool = False) -> Any:
+    """An explanation with its exact values as Decimal."""
+    if isinstance(doc, list):
+        return [_exact(v, in_line) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    line = "type" in doc and "event" in doc
+    out: Dict[str, Any] = {}
+    for k, v in doc.items():
+        if isinstance(v, str) and k in _EXPLAIN_DECIMALS and not (line and k in _EXPLAIN_PERIODS):
+            out[k] = Decimal(v)
+        else:
+            out[k] = _exact(v, line)
+    return out
+
+
 def _check_table_args(table: str, period: Optional[str], distributor: DistributorArg) -> None:
     if table in _NO_PERIOD and period is not None:
         raise UsageError("%s takes no period" % table)
@@ -586,6 +612,19 @@ class Store:
         opts, keep = _export_options(period, distributor, format, bom)
         return self._text(lambda callback: lib.referral_export_ext(
             self._handle(), _text_arg(table, "table"), ctypes.byref(opts), callback, None))
+
+    def explain(self, distributor: str, period: str, format: str = "text") -> Any:
+        """How every figure of `distributor`'s statement of `period` came
+        about: plain words (format "text", a str), or the same as a dict
+        (format "json") whose exact values are Decimal. The period must be
+        closed or the settled draft (StateError otherwise); InputError names
+        a distributor that does not exist or has no statement then."""
+        if format not in ("text", "json"):
+            raise UsageError('unknown format "%s": expected text or json' % format)
+        text = self._text(lambda callback: lib.referral_explain(
+            self._handle(), _text_arg(distributor, "distributor"), _text_arg(period, "period"),
+            _text_arg(format, "format"), callback, None))
+        return _exact(json.loads(text)) if format == "json" else text
 
     def _text(self, call: Callable[[Any], Any]) -> str:
         """The text a call writes through a referral_write_fn, as str."""
