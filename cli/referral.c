@@ -30,6 +30,8 @@ static const char *const usage_text =
 	"                                    write an export: statements, lines, grades,\n"
 	"                                    members, payouts, stores, distributors, tree\n"
 	"  explain DB ID --period YYYY-MM    how one distributor's statement came about\n"
+	"  report DB --period YYYY-MM [--output FILE.html]\n"
+	"                                    the month end as a page to open, print, send\n"
 	"  verify DB                         re-derive closed periods, check identities\n"
 	"\n"
 	"  referral --version | --help | COMMAND --help\n"
@@ -492,6 +494,42 @@ static int cmd_explain(struct args *a)
 	return rc;
 }
 
+static int write_file(void *ctx, const char *data, size_t len)
+{
+	return fwrite(data, 1, len, (FILE *)ctx) != len;
+}
+
+static int cmd_report(struct args *a)
+{
+	const char *db = a->operand[0], *period = a->value[0], *output = a->value[1];
+	FILE *f = stdout;
+	referral_store *st;
+	int rc = open_store(db, &st);
+	if (!rc && output && !(f = fopen(output, "wb"))) {
+		fprintf(stderr, "referral: report \"%s\": cannot write: %s\n", output, strerror(errno));
+		rc = REFERRAL_EIO;
+	}
+	if (!rc) {
+		rc = referral_report(st, period, f == stdout ? write_stdout : write_file, f);
+		end_progress();
+		report(st, rc);
+	}
+	if (!rc && (f == stdout ? fflush(f) : ferror(f))) {
+		fprintf(stderr, "referral: report: cannot write %s\n", output ? output : "standard output");
+		rc = REFERRAL_EIO;
+	}
+	if (f && f != stdout && fclose(f) && !rc) {
+		fprintf(stderr, "referral: report \"%s\": cannot write: %s\n", output, strerror(errno));
+		rc = REFERRAL_EIO;
+	}
+	if (rc && output && f != stdout)
+		remove(output); /* no half page left behind */
+	if (!rc && output)
+		printf("report: %s\n", output);
+	referral_store_free(st);
+	return rc;
+}
+
 static int cmd_verify(struct args *a)
 {
 	referral_store *st;
@@ -565,6 +603,14 @@ static const struct command commands[] = {
 	 "with the thresholds met and missed. The period must be closed or the\n"
 	 "settled draft. --format json gives the same as a JSON document.\n",
 	 2, {{"--period", 1, OPT_VALUE}, {"--format", 0, OPT_VALUE}}, cmd_explain},
+	{"report", "report DB --period YYYY-MM [--output FILE.html]",
+	 "Writes the month end of YYYY-MM as one self-contained HTML page (no script,\n"
+	 "nothing fetched, made to print): totals and the conservation check, sales\n"
+	 "and earnings per region and store, the team PK rankings of distributors\n"
+	 "and stores, grade moves, the last 12 months as charts, late adjustments and\n"
+	 "the payouts. To standard output, or to FILE.html with --output (then its\n"
+	 "name is printed). The period must be closed or the settled draft.\n",
+	 1, {{"--period", 1, OPT_VALUE}, {"--output", 0, OPT_VALUE}}, cmd_report},
 	{"verify", "verify DB",
 	 "Re-derives every closed period from the events ingested when it closed,\n"
 	 "compares with what was frozen and checks that nothing was lost or created.\n"

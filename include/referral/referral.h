@@ -437,6 +437,22 @@ REFERRAL_API REFERRAL_NODISCARD int referral_explain(referral_store *store,
 						     void *ctx);
 
 /*
+ * Writes the month end of `period` as one self-contained HTML page
+ * (docs/formats.md, "The month-end report"; no script, nothing fetched,
+ * charts in inline SVG, made to print): the totals and the conservation
+ * check; per region and store the sales, earnings, payable, held and
+ * withheld; the rankings of distributors and stores by sales, new consuming
+ * members and earnings; the grade moves; the last 12 months' payable and
+ * sales; the late adjustments; the payouts. Every amount is exact. The page
+ * goes through `write` as referral_export() does, in UTF-8. The period must
+ * be closed or the settled draft.
+ * Errors: REFERRAL_EUSAGE (malformed period, no writer), REFERRAL_ESTATE
+ * (the period is neither closed nor settled), REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_report(referral_store *store, const char *period,
+						    referral_write_fn write, void *ctx);
+
+/*
  * One member's points (docs/formats.md, section 5.6), as of every event
  * ingested so far.
  * Fields are lent until the next call on the store.

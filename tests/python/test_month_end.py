@@ -100,6 +100,15 @@ class MonthEnd(unittest.TestCase):
         with self.assertRaises(UsageError):
             self.st.explain("D1", "2026-03", format="csv")
 
+    def test_report(self):
+        page = self.st.report("2026-03")
+        self.assertTrue(page.startswith("<!DOCTYPE html>"))
+        # March: D1 50.00 + R1 0.50 payable
+        self.assertIn('<tr class="total"><td>total</td><td></td><td></td>'
+                      '<td class="n">50.50</td>', page)
+        with self.assertRaises(StateError):
+            self.st.report("2026-04")
+
 
 if __name__ == "__main__":
     unittest.main()

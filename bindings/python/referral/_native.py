@@ -138,6 +138,8 @@ FUNCTIONS = [
                              ctypes.c_void_p], _c_int, _check_store_status),
     ("referral_explain", [StoreP, _c_char_p, _c_char_p, _c_char_p, WRITE_FN, ctypes.c_void_p],
      _c_int, _check_store_status),
+    ("referral_report", [StoreP, _c_char_p, WRITE_FN, ctypes.c_void_p], _c_int,
+     _check_store_status),
     ("referral_member_get", [StoreP, _c_char_p, ctypes.POINTER(MemberInfo)], _c_int,
      _check_store_status),
 ]

@@ -626,6 +626,13 @@ class Store:
             _text_arg(format, "format"), callback, None))
         return _exact(json.loads(text)) if format == "json" else text
 
+    def report(self, period: str) -> str:
+        """The month end of `period` as one self-contained HTML page (str),
+        what `referral report DB --period P` writes. The period must be
+        closed or the settled draft (StateError otherwise)."""
+        return self._text(lambda callback: lib.referral_report(
+            self._handle(), _text_arg(period, "period"), callback, None))
+
     def _text(self, call: Callable[[Any], Any]) -> str:
         """The text a call writes through a referral_write_fn, as str."""
         self._handle()
