@@ -446,7 +446,8 @@ static int late_section(struct page *pg, struct report *P)
 	char booked[8], dated[8];
 	int rc = 0;
 	period_format(P->period, booked);
-	qsort(P->late, P->nlate, sizeof *P->late, by_late);
+	if (P->nlate)
+		qsort(P->late, P->nlate, sizeof *P->late, by_late);
 	grid_init(&g, "ttttttm");
 	for (size_t i = 0; i < P->nlate && !rc; i++) {
 		struct ev_row e, o;
