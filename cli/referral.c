@@ -26,7 +26,12 @@ static const char *const usage_text =
 	"  ingest DB FILE.jsonl|-            ingest one atomic batch (plain or gzip)\n"
 	"  settle DB YYYY-MM                 draft-settle the earliest open period\n"
 	"  close DB YYYY-MM                  settle if needed, freeze, grade, open next\n"
-	"  export DB statements|lines|grades|members|payouts [--period YYYY-MM] [--format csv|json]\n"
+	"  export DB TABLE [--period YYYY-MM] [--format csv|json|dot] [--distributor ID]... [--bom]\n"
+	"                                    write an export: statements, lines, grades,\n"
+	"                                    members, payouts, stores, distributors, tree\n"
+	"  explain DB ID --period YYYY-MM    how one distributor's statement came about\n"
+	"  report DB --period YYYY-MM [--output FILE.html]\n"
+	"                                    the month end as a page to open, print, send\n"
 	"  verify DB                         re-derive closed periods, check identities\n"
 	"\n"
 	"  referral --version | --help | COMMAND --help\n"
@@ -225,13 +230,30 @@ static char *read_file(const char *path)
 /* ---- arguments ---------------------------------------------------------- */
 
 #define MAX_OPERANDS 2
-#define MAX_OPTIONS 2
+#define MAX_OPTIONS 5
 #define HELP_SHOWN (-1)
 
-/* A long option of a command; every option takes a value. */
+/* How a long option of a command is given. */
+enum option_kind {
+	OPT_VALUE,    /* --name VALUE, at most once (the last one counts) */
+	OPT_LIST,     /* --name VALUE, as often as wanted: every value kept */
+	OPT_FLAG      /* --name alone */
+};
+
 struct option_spec {
 	const char *name;   /* "--period" */
 	int required;
+	enum option_kind kind;
+};
+
+/* A command's arguments, sorted: its operands, the value of each option
+ * (NULL if not given; "" for a flag given), and the values of its list
+ * option in order. */
+struct args {
+	char *operand[MAX_OPERANDS];
+	const char *value[MAX_OPTIONS];
+	const char **list;
+	int nlist;
 };
 
 struct command {
@@ -240,20 +262,22 @@ struct command {
 	const char *help;
 	int operands;                         /* exactly this many */
 	struct option_spec options[MAX_OPTIONS]; /* a NULL name ends the list */
-	int (*run)(char **operand, const char **value);
+	int (*run)(struct args *a);
 };
 
 /*
  * Sorts the arguments of command `c` (argv[0 .. argc), after its name) into
  * its operands and the values of its options, as GNU programs do: an option
- * is "--name VALUE" or "--name=VALUE" anywhere among the operands, "--" ends
- * the options, "-" alone is an operand; --help or -h prints the command's
- * help. Returns 0, HELP_SHOWN, or EXIT_USAGE after a message naming the
- * argument at fault.
+ * is "--name VALUE" or "--name=VALUE" anywhere among the operands (a flag is
+ * "--name" alone), "--" ends the options, "-" alone is an operand; --help or
+ * -h prints the command's help. Returns 0, HELP_SHOWN, or EXIT_USAGE after a
+ * message naming the argument at fault. `args->list` has room for argc
+ * values.
  */
-static int parse_args(const struct command *c, int argc, char **argv, char **operand,
-		      const char **value)
+static int parse_args(const struct command *c, int argc, char **argv, struct args *args)
 {
+	char **operand = args->operand;
+	const char **value = args->value;
 	int n = 0, options_end = 0;
 	for (int i = 0; i < argc; i++) {
 		char *a = argv[i];
@@ -278,12 +302,20 @@ static int parse_args(const struct command *c, int argc, char **argv, char **ope
 			k++;
 		if (k == MAX_OPTIONS || !c->options[k].name)
 			return usage_error(c->name, "unknown option \"%.*s\"", (int)len, a);
+		if (c->options[k].kind == OPT_FLAG) {
+			if (a[len] == '=')
+				return usage_error(c->name, "option \"%.*s\" takes no value", (int)len, a);
+			value[k] = "";
+			continue;
+		}
 		if (a[len] == '=')
 			value[k] = a + len + 1;
 		else if (i + 1 < argc)
 			value[k] = argv[++i];
 		else
 			return usage_error(c->name, "option \"%s\" needs a value", a);
+		if (c->options[k].kind == OPT_LIST)
+			args->list[args->nlist++] = value[k];
 	}
 	int missing = n < c->operands;
 	for (int k = 0; k < MAX_OPTIONS && c->options[k].name; k++)
@@ -295,9 +327,9 @@ static int parse_args(const struct command *c, int argc, char **argv, char **ope
 
 /* ---- commands ----------------------------------------------------------- */
 
-static int cmd_init(char **operand, const char **value)
+static int cmd_init(struct args *a)
 {
-	const char *db = operand[0], *plan = value[0];
+	const char *db = a->operand[0], *plan = a->value[0];
 	char *text = read_file(plan);
 	if (!text) {
 		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
@@ -312,9 +344,9 @@ static int cmd_init(char **operand, const char **value)
 	return rc;
 }
 
-static int cmd_plan(char **operand, const char **value)
+static int cmd_plan(struct args *a)
 {
-	const char *db = operand[0], *plan = operand[1], *from = value[0];
+	const char *db = a->operand[0], *plan = a->operand[1], *from = a->value[0];
 	char *text = read_file(plan);
 	if (!text) {
 		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
@@ -339,12 +371,12 @@ static void print_bad_lines(referral_batch *b)
 		fprintf(stderr, "... and %ld more bad lines\n", nerr - 100);
 }
 
-static int cmd_ingest(char **operand, const char **value)
+static int cmd_ingest(struct args *a)
 {
-	const char *path = operand[1];
+	const char *path = a->operand[1];
 	referral_store *st;
 	referral_batch *b = NULL;
-	int rc = open_store(operand[0], &st);
+	int rc = open_store(a->operand[0], &st);
 	if (!rc)
 		rc = report(st, referral_batch_begin(st, &b, path));
 	if (!rc) {
@@ -381,14 +413,14 @@ static int period_command(const char *db, const char *period,
 	return rc;
 }
 
-static int cmd_settle(char **operand, const char **value)
+static int cmd_settle(struct args *a)
 {
-	return period_command(operand[0], operand[1], referral_settle);
+	return period_command(a->operand[0], a->operand[1], referral_settle);
 }
 
-static int cmd_close(char **operand, const char **value)
+static int cmd_close(struct args *a)
 {
-	return period_command(operand[0], operand[1], referral_close);
+	return period_command(a->operand[0], a->operand[1], referral_close);
 }
 
 /* Writes a piece of an export; the progress line of the lines' settlement
@@ -399,18 +431,37 @@ static int write_stdout(void *ctx, const char *data, size_t len)
 	return fwrite(data, 1, len, (FILE *)ctx) != len;
 }
 
-static int cmd_export(char **operand, const char **value)
+/* The tables an export names, and what applies to them. */
+static int has_period(const char *table)
 {
-	const char *db = operand[0], *table = operand[1], *period = value[0];
-	const char *format = value[1] ? value[1] : "csv";
-	if (strcmp(format, "csv") && strcmp(format, "json"))
-		return usage_error("export", "unknown format \"%s\": expected csv or json", format);
-	if (period && !strcmp(table, "members"))
-		return usage_error("export", "%s", "members takes no --period");
+	return !strcmp(table, "statements") || !strcmp(table, "lines") || !strcmp(table, "grades") ||
+	       !strcmp(table, "payouts");
+}
+
+static int cmd_export(struct args *a)
+{
+	const char *db = a->operand[0], *table = a->operand[1], *period = a->value[0];
+	const char *format = a->value[1] ? a->value[1] : "csv";
+	int tree = !strcmp(table, "tree");
+	if (strcmp(format, "csv") && strcmp(format, "json") && !(tree && !strcmp(format, "dot")))
+		return usage_error("export", "unknown format \"%s\": expected csv or json%s", format,
+				   tree ? " or dot" : "");
+	if (period && !has_period(table) &&
+	    (!strcmp(table, "members") || !strcmp(table, "stores") ||
+	     !strcmp(table, "distributors") || tree))
+		return usage_error("export", "%s takes no --period", table);
+	if (a->nlist && (!strcmp(table, "members") || !strcmp(table, "stores")))
+		return usage_error("export", "%s takes no --distributor", table);
+	referral_export_options o = REFERRAL_EXPORT_OPTIONS_INIT;
+	o.period = period;
+	o.format = format;
+	o.distributors = a->list;
+	o.ndistributors = (size_t)a->nlist;
+	o.bom = a->value[3] != NULL;
 	referral_store *st;
 	int rc = open_store(db, &st);
 	if (!rc) {
-		rc = referral_export(st, table, period, format, write_stdout, stdout);
+		rc = referral_export_ext(st, table, &o, write_stdout, stdout);
 		end_progress();
 		report(st, rc);
 	}
@@ -422,10 +473,67 @@ static int cmd_export(char **operand, const char **value)
 	return rc;
 }
 
-static int cmd_verify(char **operand, const char **value)
+static int cmd_explain(struct args *a)
+{
+	const char *db = a->operand[0], *id = a->operand[1], *period = a->value[0];
+	const char *format = a->value[1] ? a->value[1] : "text";
+	if (strcmp(format, "text") && strcmp(format, "json"))
+		return usage_error("explain", "unknown format \"%s\": expected text or json", format);
+	referral_store *st;
+	int rc = open_store(db, &st);
+	if (!rc) {
+		rc = referral_explain(st, id, period, format, write_stdout, stdout);
+		end_progress();
+		report(st, rc);
+	}
+	if (!rc && fflush(stdout)) {
+		fprintf(stderr, "referral: explain: cannot write standard output\n");
+		rc = REFERRAL_EIO;
+	}
+	referral_store_free(st);
+	return rc;
+}
+
+static int write_file(void *ctx, const char *data, size_t len)
+{
+	return fwrite(data, 1, len, (FILE *)ctx) != len;
+}
+
+static int cmd_report(struct args *a)
+{
+	const char *db = a->operand[0], *period = a->value[0], *output = a->value[1];
+	FILE *f = stdout;
+	referral_store *st;
+	int rc = open_store(db, &st);
+	if (!rc && output && !(f = fopen(output, "wb"))) {
+		fprintf(stderr, "referral: report \"%s\": cannot write: %s\n", output, strerror(errno));
+		rc = REFERRAL_EIO;
+	}
+	if (!rc) {
+		rc = referral_report(st, period, f == stdout ? write_stdout : write_file, f);
+		end_progress();
+		report(st, rc);
+	}
+	if (!rc && (f == stdout ? fflush(f) : ferror(f))) {
+		fprintf(stderr, "referral: report: cannot write %s\n", output ? output : "standard output");
+		rc = REFERRAL_EIO;
+	}
+	if (f && f != stdout && fclose(f) && !rc) {
+		fprintf(stderr, "referral: report \"%s\": cannot write: %s\n", output, strerror(errno));
+		rc = REFERRAL_EIO;
+	}
+	if (rc && output && f != stdout)
+		remove(output); /* no half page left behind */
+	if (!rc && output)
+		printf("report: %s\n", output);
+	referral_store_free(st);
+	return rc;
+}
+
+static int cmd_verify(struct args *a)
 {
 	referral_store *st;
-	int rc = open_store(operand[0], &st);
+	int rc = open_store(a->operand[0], &st);
 	if (!rc) {
 		rc = referral_verify(st);
 		end_progress();
@@ -443,11 +551,11 @@ static const struct command commands[] = {
 	 "plan's start_period. Refused (exit 4) if DB is already a store.\n"
 	 "DB is a SQLite file (created), or a PostgreSQL URI\n"
 	 "postgresql://USER@HOST/DATABASE?brand=NAME naming the brand's store.\n",
-	 1, {{"--plan", 1}}, cmd_init},
+	 1, {{"--plan", 1, OPT_VALUE}}, cmd_init},
 	{"plan", "plan DB PLAN.json --from YYYY-MM",
 	 "Adds a plan version effective from YYYY-MM, which must not be closed.\n"
 	 "A period uses the latest version effective at or before it.\n",
-	 2, {{"--from", 1}}, cmd_plan},
+	 2, {{"--from", 1, OPT_VALUE}}, cmd_plan},
 	{"ingest", "ingest DB FILE.jsonl|-",
 	 "Ingests one atomic batch of JSON Lines events (- reads standard input),\n"
 	 "plain or gzip-compressed (known by its first bytes, whatever its name);\n"
@@ -457,28 +565,57 @@ static const struct command commands[] = {
 	 "when every bad line is a conflicting duplicate). A file that cannot be\n"
 	 "read, or a corrupt gzip stream, stores nothing (exit 5).\n"
 	 "Use -- before a file name that starts with -.\n",
-	 2, {{NULL, 0}}, cmd_ingest},
+	 2, {{NULL, 0, OPT_VALUE}}, cmd_ingest},
 	{"settle", "settle DB YYYY-MM",
 	 "Computes the draft statements and lines of the earliest open period,\n"
 	 "replacing any earlier draft. Any other period is refused (exit 4).\n",
-	 2, {{NULL, 0}}, cmd_settle},
+	 2, {{NULL, 0, OPT_VALUE}}, cmd_settle},
 	{"close", "close DB YYYY-MM",
 	 "Settles the earliest open period from every event ingested, freezes its\n"
 	 "lines and statements, grades its distributors and opens the next period,\n"
 	 "all in one transaction.\n",
-	 2, {{NULL, 0}}, cmd_close},
+	 2, {{NULL, 0, OPT_VALUE}}, cmd_close},
 	{"export",
-	 "export DB statements|lines|grades|members|payouts [--period YYYY-MM] [--format csv|json]",
-	 "Writes an export to standard output (CSV by default). Statements, lines\n"
-	 "and payouts exist for closed periods and the settled draft; grades for\n"
-	 "closed periods. Without --period, every period that has them. members\n"
-	 "takes no --period.\n",
-	 2, {{"--period", 0}, {"--format", 0}}, cmd_export},
+	 "export DB statements|lines|grades|members|payouts|stores|distributors|tree"
+	 " [--period YYYY-MM] [--format csv|json|dot] [--distributor ID]... [--bom]",
+	 "Writes an export to standard output (CSV by default):\n"
+	 "  statements, lines, payouts  closed periods and the settled draft\n"
+	 "  grades                      closed periods\n"
+	 "  members                     points and tiers, as of every event ingested\n"
+	 "  stores                      store, name, region, latest rating\n"
+	 "  distributors                kind, store, recruiter, joined and left,\n"
+	 "                              grade, bound members\n"
+	 "  tree                        the recruitment tree (--format dot: Graphviz)\n"
+	 "Stores, distributors and the tree are as of the end of the latest period\n"
+	 "settled (the draft, else the latest closed one).\n"
+	 "--period YYYY-MM   only that period (statements, lines, grades, payouts);\n"
+	 "                   without it, every period that has them\n"
+	 "--distributor ID   only her rows (the tree: her and her downline); repeatable;\n"
+	 "                   not for stores and members\n"
+	 "--bom              a UTF-8 byte order mark first, for spreadsheets\n",
+	 2, {{"--period", 0, OPT_VALUE}, {"--format", 0, OPT_VALUE},
+	     {"--distributor", 0, OPT_LIST}, {"--bom", 0, OPT_FLAG}}, cmd_export},
+	{"explain", "explain DB ID --period YYYY-MM [--format text|json]",
+	 "Explains how every figure of distributor ID's statement of YYYY-MM came\n"
+	 "about: her lines by member and order (base x rate), the bounties earned and\n"
+	 "reversed, the overrides by recruit, what is held and when it is released,\n"
+	 "the carry, the rounding and the carry left, the tax withheld, and her grade\n"
+	 "with the thresholds met and missed. The period must be closed or the\n"
+	 "settled draft. --format json gives the same as a JSON document.\n",
+	 2, {{"--period", 1, OPT_VALUE}, {"--format", 0, OPT_VALUE}}, cmd_explain},
+	{"report", "report DB --period YYYY-MM [--output FILE.html]",
+	 "Writes the month end of YYYY-MM as one self-contained HTML page (no script,\n"
+	 "nothing fetched, made to print): totals and the conservation check, sales\n"
+	 "and earnings per region and store, the team PK rankings of distributors\n"
+	 "and stores, grade moves, the last 12 months as charts, late adjustments and\n"
+	 "the payouts. To standard output, or to FILE.html with --output (then its\n"
+	 "name is printed). The period must be closed or the settled draft.\n",
+	 1, {{"--period", 1, OPT_VALUE}, {"--output", 0, OPT_VALUE}}, cmd_report},
 	{"verify", "verify DB",
 	 "Re-derives every closed period from the events ingested when it closed,\n"
 	 "compares with what was frozen and checks that nothing was lost or created.\n"
 	 "Exit 6 names the first discrepancy.\n",
-	 1, {{NULL, 0}}, cmd_verify},
+	 1, {{NULL, 0, OPT_VALUE}}, cmd_verify},
 };
 
 int main(int argc, char **argv)
@@ -499,12 +636,19 @@ int main(int argc, char **argv)
 		const struct command *c = &commands[i];
 		if (strcmp(argv[1], c->name))
 			continue;
-		char *operand[MAX_OPERANDS] = {0};
-		const char *value[MAX_OPTIONS] = {0};
-		int rc = parse_args(c, argc - 2, argv + 2, operand, value);
+		struct args args = {0};
+		args.list = calloc((size_t)argc, sizeof *args.list);
+		if (!args.list) {
+			fprintf(stderr, "referral: out of memory\n");
+			return REFERRAL_EIO;
+		}
+		int rc = parse_args(c, argc - 2, argv + 2, &args);
 		if (rc == HELP_SHOWN)
-			return 0;
-		return rc ? rc : c->run(operand, value);
+			rc = 0;
+		else if (!rc)
+			rc = c->run(&args);
+		free(args.list);
+		return rc;
 	}
 	fprintf(stderr, "referral: unknown command \"%s\"\n\n%s", argv[1], usage_text);
 	return EXIT_USAGE;

@@ -8,7 +8,9 @@
 #   data/      the generated event batches (.jsonl)
 #   brand.db   the settlement store (SQLite)
 #   export/    statements.csv, lines.csv, grades.csv, members.csv,
-#              payouts.csv and draft-2026-01-statements.csv
+#              payouts.csv, stores.csv, distributors.csv, tree.csv, tree.dot
+#              and draft-2026-01-statements.csv
+#   report-2026-02.html   February's month end as a page to open or print
 # It must not hold a brand.db already. The `referral` command is taken from
 # $REFERRAL_CLI, else `referral` on PATH, else ../../build/referral.
 # Any failing step stops the run with a non-zero exit status.
@@ -80,17 +82,26 @@ echo "(January is closed, so the late refund is booked into February)"
 step "Close February"
 referral close "$db" 2026-02
 
-step "Export statements, lines, grades, members and the payouts to CSV"
-for table in statements lines grades members payouts; do
+step "Export statements, lines, grades, members, the payouts and the network to CSV"
+for table in statements lines grades members payouts stores distributors tree; do
 	referral export "$db" "$table" >"$export_dir/$table.csv"
 	printf '  %-16s %5d rows\n' "$table.csv" $(($(wc -l <"$export_dir/$table.csv") - 1))
 done
 
+referral export "$db" tree --format dot >"$export_dir/tree.dot"
+
 step "Verify: re-derive every closed month from the event log"
 referral verify "$db"
+
+step "How one statement came about: the anchor mom in February"
+referral explain "$db" anchor-mom-A --period 2026-02
+
+step "February's month end as a page (open it in a browser, print it, send it)"
+referral report "$db" --period 2026-02 --output "$out/report-2026-02.html"
 
 step "The statements"
 "$python" "$here/report.py" final "$export_dir" --events "$data"
 
 echo
 echo "Done. The store, the batches and the CSV files are in $out"
+echo "The month-end page: $out/report-2026-02.html"

@@ -304,8 +304,9 @@ REFERRAL_API REFERRAL_NODISCARD int referral_verify(referral_store *store);
 typedef struct referral_rows referral_rows;
 
 /*
- * Opens a cursor over `table`: "statements", "lines", "grades", "members"
- * or "payouts" (docs/formats.md, "Exports"). `period` ("YYYY-MM") restricts
+ * Opens a cursor over `table`: "statements", "lines", "grades", "members",
+ * "payouts", "stores", "distributors" or "tree" (docs/formats.md,
+ * "Exports"). `period` ("YYYY-MM") restricts
  * statements, lines, grades and payouts to one period; NULL means every
  * period that has them. Ignored for members. Payouts are the statements
  * whose payable is above 0, with the income tax withheld under the plan's
@@ -315,6 +316,62 @@ typedef struct referral_rows referral_rows;
  */
 REFERRAL_API REFERRAL_NODISCARD int referral_rows_open(referral_store *store, referral_rows **out,
                                                        const char *table, const char *period);
+/*
+ * Options of an export, for referral_rows_open_ext() and
+ * referral_export_ext(): a versioned struct, so that options can be added
+ * without changing a signature. Set it up with referral_export_options_init()
+ * (or REFERRAL_EXPORT_OPTIONS_INIT), then set the fields wanted:
+ *
+ *   referral_export_options o;
+ *   referral_export_options_init(&o, REFERRAL_EXPORT_OPTIONS_VERSION);
+ *   const char *ids[] = {"D1", "R1"};
+ *   o.period = "2026-01";
+ *   o.distributors = ids;
+ *   o.ndistributors = 2;
+ *
+ * Strings are the caller's and only read during the call.
+ */
+#define REFERRAL_EXPORT_OPTIONS_VERSION 1
+typedef struct referral_export_options {
+	unsigned int version;             /* REFERRAL_EXPORT_OPTIONS_VERSION */
+	/* "YYYY-MM": statements, lines, grades and payouts of that period
+	 * only; NULL for every period that has them. Ignored by the other
+	 * tables. */
+	const char *period;
+	/* referral_export_ext(): "csv" (also NULL), "json", or "dot" (the tree
+	 * only, for Graphviz). Ignored by referral_rows_open_ext(). */
+	const char *format;
+	/* When ndistributors > 0, only the rows of these distributors: the
+	 * rows whose `distributor` column is one of them (statements, lines,
+	 * grades, payouts, distributors), or their subtrees (tree: each one and
+	 * everyone she recruited, directly or not). Each must be a distributor
+	 * of the store, else REFERRAL_EINPUT; stores and members have no
+	 * distributor to choose (REFERRAL_EUSAGE). */
+	const char *const *distributors;
+	size_t ndistributors;
+	/* referral_export_ext(): non-zero writes a UTF-8 byte order mark
+	 * (EF BB BF) first, for spreadsheets that need one to read UTF-8. */
+	int bom;
+} referral_export_options;
+#define REFERRAL_EXPORT_OPTIONS_INIT {REFERRAL_EXPORT_OPTIONS_VERSION, NULL, NULL, NULL, 0, 0}
+
+/* Sets *opts to the defaults of `version` (every field empty). Returns
+ * REFERRAL_OK, or REFERRAL_EUSAGE for a NULL opts or a version this library
+ * does not know. */
+REFERRAL_API int referral_export_options_init(referral_export_options *opts, unsigned int version);
+
+/*
+ * referral_rows_open() with options: also "stores", "distributors" and
+ * "tree" (docs/formats.md, "Stores, distributors and the tree"), and the
+ * rows of some distributors only. NULL opts means the defaults.
+ * Errors: those of referral_rows_open(); REFERRAL_EUSAGE (options of an
+ * unknown version, distributors asked of stores or members), REFERRAL_EINPUT
+ * (a distributor asked for does not exist).
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_rows_open_ext(referral_store *store,
+							   referral_rows **out, const char *table,
+							   const referral_export_options *opts);
+
 /* Number of columns and their names (the CSV header). Names are static. */
 REFERRAL_API int referral_rows_columns(const referral_rows *rows);
 REFERRAL_API const char *referral_rows_column(const referral_rows *rows, int i);
@@ -348,6 +405,52 @@ typedef int (*referral_write_fn)(void *ctx, const char *data, size_t len);
 REFERRAL_API REFERRAL_NODISCARD int referral_export(referral_store *store, const char *table,
                                                     const char *period, const char *format,
                                                     referral_write_fn write, void *ctx);
+
+/*
+ * referral_export() with options (see referral_export_options): the period,
+ * the format ("dot" for the tree), some distributors only, a byte order
+ * mark. NULL opts means the defaults. Errors: those of
+ * referral_rows_open_ext() and referral_export().
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_export_ext(referral_store *store, const char *table,
+							const referral_export_options *opts,
+							referral_write_fn write, void *ctx);
+
+/*
+ * Explains how every figure of the statement of `distributor` in `period`
+ * came about (docs/formats.md, "Explain"): her lines grouped by member and
+ * order, each with its base x rate; the bounties earned and reversed; the
+ * overrides by recruit; what is held and in which month it is released; the
+ * carry, the rounding and the carry left; the tax withheld; and her grade,
+ * with the thresholds met and missed. `format` is "text" (also NULL), plain
+ * words for people, or "json", a document with the same figures. The text
+ * goes through `write` as referral_export() does. The period must be closed
+ * or the settled draft (a draft's grading is shown as provisional).
+ * Errors: REFERRAL_EUSAGE (malformed period, unknown format, no writer),
+ * REFERRAL_EINPUT (no such distributor, or no statement of hers in the
+ * period), REFERRAL_ESTATE (the period is neither closed nor settled),
+ * REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_explain(referral_store *store,
+						     const char *distributor, const char *period,
+						     const char *format, referral_write_fn write,
+						     void *ctx);
+
+/*
+ * Writes the month end of `period` as one self-contained HTML page
+ * (docs/formats.md, "The month-end report"; no script, nothing fetched,
+ * charts in inline SVG, made to print): the totals and the conservation
+ * check; per region and store the sales, earnings, payable, held and
+ * withheld; the rankings of distributors and stores by sales, new consuming
+ * members and earnings; the grade moves; the last 12 months' payable and
+ * sales; the late adjustments; the payouts. Every amount is exact. The page
+ * goes through `write` as referral_export() does, in UTF-8. The period must
+ * be closed or the settled draft.
+ * Errors: REFERRAL_EUSAGE (malformed period, no writer), REFERRAL_ESTATE
+ * (the period is neither closed nor settled), REFERRAL_EIO.
+ */
+REFERRAL_API REFERRAL_NODISCARD int referral_report(referral_store *store, const char *period,
+						    referral_write_fn write, void *ctx);
 
 /*
  * One member's points (docs/formats.md, section 5.6), as of every event

@@ -163,3 +163,110 @@ def on_terminal(args, stdin=None, cwd=None):
     proc.stdout.close()
     code = proc.wait()
     return code, out, shown, time.monotonic() - start
+
+
+# --- reading the month-end page --------------------------------------------------
+
+import html.parser  # noqa: E402
+import shutil  # noqa: E402
+import struct  # noqa: E402
+import zlib  # noqa: E402
+
+
+class PageTables(html.parser.HTMLParser):
+    """Every <table id=...> of a page as {id: [[cell text, ...], ...]}, the
+    header row first; and the page's tags, to check what it refers to."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.tables, self.tags = {}, []
+        self._table = self._row = self._cell = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "table":
+            self._table = self.tables.setdefault(dict(attrs).get("id", ""), [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell))
+            self._cell = None
+        elif tag == "table":
+            self._table = self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def chromium():
+    """The Chromium command, or None. With REFERRAL_REQUIRE_CHROMIUM=1 (CI)
+    a missing one is an error, never a reason to skip."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("REFERRAL_REQUIRE_CHROMIUM") == "1":
+        raise FileNotFoundError("REFERRAL_REQUIRE_CHROMIUM=1 but no chromium on PATH")
+    return None
+
+
+def screenshot(page, png, width=1280, height=2000):
+    """Renders the HTML file `page` with headless Chromium into `png`."""
+    with tempfile.TemporaryDirectory(prefix="referral-chromium-") as profile:
+        return subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--user-data-dir=" + profile, "--screenshot=" + png,
+             "--window-size=%d,%d" % (width, height), "file://" + os.path.abspath(page)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
+
+
+def png_pixels(path):
+    """(width, height, set of distinct pixels) of an 8-bit RGB or RGBA PNG,
+    read with zlib and struct alone."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s is not a PNG" % path)
+    pos, idat = 8, b""
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    if depth != 8 or colour not in (2, 6):
+        raise ValueError("%s: only 8-bit RGB or RGBA is read here" % path)
+    bpp = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), width * bpp
+    prev, seen, i = bytearray(stride), set(), 0
+    for _ in range(height):
+        kind, line = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+        i += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if kind == 1:
+                line[x] = (line[x] + a) & 255
+            elif kind == 2:
+                line[x] = (line[x] + b) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        if len(seen) < 64:
+            seen.update(bytes(line[x:x + bpp]) for x in range(0, stride, bpp * 7))
+        prev = line
+    return width, height, seen

@@ -118,7 +118,8 @@ class ManPage(unittest.TestCase):
     def test_every_command_of_help_is_in_the_page(self):
         commands = help_commands()
         self.assertEqual(commands,
-                         ["init", "plan", "ingest", "settle", "close", "export", "verify"])
+                         ["init", "plan", "ingest", "settle", "close", "export", "explain",
+                          "report", "verify"])
         text = rendered_page()
         synopsis = text[text.index("SYNOPSIS"):text.index("DESCRIPTION")]
         listed = text[text.index("\nCOMMANDS"):text.index("\nOPTIONS")]

@@ -22,6 +22,8 @@ import unittest
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from helpers import PageTables, chromium, png_pixels, screenshot
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 EXAMPLE_DIR = os.path.join(SOURCE_DIR, "examples", "monthly_settlement")
@@ -337,6 +339,80 @@ class MonthlySettlement(unittest.TestCase):
         self.assertIn("ingested 1, duplicates 0", out)              # the late refund
         self.assertIn("verify: ok", out)
         self.assertEqual(self.proc.stderr, "")
+
+    # The anchor's network at the end of February: s-anchor rated 4.0 on
+    # 1 Jan; A a mom, B a doctor she recruited; m1 bound to B, m2 to A.
+    def test_anchor_in_the_network_exports(self):
+        self.assertIn(["s-anchor", "Ningbo Haishu (anchor)", "east", "4.00"],
+                      [list(r.values()) for r in self.csv("stores")])
+        rows = {r["distributor"]: r for r in self.csv("distributors")}
+        self.assertEqual((rows["anchor-mom-A"]["recruiter"], rows["anchor-mom-A"]["members"],
+                          rows["anchor-mom-A"]["grade"]), ("", "1", "1"))
+        self.assertEqual((rows["anchor-doc-B"]["kind"], rows["anchor-doc-B"]["recruiter"],
+                          rows["anchor-doc-B"]["members"]), ("doctor", "anchor-mom-A", "1"))
+        tree = [r["distributor"] for r in self.csv("tree")]
+        self.assertEqual(tree.index("anchor-doc-B"), tree.index("anchor-mom-A") + 1)
+
+    def test_explain_of_the_anchor_as_printed(self):
+        # February, A (README): 123.45 x 0.05 = 6.1725, bounty 20.00, override
+        # reversals -0.10 and -0.15; 25.9225 -> 25.92, carry 0.0025
+        out = self.proc.stdout
+        for words in ("Statement of anchor-mom-A for 2026-02 (closed)",
+                      "commission: 123.45 x 0.05 = 6.1725",
+                      "refund anchor-r1 on 2026-02-10 16:00: -(10.00 x 0.01) = -0.10",
+                      "refund anchor-r2-late on 2026-01-29 18:00: -(15.00 x 0.01) = -0.15",
+                      "Earned this month: commission 6.1725 + bounty 20.00 + override -0.25"
+                      " = 25.9225",
+                      "Carried to next month: total 25.9225 - payable 25.92 = 0.0025"):
+            self.assertIn(words, out)
+
+    def page(self):
+        path = os.path.join(self.out, "report-2026-02.html")
+        self.assertIn("report: %s" % path, self.proc.stdout)
+        with open(path, encoding="utf-8") as f:
+            return path, f.read()
+
+    def test_report_tables_are_the_exports(self):
+        path, text = self.page()
+        tables = PageTables(text).tables
+        names = {s["store"]: s["name"] for s in self.csv("stores")}
+        payouts = [p for p in self.csv("payouts") if p["period"] == "2026-02"]
+        self.assertEqual(tables["payouts"][1:-1],
+                         [[p["distributor"], p["store"], names[p["store"]], p["payable"],
+                           p["withheld"], p["net"]] for p in payouts])
+        statements = [r for r in self.csv("statements") if r["period"] == "2026-02"]
+        per_store = total_by(statements, "store", "accrued", "payable", "held")
+        withheld = total_by(payouts, "store", "withheld")
+        rows = {r[1]: r for r in tables["stores"][1:] if r[1]}
+        self.assertEqual(sorted(rows), sorted(per_store))
+        for store, (earned, payable, held) in per_store.items():
+            self.assertEqual([Decimal(v) for v in rows[store][5:9]],
+                             [earned, payable, held, withheld[store][0]], store)
+        # the anchor by hand: February's net sales -376.55, earned 0.9225, payable 25.92
+        self.assertEqual(rows["s-anchor"][3:7], ["2", "-376.55", "0.9225", "25.92"])
+        late = [r for r in tables["late"][1:] if r[2] == "anchor-r2-late"]
+        self.assertEqual(late, [
+            ["2026-02", "2026-01", "anchor-r2-late", "anchor-o2", "anchor-doc-B",
+             "commission_reversal", "-15.00"],
+            ["2026-02", "2026-01", "anchor-r2-late", "anchor-o2", "anchor-mom-A",
+             "override_reversal", "-0.15"]])
+        payable = {r["period"]: ZERO for r in self.csv("statements")}
+        for r in self.csv("statements"):
+            payable[r["period"]] += Decimal(r["payable"])
+        self.assertEqual([(r[0], Decimal(r[2])) for r in tables["trend"][1:]],
+                         sorted(payable.items()))
+        self.assertIn('class="ok">Conservation holds for each of the 38 distributors', text)
+
+    def test_report_renders_in_chromium(self):
+        if not chromium():
+            self.skipTest("no chromium (CI sets REFERRAL_REQUIRE_CHROMIUM=1 and has it)")
+        path, _ = self.page()
+        png = os.path.join(self.tmp, "report.png")
+        proc = screenshot(path, png)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-2000:])
+        width, height, colours = png_pixels(png)
+        self.assertEqual((width, height), (1280, 2000))
+        self.assertGreater(len(colours), 8, "the page rendered blank")
 
     def test_generator_is_deterministic(self):
         with tempfile.TemporaryDirectory() as again:

@@ -28,14 +28,16 @@ docs/formats.md (events, plan keys, export columns, exit codes).
 from .errors import (ConflictError, InputError, LibraryError, ReferralError, StateError,
                      StorageError, UsageError, VerifyError)
 from ._native import EXPECTED_VERSION_NUMBER
-from .rows import Grade, IngestResult, Line, Member, Payout, Row, Statement, Value
+from .rows import (Distributor, Grade, IngestResult, Line, Member, Payout, Row, Statement, StoreRow,
+                   TreeNode, Value)
 from .store import RowIterator, Store, library_path, library_version, status_name
 
 __version__ = "%d.%d.%d" % (EXPECTED_VERSION_NUMBER // 10000, EXPECTED_VERSION_NUMBER // 100 % 100,
                             EXPECTED_VERSION_NUMBER % 100)
 
 __all__ = [
-    "Store", "RowIterator", "Statement", "Line", "Grade", "Member", "Payout", "IngestResult", "Row", "Value",
+    "Store", "RowIterator", "Statement", "Line", "Grade", "Member", "Payout", "StoreRow",
+    "Distributor", "TreeNode", "IngestResult", "Row", "Value",
     "ReferralError", "UsageError", "InputError", "StateError", "ConflictError", "StorageError",
     "VerifyError", "LibraryError", "library_version", "library_path", "status_name",
     "EXPECTED_VERSION_NUMBER",

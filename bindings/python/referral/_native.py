@@ -58,6 +58,21 @@ class MemberInfo(ctypes.Structure):
     ]
 
 
+class ExportOptions(ctypes.Structure):
+    """struct referral_export_options (version 1)."""
+
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("period", ctypes.c_char_p),
+        ("format", ctypes.c_char_p),
+        ("distributors", ctypes.POINTER(ctypes.c_char_p)),
+        ("ndistributors", ctypes.c_size_t),
+        ("bom", ctypes.c_int),
+    ]
+
+
+EXPORT_OPTIONS_VERSION = 1
+
 # int (*referral_write_fn)(void *ctx, const char *data, size_t len).
 # `data` is declared as a plain pointer: c_char_p would stop at a NUL byte.
 WRITE_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
@@ -116,6 +131,15 @@ FUNCTIONS = [
     ("referral_rows_free", [RowsP], None, None),
     ("referral_export", [StoreP, _c_char_p, _c_char_p, _c_char_p, WRITE_FN, ctypes.c_void_p],
      _c_int, _check_store_status),
+    ("referral_export_options_init", [ctypes.POINTER(ExportOptions), ctypes.c_uint], _c_int, None),
+    ("referral_rows_open_ext", [StoreP, ctypes.POINTER(RowsP), _c_char_p,
+                                ctypes.POINTER(ExportOptions)], _c_int, _check_store_status),
+    ("referral_export_ext", [StoreP, _c_char_p, ctypes.POINTER(ExportOptions), WRITE_FN,
+                             ctypes.c_void_p], _c_int, _check_store_status),
+    ("referral_explain", [StoreP, _c_char_p, _c_char_p, _c_char_p, WRITE_FN, ctypes.c_void_p],
+     _c_int, _check_store_status),
+    ("referral_report", [StoreP, _c_char_p, WRITE_FN, ctypes.c_void_p], _c_int,
+     _check_store_status),
     ("referral_member_get", [StoreP, _c_char_p, ctypes.POINTER(MemberInfo)], _c_int,
      _check_store_status),
 ]

@@ -100,12 +100,56 @@ class Payout:
     net: Decimal
 
 
-Row = Union[Statement, Line, Grade, Member, Payout]
+@dataclass(frozen=True)
+class StoreRow:
+    """A store (export `stores`): its name and region, and its latest rating
+    as of the end of the latest period settled (None if not rated by then).
+    Named so because Store is the handle of a libreferral store."""
+
+    store: str
+    name: str
+    region: str
+    rating: Optional[Decimal]
+
+
+@dataclass(frozen=True)
+class Distributor:
+    """A distributor (export `distributors`): her store as of the end of the
+    latest period settled, her recruiter (None without one), when she joined
+    and left (ISO 8601 in the plan's offset; `terminated_at` None while she
+    has not), her grade in the earliest open period, and the members bound
+    to her at the end of that latest period."""
+
+    distributor: str
+    kind: str
+    store: str
+    recruiter: Optional[str]
+    joined_at: str
+    terminated_at: Optional[str]
+    grade: int
+    members: int
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """A row of the recruitment tree (export `tree`), in tree order: `depth`
+    0 without a recruiter; `terminated` True once she has left."""
+
+    distributor: str
+    recruiter: Optional[str]
+    depth: int
+    store: str
+    grade: int
+    terminated: bool
+
+
+Row = Union[Statement, Line, Grade, Member, Payout, StoreRow, Distributor, TreeNode]
 """Any of the row classes."""
 
-Value = Union[str, int, Decimal, None]
-"""One field of a row: str (periods, ids, names), int (counts, grades),
-Decimal (money, rates, ratings, points) or None (an empty field)."""
+Value = Union[str, int, bool, Decimal, None]
+"""One field of a row: str (periods, ids, names, instants), int (counts,
+grades), Decimal (money, rates, ratings, points), bool (flags) or None (an
+empty field)."""
 
 # table name -> (row class, the columns holding exact decimals)
 TABLES: Dict[str, Tuple[Type[Row], FrozenSet[str]]] = {
@@ -116,4 +160,10 @@ TABLES: Dict[str, Tuple[Type[Row], FrozenSet[str]]] = {
     "grades": (Grade, frozenset(("sales", "store_rating"))),
     "members": (Member, frozenset(("lifetime", "balance"))),
     "payouts": (Payout, frozenset(("payable", "withheld", "net"))),
+    "stores": (StoreRow, frozenset(("rating",))),
+    "distributors": (Distributor, frozenset()),
+    "tree": (TreeNode, frozenset()),
 }
+
+# columns holding "yes" or "no", read as bool
+FLAGS: FrozenSet[str] = frozenset(("terminated",))

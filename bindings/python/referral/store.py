@@ -10,10 +10,12 @@ from typing import (TYPE_CHECKING, Any, Callable, Dict, Generic, Iterable, List,
                     Set, Tuple, TypeVar, Union, cast, overload)
 
 from . import _native
-from ._native import lib, BatchP, MemberInfo, RowsP, StoreP, WRITE_FN
+from ._native import (lib, BatchP, EXPORT_OPTIONS_VERSION, ExportOptions, MemberInfo, RowsP,
+                      StoreP, WRITE_FN)
 from .errors import (REFERRAL_EINPUT, REFERRAL_EIO, REFERRAL_ESTATE, REFERRAL_EUSAGE,
                      ConflictError, InputError, ReferralError, UsageError, error_for)
-from .rows import TABLES, Grade, IngestResult, Line, Member, Payout, Row, Statement, Value
+from .rows import (FLAGS, TABLES, Distributor, Grade, IngestResult, Line, Member, Payout, Row,
+                   Statement, StoreRow, TreeNode, Value)
 
 if TYPE_CHECKING:
     import pandas  # only for the annotation of Store.to_pandas: imported there, lazily
@@ -28,6 +30,13 @@ EventArg = Union[Dict[str, Any], str, bytes, bytearray]
 """One event: a dict, or one JSON text line."""
 
 R = TypeVar("R", bound=Row)
+
+DistributorArg = Union[str, Iterable[str], None]
+"""Distributors to keep: one id, several ids, or None for all."""
+
+# tables without a distributor to choose, and without periods
+_NO_DISTRIBUTOR = ("members", "stores")
+_NO_PERIOD = ("members", "stores", "distributors", "tree")
 
 _MAX_REPORTED = 100  # bad lines a batch keeps (referral_batch_error)
 
@@ -80,9 +89,65 @@ def _event_line(event: EventArg) -> bytes:
     raise TypeError("an event must be a dict or a JSON text line, not %s" % type(event).__name__)
 
 
+def _export_options(period: Optional[str], distributor: DistributorArg,
+                    format: Optional[str] = None, bom: bool = False) -> Tuple[Any, Any]:
+    """A struct referral_export_options, and what must stay alive with it."""
+    opts = ExportOptions()
+    lib.referral_export_options_init(ctypes.byref(opts), EXPORT_OPTIONS_VERSION)
+    opts.period = _text_arg(period, "period")
+    opts.format = _text_arg(format, "format")
+    opts.bom = 1 if bom else 0
+    ids: List[bytes] = []
+    if isinstance(distributor, (str, bytes)):
+        ids = [cast(bytes, _text_arg(distributor, "distributor"))]
+    elif distributor is not None:
+        ids = [cast(bytes, _text_arg(d, "distributor")) for d in distributor]
+    array = (ctypes.c_char_p * max(len(ids), 1))(*ids)
+    opts.distributors = ctypes.cast(array, ctypes.POINTER(ctypes.c_char_p))
+    opts.ndistributors = len(ids)
+    return opts, (array, ids)
+
+
+# the keys of an explanation (Store.explain(format="json")) holding exact values
+_EXPLAIN_DECIMALS = frozenset((
+    "rate", "bounty_per_member", "override_rate", "base", "value", "commission", "bounty",
+    "override", "accrued", "released", "held", "opening_carry", "total", "rounded", "payable",
+    "closing_carry", "withheld", "net", "min_payout", "sales", "store_rating", "min",
+    "threshold", "fixed_deduction", "rate_deduction"))
+# of them, those that hold a period in a line ("released": the release period)
+_EXPLAIN_PERIODS = frozenset(("released",))
+
+
+def _exact(doc: Any, in_line: bool = False) -> Any:
+    """An explanation with its exact values as Decimal."""
+    if isinstance(doc, list):
+        return [_exact(v, in_line) for v in doc]
+    if not isinstance(doc, dict):
+        return doc
+    line = "type" in doc and "event" in doc
+    out: Dict[str, Any] = {}
+    for k, v in doc.items():
+        if isinstance(v, str) and k in _EXPLAIN_DECIMALS and not (line and k in _EXPLAIN_PERIODS):
+            out[k] = Decimal(v)
+        else:
+            out[k] = _exact(v, line)
+    return out
+
+
+def _check_table_args(table: str, period: Optional[str], distributor: DistributorArg) -> None:
+    if table in _NO_PERIOD and period is not None:
+        raise UsageError("%s takes no period" % table)
+    if table in _NO_DISTRIBUTOR and distributor is not None:
+        raise UsageError("%s takes no distributor" % table)
+
+
 def _message(ptr: Any) -> str:
     raw: Optional[bytes] = lib.referral_errmsg(ptr)
     return raw.decode("utf-8", "replace") if raw else ""
+
+
+def _flag(text: str) -> bool:
+    return text == "yes"
 
 
 class _Cursor:
@@ -114,11 +179,14 @@ class RowIterator(Generic[R]):
     fields of every row, in order.
     """
 
-    def __init__(self, store: "Store", table: str, period: Optional[str]) -> None:
+    def __init__(self, store: "Store", table: str, period: Optional[str],
+                 distributor: DistributorArg = None) -> None:
         handle = store._handle()
         ptr = RowsP()
-        lib.referral_rows_open(handle, ctypes.byref(ptr), _text_arg(table, "table"),
-                               _text_arg(period, "period"))
+        opts, keep = _export_options(period, distributor)
+        lib.referral_rows_open_ext(handle, ctypes.byref(ptr), _text_arg(table, "table"),
+                                   ctypes.byref(opts))
+        del keep
         self._store = store
         self._cursor = _Cursor(ptr, store)
         self._done = False
@@ -138,6 +206,8 @@ class RowIterator(Generic[R]):
             for i, name in enumerate(names):
                 if lib.referral_rows_column_is_number(ptr, i):
                     self._convert.append(int)
+                elif name in FLAGS:
+                    self._convert.append(_flag)
                 elif name in decimals:
                     self._convert.append(Decimal)
                 else:
@@ -391,64 +461,105 @@ class Store:
     # ---- reading -------------------------------------------------------
 
     @overload
-    def rows(self, table: Literal["statements"],
-             period: Optional[str] = None) -> RowIterator[Statement]: ...
+    def rows(self, table: Literal["statements"], period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Statement]: ...
 
     @overload
-    def rows(self, table: Literal["lines"], period: Optional[str] = None) -> RowIterator[Line]: ...
+    def rows(self, table: Literal["lines"], period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Line]: ...
 
     @overload
-    def rows(self, table: Literal["grades"], period: Optional[str] = None) -> RowIterator[Grade]: ...
+    def rows(self, table: Literal["grades"], period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Grade]: ...
 
     @overload
-    def rows(self, table: Literal["members"], period: None = None) -> RowIterator[Member]: ...
+    def rows(self, table: Literal["members"], period: None = None,
+             distributor: None = None) -> RowIterator[Member]: ...
 
     @overload
-    def rows(self, table: Literal["payouts"], period: Optional[str] = None) -> RowIterator[Payout]: ...
+    def rows(self, table: Literal["payouts"], period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Payout]: ...
 
     @overload
-    def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]: ...
+    def rows(self, table: Literal["stores"], period: None = None,
+             distributor: None = None) -> RowIterator[StoreRow]: ...
 
-    def rows(self, table: str, period: Optional[str] = None) -> RowIterator[Any]:
+    @overload
+    def rows(self, table: Literal["distributors"], period: None = None,
+             distributor: DistributorArg = None) -> RowIterator[Distributor]: ...
+
+    @overload
+    def rows(self, table: Literal["tree"], period: None = None,
+             distributor: DistributorArg = None) -> RowIterator[TreeNode]: ...
+
+    @overload
+    def rows(self, table: str, period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Any]: ...
+
+    def rows(self, table: str, period: Optional[str] = None,
+             distributor: DistributorArg = None) -> RowIterator[Any]:
         """A RowIterator over `table` ("statements", "lines", "grades",
-        "members", "payouts"), restricted to `period` if given (not for
-        members)."""
-        if table == "members" and period is not None:
-            raise UsageError("members takes no period")
-        return RowIterator(self, table, period)
+        "members", "payouts", "stores", "distributors", "tree"), restricted
+        to `period` if given (statements, lines, grades and payouts), and to
+        the rows of `distributor` (an id or several) if given: her rows, or
+        in the tree her and her downline. InputError names a distributor
+        that does not exist."""
+        _check_table_args(table, period, distributor)
+        return RowIterator(self, table, period, distributor)
 
-    def statements(self, period: Optional[str] = None) -> RowIterator[Statement]:
+    def statements(self, period: Optional[str] = None,
+                   distributor: DistributorArg = None) -> RowIterator[Statement]:
         """Iterates Statement objects, sorted as the export is."""
-        return self.rows("statements", period)
+        return self.rows("statements", period, distributor)
 
-    def lines(self, period: Optional[str] = None) -> RowIterator[Line]:
+    def lines(self, period: Optional[str] = None,
+              distributor: DistributorArg = None) -> RowIterator[Line]:
         """Iterates Line objects."""
-        return self.rows("lines", period)
+        return self.rows("lines", period, distributor)
 
-    def grades(self, period: Optional[str] = None) -> RowIterator[Grade]:
+    def grades(self, period: Optional[str] = None,
+               distributor: DistributorArg = None) -> RowIterator[Grade]:
         """Iterates Grade objects (closed periods only)."""
-        return self.rows("grades", period)
+        return self.rows("grades", period, distributor)
 
-    def payouts(self, period: Optional[str] = None) -> RowIterator[Payout]:
+    def payouts(self, period: Optional[str] = None,
+                distributor: DistributorArg = None) -> RowIterator[Payout]:
         """Iterates Payout objects: each statement with a payable above 0,
         with the tax withheld and the net, Decimals all."""
-        return self.rows("payouts", period)
+        return self.rows("payouts", period, distributor)
 
     def members(self) -> RowIterator[Member]:
         """Iterates Member objects, by member id."""
         return self.rows("members")
 
-    def rows_as_dicts(self, table: str, period: Optional[str] = None) -> List[Dict[str, Value]]:
+    def stores(self) -> RowIterator[StoreRow]:
+        """Iterates StoreRow objects, by store id: name, region, and the
+        latest rating as of the end of the latest period settled."""
+        return self.rows("stores")
+
+    def distributors(self, distributor: DistributorArg = None) -> RowIterator[Distributor]:
+        """Iterates Distributor objects, by id (only those asked for when
+        `distributor` is given)."""
+        return self.rows("distributors", None, distributor)
+
+    def tree(self, distributor: DistributorArg = None) -> RowIterator[TreeNode]:
+        """Iterates the recruitment tree as TreeNode objects, in tree order;
+        with `distributor`, only her (or their) downline, herself first."""
+        return self.rows("tree", None, distributor)
+
+    def rows_as_dicts(self, table: str, period: Optional[str] = None,
+                      distributor: DistributorArg = None) -> List[Dict[str, Value]]:
         """Every row of `table` (as for rows()) as a dict keyed by the export's
         columns, in column order: Decimal for money, rates, ratings and
         points, int for counts and grades, str for periods, ids and names,
         None for an empty field. The rows are read at once and the cursor is
         released before this returns."""
-        with self.rows(table, period) as it:
+        with self.rows(table, period, distributor) as it:
             names = it.columns
             return [dict(zip(names, values)) for values in it._all_values()]
 
-    def to_pandas(self, table: str, period: Optional[str] = None) -> "pandas.DataFrame":
+    def to_pandas(self, table: str, period: Optional[str] = None,
+                  distributor: DistributorArg = None) -> "pandas.DataFrame":
         """The rows of `table` (as for rows_as_dicts()) as a pandas DataFrame,
         one column per export column, in order, on a RangeIndex.
 
@@ -466,7 +577,7 @@ class Store:
                 "Store.to_pandas needs pandas, which is not installed (Debian: apt-get install "
                 "python3-pandas; or pip install pandas); Store.rows_as_dicts gives the same rows "
                 "without it") from e
-        with self.rows(table, period) as it:
+        with self.rows(table, period, distributor) as it:
             names = it.columns
             counts = [convert is int for convert in it._convert]
             rows = it._all_values()
@@ -491,13 +602,40 @@ class Store:
                       balance=Decimal(text["balance"]), tier=text["tier"],
                       sharer=text["sharer"] or None, effective_tier=text["effective_tier"])
 
-    def export(self, table: str, period: Optional[str] = None, format: str = "csv") -> str:
-        """The text of an export as str ("csv" or "json"), exactly what
-        `referral export DB TABLE [--period P] [--format F]` prints. The
-        repository's docs/formats.md describes the columns."""
-        if table == "members" and period is not None:
-            raise UsageError("members takes no period")
-        handle = self._handle()
+    def export(self, table: str, period: Optional[str] = None, format: str = "csv",
+               distributor: DistributorArg = None, bom: bool = False) -> str:
+        """The text of an export as str ("csv", "json", or "dot" for the
+        tree), exactly what `referral export DB TABLE [--period P] [--format
+        F] [--distributor ID]... [--bom]` prints. The repository's
+        docs/formats.md describes the columns."""
+        _check_table_args(table, period, distributor)
+        opts, keep = _export_options(period, distributor, format, bom)
+        return self._text(lambda callback: lib.referral_export_ext(
+            self._handle(), _text_arg(table, "table"), ctypes.byref(opts), callback, None))
+
+    def explain(self, distributor: str, period: str, format: str = "text") -> Any:
+        """How every figure of `distributor`'s statement of `period` came
+        about: plain words (format "text", a str), or the same as a dict
+        (format "json") whose exact values are Decimal. The period must be
+        closed or the settled draft (StateError otherwise); InputError names
+        a distributor that does not exist or has no statement then."""
+        if format not in ("text", "json"):
+            raise UsageError('unknown format "%s": expected text or json' % format)
+        text = self._text(lambda callback: lib.referral_explain(
+            self._handle(), _text_arg(distributor, "distributor"), _text_arg(period, "period"),
+            _text_arg(format, "format"), callback, None))
+        return _exact(json.loads(text)) if format == "json" else text
+
+    def report(self, period: str) -> str:
+        """The month end of `period` as one self-contained HTML page (str),
+        what `referral report DB --period P` writes. The period must be
+        closed or the settled draft (StateError otherwise)."""
+        return self._text(lambda callback: lib.referral_report(
+            self._handle(), _text_arg(period, "period"), callback, None))
+
+    def _text(self, call: Callable[[Any], Any]) -> str:
+        """The text a call writes through a referral_write_fn, as str."""
+        self._handle()
         chunks: List[bytes] = []
 
         def write(ctx: Optional[int], data: Optional[int], length: int) -> int:
@@ -508,8 +646,7 @@ class Store:
                 return 1
 
         callback = WRITE_FN(write)  # kept alive by this frame during the call
-        lib.referral_export(handle, _text_arg(table, "table"), _text_arg(period, "period"),
-                            _text_arg(format, "format"), callback, None)
+        call(callback)
         return b"".join(chunks).decode("utf-8")
 
 
