@@ -25,9 +25,13 @@ cli="$build/referral"
 		*) "${vg[@]}" "$cli" "$cmd" "$work/basic.db" $args >/dev/null ;;
 		esac
 	done <script.txt
-	for t in statements lines grades members; do
+	for t in statements lines grades members payouts stores distributors tree; do
 		"${vg[@]}" "$cli" export "$work/basic.db" "$t" --format json >/dev/null
 	done
+	"${vg[@]}" "$cli" export "$work/basic.db" tree --format dot >/dev/null
+	"${vg[@]}" "$cli" explain "$work/basic.db" D1 --period 2026-02 >/dev/null
+	"${vg[@]}" "$cli" explain "$work/basic.db" D1 --period 2026-02 --format json >/dev/null
+	"${vg[@]}" "$cli" report "$work/basic.db" --period 2026-03 --output "$work/report.html"
 )
 echo "valgrind: the worked example is clean"
 
@@ -35,7 +39,8 @@ echo "valgrind: the worked example is clean"
 # (test_ingest, test_plan, test_decimal, test_time) and the generated logs of
 # test_properties run under AddressSanitizer with leak checking instead
 # (./scripts/test.sh --sanitize), which is many times faster than valgrind.
-for t in "$build"/tests/test_store "$build"/tests/test_points "$build"/tests/test_settle; do
+for t in "$build"/tests/test_store "$build"/tests/test_points "$build"/tests/test_settle \
+	"$build"/tests/test_release "$build"/tests/test_month_end; do
 	[ -x "$t" ] || continue
 	"${vg[@]}" "$t" --jobs 1 >/dev/null 2>"$work/log" || { cat "$work/log"; exit 1; }
 	echo "valgrind: $(basename "$t") is clean"
