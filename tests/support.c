@@ -78,3 +78,14 @@ char *test_reference_plan(void)
 	cr_assert_not_null(text, "cannot read the reference plan %s", path);
 	return text;
 }
+
+char *test_dq(const char *s)
+{
+	char *out = strdup(s);
+
+	cr_assert_not_null(out);
+	for (char *p = out; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return out;
+}

@@ -411,8 +411,10 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 	}
 	memset(&e, 0, offsetof(struct event_in, num));
 	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = load_line(json, len, &jerr);
 	if (!root) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return batch_died(b, st_nomem(b->st));
 		if (json_error_code(&jerr) == json_error_invalid_utf8)
 			bad_utf8(&b->ck, json, len, (size_t)jerr.position);
 		else

@@ -1,0 +1,176 @@
+/*
+ * test_findings.c — lines and stores that a hostile test of the library
+ * found to be handled wrongly, each a test of its own: numbers in unknown
+ * fields, files that are not stores, unknown schema versions, and the
+ * messages of storage failures (a busy store, a full disk).
+ *
+ * JSON lines are written with ' for " to stay readable; dq() swaps them.
+ */
+#include <criterion/criterion.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "referral/referral.h"
+#include "support.h"
+
+static const char *const NETWORK[] = {
+	"{'type':'store','id':'s1','at':'2026-01-01T08:00:00+08:00','name':'Store One','region':'east'}",
+	"{'type':'distributor','id':'D1','at':'2026-01-03T09:00:00+08:00','kind':'doctor','store':'s1','recruiter':null}",
+	"{'type':'member','id':'m1','at':'2026-01-04T09:00:00+08:00','distributor':'D1'}",
+	NULL
+};
+
+static char db_path[512];
+
+#define dq test_dq
+
+/* What one batch did: the commit's status, the first error, the counts. */
+struct run {
+	int rc;
+	long ingested, duplicates, nerrors;
+	char err[600];
+};
+
+static struct run run_lines(referral_store *st, const char *const *lines)
+{
+	struct run r = {0};
+	referral_batch *b = NULL;
+	cr_assert_eq(referral_batch_begin(st, &b, "x.jsonl"), REFERRAL_OK, "%s", referral_errmsg(st));
+	for (int i = 0; lines[i]; i++) {
+		char *j = dq(lines[i]);
+		referral_batch_add_json(b, j, strlen(j), i + 1);
+		free(j);
+	}
+	r.rc = referral_batch_commit(b);
+	r.ingested = referral_batch_ingested(b);
+	r.duplicates = referral_batch_duplicates(b);
+	r.nerrors = referral_batch_error_count(b);
+	const char *e = referral_batch_error(b, 0);
+	snprintf(r.err, sizeof r.err, "%s", e ? e : "");
+	referral_batch_free(b);
+	return r;
+}
+
+static struct run run_one(referral_store *st, const char *line)
+{
+	const char *lines[] = {line, NULL};
+	return run_lines(st, lines);
+}
+
+static referral_store *network(void)
+{
+	char *text = test_reference_plan();
+	referral_store *st = NULL;
+	snprintf(db_path, sizeof db_path, "%s", test_db_path());
+	int rc = referral_store_create(&st, db_path, text);
+	free(text);
+	cr_assert_eq(rc, REFERRAL_OK, "create: %s", referral_errmsg(st));
+	struct run r = run_lines(st, NETWORK);
+	cr_assert_eq(r.rc, REFERRAL_OK, "network: %s", r.err);
+	return st;
+}
+
+/* ---- numbers in unknown fields ---------------------------------------------- */
+
+#define ORDER(id) "{'type':'order','id':'" id "','at':'2026-01-10T12:00:00+08:00','member':'m1','amount':'1.00'"
+
+/* A field the spec does not define is ignored, whatever number it holds:
+ * neither reader converts it. */
+Test(unknown_fields, huge_numbers_are_ignored)
+{
+	static const char *const lines[] = {
+		ORDER("u1") ",'extra':123456789012345678901234567890}",
+		ORDER("u2") ",'extra':1e999999}",
+		ORDER("u3") ",'extra':-1e-999999,'more':{'a':[1e400,true,false,null,'x\\n'],'b':{}}}",
+		/* escapes and non-ASCII send the line to jansson */
+		ORDER("u4") ",'note':'caf\\u00e9','extra':123456789012345678901234567890}",
+		"{'type':'store','id':'u5','at':'2026-01-02T10:00:00+08:00','name':'\xe5\xba\x97','region':'x','n':[1e999999,{'k':99999999999999999999999}]}",
+		ORDER("u6") ",'x':[],'y':[[[[]]]],'z':0,'w':-0.5E+3}",
+		NULL
+	};
+	referral_store *st = network();
+	struct run r = run_lines(st, lines);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s", r.err);
+	cr_assert_eq(r.ingested, 6);
+	referral_store_free(st);
+}
+
+/* The same lines without their unknown fields are identical repeats. */
+Test(unknown_fields, same_event_with_or_without_them)
+{
+	static const char *const with[] = {
+		ORDER("v1") ",'extra':123456789012345678901234567890}",
+		ORDER("v2") ",'extra':{'deep':[1e999999]},'note':'a\\tb'}",
+		NULL
+	};
+	static const char *const without[] = {ORDER("v1") "}", ORDER("v2") "}", NULL};
+	referral_store *st = network();
+	struct run r = run_lines(st, with);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s", r.err);
+	r = run_lines(st, without);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s", r.err);
+	cr_assert_eq(r.duplicates, 2);
+	referral_store_free(st);
+}
+
+/* The plain reader itself takes such lines, and still declines what it is
+ * not sure of. */
+Test(unknown_fields, plain_reader_skips_and_declines)
+{
+	static const struct {
+		const char *line;
+		int plain;
+	} cases[] = {
+		{ORDER("a") ",'extra':123456789012345678901234567890}", 1},
+		{ORDER("a") ",'x':{'a':[1,2.5e-3,'s\\\\',{}],'b':null}}", 1},
+		{ORDER("a") ",'x':1,'x':2}", 0},            /* repeated unknown key */
+		{ORDER("a") ",'x':{'k':1,'k':2}}", 0},      /* repeated nested key */
+		{ORDER("a") ",'x':'\\u0041'}", 0},          /* \u escape */
+		{ORDER("a") ",'x':'\xc3\xa9'}", 0},         /* non-ASCII */
+		{ORDER("a") ",'x':01}", 0},                 /* bad number */
+		{ORDER("a") ",'x':1.}", 0},
+		{ORDER("a") ",'x':1e}", 0},
+		{ORDER("a") ",'x':-}", 0},
+		{ORDER("a") ",'x':1x}", 0},
+		{ORDER("a") ",'x':[1,]}", 0},
+		{ORDER("a") ",'x':{'a':1,}}", 0},
+		{ORDER("a") ",'x':tru}", 0},
+		{ORDER("a") ",'x':nullx}", 0},
+		{ORDER("a") ",'x':[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]}", 0}, /* deep */
+		{ORDER("a") ",'x':{'\\u006b':1}}", 0},     /* escaped key */
+		{ORDER("a") ",'x':'a\\qb'}", 0},            /* bad escape */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *j = dq(cases[i].line);
+		struct event_in e;
+		memset(&e, 0, offsetof(struct event_in, num));
+		cr_assert_eq(read_plain(j, strlen(j), &e), cases[i].plain, "case %zu: %s", i, j);
+		free(j);
+	}
+}
+
+/* A number too large in a field of the spec keeps jansson's message, and a
+ * line that is bad JSON after an ignored number reports its real fault. */
+Test(unknown_fields, messages_stay)
+{
+	referral_store *st = network();
+	struct run r = run_one(st, ORDER("w1") ",'points':1e999999}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_str_eq(r.err, "x.jsonl:1: invalid JSON at column 106: real number overflow near '1e999999'");
+	r = run_one(st, "{'type':'order','id':'w2','at':'2026-01-10T12:00:00+08:00','member':'m1','amount':123456789012345678901234567890}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_str_eq(r.err, "x.jsonl:1: invalid JSON at column 112: too big integer");
+	r = run_one(st, ORDER("w3") ",'extra':1e999999,'note':'caf\xc3\xa9',}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert_str_eq(r.err, "x.jsonl:1: invalid JSON at column 121: string or '}' expected near '}'");
+	r = run_one(st, ORDER("w4") ",'x':1,'x':123456789012345678901234567890}");
+	cr_assert_eq(r.rc, REFERRAL_EINPUT);
+	cr_assert(strstr(r.err, "duplicate object key") != NULL, "%s", r.err);
+	referral_store_free(st);
+}
