@@ -174,3 +174,115 @@ Test(unknown_fields, messages_stay)
 	cr_assert(strstr(r.err, "duplicate object key") != NULL, "%s", r.err);
 	referral_store_free(st);
 }
+
+/* ---- files that are not stores --------------------------------------------- */
+
+/* The whole of a file, or NULL if it cannot be read; *n its size. */
+static char *slurp(const char *path, long *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	*n = -1;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (*n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (data = malloc((size_t)*n + 1)) && fread(data, 1, (size_t)*n, f) != (size_t)*n) {
+		free(data);
+		data = NULL;
+	}
+	fclose(f);
+	return data;
+}
+
+#define raw_sql test_sql
+
+/* A file at a fresh path holding `text` `times` times, into path. */
+static void make_file(char *path, size_t cap, const char *text, int times)
+{
+	snprintf(path, cap, "%s", test_db_path());
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	for (int i = 0; i < times; i++)
+		fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* Opening `path` (and creating a store at it when `create`) fails with
+ * `status` and a message holding `needle`, and leaves the file byte for
+ * byte as it was, with no write-ahead log beside it. */
+static void refused_untouched(const char *path, int create, int status, const char *needle)
+{
+	long before_n, after_n;
+	char *before = slurp(path, &before_n), wal[600];
+	cr_assert_geq(before_n, 0);
+	referral_store *st = NULL;
+	int rc;
+	if (create) {
+		char *text = test_reference_plan();
+		rc = referral_store_create(&st, path, text);
+		free(text);
+	} else {
+		rc = referral_store_open(&st, path);
+	}
+	cr_assert_eq(rc, status, "%s: %s", path, referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), needle), "%s: \"%s\" lacks \"%s\"", path,
+		  referral_errmsg(st), needle);
+	referral_store_free(st);
+	char *after = slurp(path, &after_n);
+	cr_assert_eq(after_n, before_n, "%s: %ld bytes became %ld", path, before_n, after_n);
+	cr_assert(before_n == 0 || !memcmp(before, after, (size_t)before_n), "%s was changed", path);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	cr_assert_neq(access(wal, F_OK), 0, "%s was left", wal);
+	free(before);
+	free(after);
+}
+
+/* A SQLite database of another program is neither switched to WAL nor
+ * otherwise written, by an open or an init. */
+Test(not_a_store, a_foreign_database_is_never_written)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s", test_db_path());
+	cr_assert_eq(raw_sql(path, "CREATE TABLE t(x); INSERT INTO t VALUES(1)"), SQLITE_OK);
+	refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
+	refused_untouched(path, 1, REFERRAL_ESTATE, "already holds other data");
+	/* a schema version of ours on tables of someone else's */
+	cr_assert_eq(raw_sql(path, "PRAGMA user_version = 2"), SQLITE_OK);
+	refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
+	refused_untouched(path, 1, REFERRAL_ESTATE, "already initialised");
+}
+
+/* An empty file stays empty when opened (init makes a store of it). */
+Test(not_a_store, an_empty_file_stays_empty)
+{
+	char path[600];
+	make_file(path, sizeof path, "", 0);
+	refused_untouched(path, 0, REFERRAL_EIO, "not initialised (run init)");
+}
+
+/* A file of text is reported as not a store, and not changed. */
+Test(not_a_store, a_text_file_is_not_changed)
+{
+	char path[600];
+	make_file(path, sizeof path, "this is not a SQLite database\n", 100);
+	refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
+	refused_untouched(path, 1, REFERRAL_EIO, "not a usable SQLite file");
+}
+
+/* A store whose schema version is none this library knows says so. */
+Test(not_a_store, an_unknown_schema_version_is_named)
+{
+	referral_store *st = network();
+	referral_store_free(st);
+	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = -1"), SQLITE_OK);
+	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
+	char want[800];
+	snprintf(want, sizeof want,
+		 "store \"%s\": schema version -1 is unknown (this library knows 1 to 3)", db_path);
+	cr_assert_str_eq(referral_errmsg(st), want);
+	referral_store_free(st);
+	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = 4"), SQLITE_OK);
+	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "schema version 4 is newer"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}

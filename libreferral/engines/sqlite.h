@@ -47,6 +47,12 @@ struct sqlite_engine {
 	struct engine base;
 	sqlite3 *db;
 	char *path;
+	/* opened with immutable=1: a WAL store in a directory or on a mount
+	 * where its -shm cannot be made, read as it is (sqlite.c) */
+	int immutable;
+	/* inside a transaction that writes: a failure to open a file then is
+	 * one to write it */
+	int writing;
 	sqlite3_stmt *q[SQ_COUNT];
 	/* a lookup's texts, lent until the next one */
 	struct strbuf row_text;

@@ -130,7 +130,8 @@ static int prepare(struct ev_stream *s, sqlite3 *db, int period, int64_t limit)
 static int start_reader(struct ev_stream *s, int period, int64_t limit)
 {
 	const char *path = sqlite3_db_filename(s->eng->db, "main");
-	if (!stream_use_thread || !path || !*path)
+	/* an immutable store is read only through the URI it was opened by */
+	if (!stream_use_thread || !path || !*path || s->eng->immutable)
 		return -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 		    SQLITE_OK ||
