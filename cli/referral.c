@@ -191,7 +191,10 @@ static int open_store(const char *path, referral_store **st)
 	return rc;
 }
 
-static char *read_file(const char *path)
+/* The whole of a file, NUL-terminated; NULL with errno set if it cannot
+ * be read. A NUL inside it would end the text early: *nul is its offset,
+ * or -1. */
+static char *read_file(const char *path, long *nul)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -219,7 +222,27 @@ static char *read_file(const char *path)
 		return NULL;
 	}
 	buf[len] = '\0';
+	char *first = memchr(buf, '\0', len);
+	*nul = first ? (long)(first - buf) : -1;
 	return buf;
+}
+
+/* The text of the plan file `path`, or NULL after a message. */
+static char *read_plan(const char *path, int *rc)
+{
+	long nul;
+	char *text = read_file(path, &nul);
+	if (!text) {
+		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", path, strerror(errno));
+		*rc = REFERRAL_EIO;
+	} else if (nul >= 0) {
+		fprintf(stderr, "referral: plan \"%s\": a NUL byte at offset %ld: a plan is JSON text\n",
+			path, nul);
+		free(text);
+		text = NULL;
+		*rc = REFERRAL_EINPUT;
+	}
+	return text;
 }
 
 /* ---- arguments ---------------------------------------------------------- */
@@ -297,14 +320,13 @@ static int parse_args(const struct command *c, int argc, char **argv, char **ope
 
 static int cmd_init(char **operand, const char **value)
 {
-	const char *db = operand[0], *plan = value[0];
-	char *text = read_file(plan);
-	if (!text) {
-		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
-		return REFERRAL_EIO;
-	}
+	const char *db = operand[0];
+	int rc;
+	char *text = read_plan(value[0], &rc);
+	if (!text)
+		return rc;
 	referral_store *st;
-	int rc = referral_store_create(&st, db, text);
+	rc = referral_store_create(&st, db, text);
 	free(text);
 	if (rc)
 		report(st, rc);
@@ -314,14 +336,13 @@ static int cmd_init(char **operand, const char **value)
 
 static int cmd_plan(char **operand, const char **value)
 {
-	const char *db = operand[0], *plan = operand[1], *from = value[0];
-	char *text = read_file(plan);
-	if (!text) {
-		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
-		return REFERRAL_EIO;
-	}
+	const char *db = operand[0], *from = value[0];
+	int rc;
+	char *text = read_plan(operand[1], &rc);
+	if (!text)
+		return rc;
 	referral_store *st;
-	int rc = open_store(db, &st);
+	rc = open_store(db, &st);
 	if (!rc)
 		rc = report(st, referral_plan_add(st, text, from));
 	free(text);

@@ -286,3 +286,94 @@ Test(not_a_store, an_unknown_schema_version_is_named)
 	cr_assert(strstr(referral_errmsg(st), "schema version 4 is newer"), "%s", referral_errmsg(st));
 	referral_store_free(st);
 }
+
+/* ---- messages that name what is wrong --------------------------------------- */
+
+/* A byte order mark inside a line is named wherever a message quotes it. */
+Test(messages, a_byte_order_mark_is_named)
+{
+	static const char *const lines[] = {
+		"{'type':'store','id':'s9\xef\xbb\xbf','at':'2026-01-01T08:00:00+08:00','name':'x','region':'y'}",
+		"{'type':'order','id':'o9','at':'2026-01-10T12:00:00+08:00','member':'m1','amount':'\xef\xbb\xbf" "1.00'}",
+		"{'type':'store\xef\xbb\xbf','id':'s7'}",
+		"\xef\xbb\xbf{'type':'store','id':'s8'}",
+		NULL
+	};
+	static const char *const want[] = {
+		"x.jsonl:1: store \"s9U+FEFF\": field \"id\": expected an id (1-64 characters of "
+		"[A-Za-z0-9._:@/-]), got \"s9U+FEFF\"",
+		"x.jsonl:2: order \"o9\": field \"amount\": expected a string of digits with up to 2 "
+		"decimals, like \"12.34\", got \"U+FEFF1.00\"",
+		"x.jsonl:3: unknown event type \"storeU+FEFF\"",
+		"x.jsonl:4: invalid JSON at column 1: '[' or '{' expected near 'U+FEFF'",
+	};
+	referral_store *st = network();
+	referral_batch *b = NULL;
+	cr_assert_eq(referral_batch_begin(st, &b, "x.jsonl"), REFERRAL_OK);
+	for (int i = 0; lines[i]; i++) {
+		char *j = dq(lines[i]);
+		referral_batch_add_json(b, j, strlen(j), i + 1);
+		free(j);
+	}
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_EINPUT);
+	for (int i = 0; i < 4; i++)
+		cr_assert_str_eq(referral_batch_error(b, i), want[i]);
+	referral_batch_free(b);
+	referral_store_free(st);
+}
+
+/* A directory given as the file of a batch says so. */
+Test(messages, a_directory_is_not_a_file_of_events)
+{
+	referral_store *st = network();
+	referral_batch *b = NULL;
+	char want[600];
+	cr_assert_eq(referral_batch_begin(st, &b, "dir"), REFERRAL_OK);
+	cr_assert_eq(referral_batch_add_file(b, test_tmpdir()), REFERRAL_EIO);
+	snprintf(want, sizeof want, "%s: cannot open: Is a directory", test_tmpdir());
+	cr_assert_str_eq(referral_errmsg(st), want);
+	referral_batch_free(b);
+	referral_store_free(st);
+}
+
+/* Another process holding the store: every wait of more than 5 s ends
+ * with the same message and REFERRAL_ESTATE, whether it is the open
+ * (a lock that keeps readers out) or a write (the write lock). */
+static void assert_busy(referral_store *st, int rc)
+{
+	char want[700];
+	snprintf(want, sizeof want, "store \"%s\": another process is writing to it; try again",
+		 db_path);
+	cr_assert_eq(rc, REFERRAL_ESTATE, "%s", referral_errmsg(st));
+	cr_assert_str_eq(referral_errmsg(st), want);
+}
+
+Test(messages, a_store_locked_against_readers_is_busy, .timeout = 30)
+{
+	referral_store *st = network();
+	referral_store_free(st);
+	sqlite3 *other;
+	cr_assert_eq(sqlite3_open(db_path, &other), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(other, "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;"
+				  " CREATE TABLE other(x); COMMIT", NULL, NULL, NULL), SQLITE_OK,
+		     "%s", sqlite3_errmsg(other));
+	assert_busy(st, referral_store_open(&st, db_path));
+	referral_store_free(st);
+	sqlite3_close(other);
+}
+
+Test(messages, a_store_being_written_is_busy, .timeout = 30)
+{
+	referral_store *st = network();
+	sqlite3 *other;
+	referral_batch *b = NULL;
+	cr_assert_eq(sqlite3_open(db_path, &other), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_busy(st, referral_batch_begin(st, &b, "x.jsonl"));
+	cr_assert_null(b);
+	assert_busy(st, referral_close(st, "2026-01"));
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_store_free(st);
+}

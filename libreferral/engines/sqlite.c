@@ -56,9 +56,8 @@ static int readonly_cause(const char *path, char *buf, size_t cap)
 	return 1;
 }
 
-int sq_fail(struct sqlite_engine *q, const char *what)
+int sq_fail_code(struct sqlite_engine *q, int code, const char *what, const char *text)
 {
-	int code = sqlite3_errcode(q->db);
 	char cause[4200];
 	if (code == SQLITE_NOMEM)
 		return st_nomem(q->base.st);
@@ -73,9 +72,13 @@ int sq_fail(struct sqlite_engine *q, const char *what)
 		return st_fail(q->base.st, REFERRAL_EIO,
 			       "store \"%s\": cannot write: it could only be opened read-only", q->path);
 	if (code == SQLITE_FULL)
-		return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": %s: %s", q->path, what,
-			       sqlite3_errmsg(q->db));
-	return st_fail(q->base.st, REFERRAL_EIO, "storage: %s: %s", what, sqlite3_errmsg(q->db));
+		return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": %s: %s", q->path, what, text);
+	return st_fail(q->base.st, REFERRAL_EIO, "storage: %s: %s", what, text);
+}
+
+int sq_fail(struct sqlite_engine *q, const char *what)
+{
+	return sq_fail_code(q, sqlite3_errcode(q->db), what, sqlite3_errmsg(q->db));
 }
 
 int sq_exec(struct sqlite_engine *q, const char *sql)
@@ -340,10 +343,7 @@ static int tune(struct sqlite_engine *q)
 				" PRAGMA cache_size=-262144; PRAGMA temp_store=FILE;"
 				" PRAGMA mmap_size=17179869184",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return sqlite3_errcode(q->db) == SQLITE_NOMEM
-			       ? st_nomem(q->base.st)
-			       : st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": not a usable SQLite file: %s",
-					 q->path, sqlite3_errmsg(q->db));
+		return sq_fail(q, "setting up the connection");
 	return 0;
 }
 

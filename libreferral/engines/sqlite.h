@@ -63,6 +63,10 @@ static inline struct sqlite_engine *sq(struct engine *e) { return (struct sqlite
 /* Records the SQLite error of the handle with some context; returns
  * REFERRAL_EIO ("out of memory" when it is one). */
 int sq_fail(struct sqlite_engine *q, const char *what);
+/* The same for SQLite's `code` and message `text` of a failure the
+ * handle may not hold (a blob's, another connection's). A busy store, one
+ * that cannot be written and a full disk get messages naming the store. */
+int sq_fail_code(struct sqlite_engine *q, int code, const char *what, const char *text);
 int sq_exec(struct sqlite_engine *q, const char *sql);
 /* Prepares `sql`, recording the error on failure. */
 int sq_prepare(struct sqlite_engine *q, const char *sql, sqlite3_stmt **out);
