@@ -348,7 +348,7 @@ int referral_export(referral_store *st, const char *table, const char *period, c
 			sb_putc(&sb, '\n');
 		}
 		n++;
-		if (!sb.data) {
+		if (sb.failed) {
 			rc = st_nomem(st);
 			break;
 		}
@@ -361,6 +361,8 @@ int referral_export(referral_store *st, const char *table, const char *period, c
 		rc = -more;
 	if (!rc && json)
 		sb_puts(&sb, n ? "\n]\n" : "]\n");
+	if (!rc && sb.failed)
+		rc = st_nomem(st);
 	if (!rc && flush(&sb, write, ctx, 1))
 		rc = st_fail(st, REFERRAL_EIO, "export: the output could not be written");
 	sb_free(&sb);
@@ -419,7 +421,7 @@ int referral_member_get(referral_store *st, const char *member, referral_member_
 	sb_puts(b, bl);
 	sb_putc(b, '\0');
 	o_s = b->len;
-	if (sb_puts(b, sharer_id)) {
+	if (sb_puts(b, sharer_id) || b->failed) {
 		rc = st_nomem(st);
 		goto out;
 	}

@@ -200,7 +200,7 @@ static void record_error(referral_batch *b, long line, int conflict)
 			failed = sb_append(&full, m, (size_t)(bom - m)) || sb_puts(&full, "U+FEFF");
 			m = bom + 3;
 		}
-		if (failed || sb_puts(&full, m))
+		if (failed || b->ck.msg.failed || sb_puts(&full, m))
 			sb_free(&full);
 		b->errors[b->nerrors] = full.data; /* NULL if out of memory: reported as such */
 	}

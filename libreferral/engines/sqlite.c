@@ -199,6 +199,7 @@ static const char *const stmt_sql[SQ_COUNT] = {
 	[SQ_BINDINGS] = "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
 			" UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
 	[SQ_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
+	[SQ_ROLLBACK] = "ROLLBACK",
 };
 
 /* The frozen-period triggers of one table. */
@@ -271,14 +272,14 @@ static int sq_begin(struct engine *e, enum tx_kind kind)
 	return rc;
 }
 
+static void sq_rollback(struct engine *e);
+
 static int sq_commit(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = sq_fail(q, "commit");
-		if (!sqlite3_get_autocommit(q->db))
-			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-		q->writing = 0;
+		sq_rollback(e);
 		return rc;
 	}
 	q->writing = 0;
@@ -288,6 +289,12 @@ static int sq_commit(struct engine *e)
 static void sq_rollback(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
+	/* the prepared statement: a rollback after memory ran out must not
+	 * need memory itself, or the handle would stay in the transaction */
+	if (q->db && !sqlite3_get_autocommit(q->db) && q->q[SQ_ROLLBACK]) {
+		sqlite3_step(q->q[SQ_ROLLBACK]);
+		sqlite3_reset(q->q[SQ_ROLLBACK]);
+	}
 	if (q->db && !sqlite3_get_autocommit(q->db))
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 	q->writing = 0;
@@ -605,8 +612,12 @@ static void sq_free(struct engine *e)
 	if (!q)
 		return;
 	for (int i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(q->q[i]);
+		if (i != SQ_ROLLBACK) {
+			sqlite3_finalize(q->q[i]);
+			q->q[i] = NULL;
+		}
 	sq_rollback(e);
+	sqlite3_finalize(q->q[SQ_ROLLBACK]);
 	sqlite3_close(q->db);
 	sb_free(&q->row_text);
 	free(q->path);

@@ -40,6 +40,7 @@ enum sqlite_stmt_id {
 	SQ_BY_REF,        /* ref1, type -> seq, at, booked, ref2, num, txt1 */
 	SQ_BINDINGS,      /* member seq -> at, window, distributor of each binding */
 	SQ_LAST_BINDING,  /* distributor seq -> the latest start of a binding to her */
+	SQ_ROLLBACK,      /* ROLLBACK, prepared: a rollback then needs no memory */
 	SQ_COUNT
 };
 

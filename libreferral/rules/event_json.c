@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "jsonload.h"
 
 /* The name of the JSON key whose string value holds byte `pos`, found by
  * walking back over `"key" : "...` from it; NULL if the layout is
@@ -353,7 +354,7 @@ static int key_at(const char *s, size_t pos, const char **key, size_t *n)
  * read again; a number in a field of the spec keeps jansson's message. */
 json_t *load_line(const char *json, size_t len, json_error_t *err)
 {
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, err);
+	json_t *root = json_load_checked(json, len, JSON_REJECT_DUPLICATES, err);
 	char *copy = NULL;
 	/* each pass rewrites one number; a line has fewer than len numbers */
 	for (size_t pass = 0; !root && pass < len; pass++) {
@@ -370,9 +371,7 @@ json_t *load_line(const char *json, size_t len, json_error_t *err)
 			break; /* the number is a field's own value, or its place is unclear */
 		if (!copy) {
 			if (!(copy = malloc(len))) {
-				/* as jansson marks its own: json_error_code() reads it */
-				snprintf(err->text, sizeof err->text, "out of memory");
-				err->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_out_of_memory;
+				json_error_set_nomem(err);
 				break;
 			}
 			memcpy(copy, json, len);
@@ -380,7 +379,7 @@ json_t *load_line(const char *json, size_t len, json_error_t *err)
 		copy[start] = '0';
 		memset(copy + start + 1, ' ', stop - start - 1);
 		/* the same length: a later error keeps its column */
-		root = json_loadb(copy, len, JSON_REJECT_DUPLICATES, err);
+		root = json_load_checked(copy, len, JSON_REJECT_DUPLICATES, err);
 	}
 	free(copy);
 	return root;
