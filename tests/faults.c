@@ -42,7 +42,7 @@ static int fail_now(enum fault_kind kind)
 	if (!armed || paused || armed_kind != kind)
 		return 0;
 	long n = ++counted;
-	if (kind == FAULT_BUSY ? n >= fail_at : n == fail_at) {
+	if (kind == FAULT_BUSY || kind == FAULT_FULL ? n >= fail_at : n == fail_at) {
 		failed = 1;
 		return 1;
 	}
@@ -118,6 +118,8 @@ static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
 	if (fail_now(FAULT_IO))
 		return write_error();
+	if (fail_now(FAULT_FULL))
+		return SQLITE_FULL;
 	return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
 }
 

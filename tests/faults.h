@@ -22,14 +22,15 @@
 #ifndef REFERRAL_TEST_FAULTS_H
 #define REFERRAL_TEST_FAULTS_H
 
-enum fault_kind { FAULT_NONE, FAULT_ALLOC, FAULT_IO, FAULT_BUSY };
+enum fault_kind { FAULT_NONE, FAULT_ALLOC, FAULT_IO, FAULT_BUSY, FAULT_FULL };
 
 /* Installs the counting allocators and the VFS; call before anything uses
  * SQLite (a constructor does it). */
 void fault_install(void);
 /* From now on counts operations of `kind`, and fails the n-th (1-based)
  * once. FAULT_BUSY fails every lock from the n-th on with SQLITE_BUSY: a
- * lock of the file, or the write lock of its write-ahead log. */
+ * lock of the file, or the write lock of its write-ahead log. FAULT_FULL
+ * fails every write from the n-th on with SQLITE_FULL: a disk that is full. */
 void fault_arm(enum fault_kind kind, long n);
 /* Stops counting; returns whether the armed failure happened. */
 int fault_disarm(void);

@@ -426,3 +426,31 @@ Test(faults, plan) { report(&ops[3]); }
 Test(faults, verify) { report(&ops[4]); }
 Test(faults, export) { report(&ops[5]); }
 Test(faults, member) { report(&ops[6]); }
+
+/* A disk that fills up while a batch, a close or a plan is written: the
+ * message names the store, and nothing of the call is stored. */
+Test(faults, a_full_disk_names_the_store)
+{
+	char path[600], want[700];
+	snprintf(path, sizeof path, "%s/full.db", scratch_dir());
+	make_store(path, CLOSE2);
+	char *before = contents(path);
+	referral_store *st = open_store(path);
+	snprintf(want, sizeof want, "store \"%s\": ", path);
+	const struct op *writes[] = {&ops[0], &ops[2], &ops[3]};
+	for (int i = 0; i < 3; i++) {
+		fault_arm(FAULT_FULL, 1);
+		int rc = writes[i]->run(st);
+		cr_assert(fault_disarm(), "%s wrote nothing", writes[i]->name);
+		cr_assert_eq(rc, REFERRAL_EIO, "%s: %s", writes[i]->name, referral_errmsg(st));
+		cr_assert(!strncmp(referral_errmsg(st), want, strlen(want)) &&
+				  strstr(referral_errmsg(st), "database or disk is full"),
+			  "%s: %s", writes[i]->name, referral_errmsg(st));
+	}
+	referral_store_free(st);
+	char *now = contents(path);
+	cr_assert_str_eq(now, before);
+	free(now);
+	free(before);
+	unlink(path);
+}
