@@ -11,13 +11,43 @@
  *      log grew by exactly the events ingested (nothing when rejected);
  *   3. when 2 committed, again: every line is now an identical repeat, so
  *      nothing is ingested.
+ * And each line the plain reader takes (rules/event_json.c) must be one
+ * jansson reads to the same type and fields: the two readers never differ.
  */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "fuzz.h"
+
+/* The plain reader and jansson agree on `line` whenever the plain reader
+ * takes it. */
+static void same_reading(const char *line, size_t len)
+{
+	struct event_in e;
+	memset(&e, 0, offsetof(struct event_in, num));
+	if (!read_plain(line, len, &e))
+		return;
+	json_error_t err;
+	json_t *root = load_line(line, len, &err);
+	FUZZ_CHECK(json_is_object(root), "the plain reader took a line jansson refuses: %s", err.text);
+	json_t *type = json_object_get(root, "type");
+	FUZZ_CHECK(json_is_string(type) && !strcmp(json_string_value(type), ev_type_names[e.type]),
+		   "the readers differ on the type");
+	for (int f = 0; f < NFIELDS; f++) {
+		json_t *v = json_object_get(root, field_names[f]);
+		int state = !v ? FS_ABSENT : json_is_null(v) ? FS_NULL : json_is_string(v) ? FS_STRING
+											 : FS_OTHER;
+		FUZZ_CHECK(state == e.f[f].state, "the readers differ on field %s", field_names[f]);
+		if (state == FS_STRING)
+			FUZZ_CHECK(json_string_length(v) == e.f[f].n &&
+					   !memcmp(json_string_value(v), e.f[f].s, e.f[f].n),
+				   "the readers differ on the value of field %s", field_names[f]);
+	}
+	json_decref(root);
+}
 
 static int batch_file(referral_store *st, const uint8_t *data, size_t size, long *ingested,
 		      long *duplicates)
@@ -49,6 +79,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = fuzz_batch(st, base, strlen(base), 1, &ingested, &duplicates);
 	FUZZ_CHECK(rc == 0 && ingested == 5, "base: %d %s", rc, referral_errmsg(st));
 	int64_t before = fuzz_events(st);
+	for (size_t i = 0; i < size;) {
+		const char *line = (const char *)data + i, *nl = memchr(line, '\n', size - i);
+		size_t len = nl ? (size_t)(nl - line) : size - i;
+		same_reading(line, len);
+		i += len + 1;
+	}
 
 	rc = fuzz_batch(st, (const char *)data, size, 0, &ingested, &duplicates);
 	FUZZ_CHECK(rc == 0 || rc == REFERRAL_EINPUT || rc == REFERRAL_ESTATE, "add: %d %s", rc,

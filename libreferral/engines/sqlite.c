@@ -371,7 +371,8 @@ static int reopen_immutable(struct sqlite_engine *q)
 		return SQLITE_CANTOPEN;
 	}
 	sb_reset(&uri);
-	int bad = sb_puts(&uri, "file:");
+	/* file:///abs/path, file:rel/path; %, ? and # escaped */
+	int bad = sb_puts(&uri, q->path[0] == '/' ? "file://" : "file:");
 	for (const char *p = q->path; *p && !bad; p++)
 		bad = strchr("%?#", *p) ? sb_printf(&uri, "%%%02X", (unsigned char)*p) : sb_putc(&uri, *p);
 	if (bad || sb_puts(&uri, "?immutable=1")) {

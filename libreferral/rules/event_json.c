@@ -151,7 +151,7 @@ static const char *skip_number(const char *p, const char *end)
 			return NULL;
 	}
 	/* a number runs into a letter or a point: jansson's "invalid token" */
-	if (p < end && !strchr(" \t\r\n,]}", *p))
+	if (p < end && (!*p || !strchr(" \t\r\n,]}", *p)))
 		return NULL;
 	return p;
 }
@@ -165,7 +165,7 @@ static const char *skip_string(const char *p, const char *end)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80)
 			return NULL;
 		if (*p == '\\') {
-			if (++p == end || !strchr("\"\\/bfnrt", *p))
+			if (++p == end || !*p || !strchr("\"\\/bfnrt", *p))
 				return NULL;
 		}
 		p++;
@@ -363,7 +363,7 @@ json_t *load_line(const char *json, size_t len, json_error_t *err)
 			break;
 		const char *src = copy ? copy : json;
 		size_t stop = (size_t)err->position, start = stop, n;
-		while (start > 0 && strchr("0123456789+-.eE", src[start - 1]))
+		while (start > 0 && src[start - 1] && strchr("0123456789+-.eE", src[start - 1]))
 			start--;
 		const char *key;
 		if (start == stop || !key_at(src, start, &key, &n) || memchr(key, '\\', n) ||
