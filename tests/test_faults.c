@@ -408,13 +408,28 @@ static void teardown(void)
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 600);
 
+/* v with a comma between thousands: 1,234. */
+static const char *grouped(char *buf, long v)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof digits, "%ld", v), k = 0;
+	for (int j = 0; j < n; j++) {
+		if (j && (n - j) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = digits[j];
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
 static void report(const struct op *op)
 {
 	long alloc = loop(op, FAULT_ALLOC);
 	long io = loop(op, FAULT_IO);
 	long busy = loop(op, FAULT_BUSY);
-	fprintf(stderr, "%s: %ld allocation failure points, %ld I/O failure points, %ld busy locks,"
-			" all recovered\n", op->name, alloc, io, busy);
+	char a[32], i[32], b[32];
+	fprintf(stderr, "%s: %s allocation failure points, %s I/O failure points, %s busy locks,"
+			" all recovered\n", op->name, grouped(a, alloc), grouped(i, io), grouped(b, busy));
 	cr_assert_gt(alloc, 0);
 	cr_assert_gt(io, 0);
 }
