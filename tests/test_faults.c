@@ -1,7 +1,8 @@
 /*
  * test_faults.c — the fault-injection loops, as SQLite tests itself: for
  * each operation of the worked example (tests/fixtures/basic) — ingest,
- * settle, close, a plan version, verify — fail the N-th allocation, then
+ * settle, close, a plan version, verify, the exports, a member's points,
+ * opening the store — fail the N-th allocation, then
  * the N-th I/O operation, for N = 1, 2, ... until the operation succeeds
  * without meeting the failure (faults.h says what is counted). After
  * every failure:
@@ -210,6 +211,24 @@ static int op_settle(referral_store *st) { return referral_settle(st, "2026-01")
 static int op_close(referral_store *st) { return referral_close(st, "2026-02"); }
 static int op_plan(referral_store *st) { return referral_plan_add(st, plan_json, "2026-02"); }
 static int op_verify(referral_store *st) { return referral_verify(st); }
+
+/* The path of the store under test, for an operation that opens it. */
+static const char *store_path;
+
+/* Opening the store (a second handle) and closing it. */
+static int op_open(referral_store *st)
+{
+	(void)st;
+	referral_store *other = NULL;
+	int rc = referral_store_open(&other, store_path);
+	if (rc) { /* the message, on the handle the loop reads */
+		fault_pause();
+		st_fail(st, rc, "%s", referral_errmsg(other));
+		fault_resume();
+	}
+	referral_store_free(other);
+	return rc;
+}
 static int op_member(referral_store *st)
 {
 	referral_member_info info;
@@ -237,6 +256,7 @@ static const struct op ops[] = {
 	{"verify", NSTEPS, op_verify, 1},
 	{"export", NSTEPS, op_export, 1},
 	{"member", NSTEPS, op_member, 1},
+	{"open", NSTEPS, op_open, 1},
 };
 
 static referral_store *open_store(const char *path)
@@ -282,6 +302,7 @@ static long loop(const struct op *op, enum fault_kind kind)
 	copy_file(tpl, work);
 	referral_store *st = open_store(work);
 	output_len = 0;
+	store_path = work;
 	cr_assert_eq(op->run(st), REFERRAL_OK, "%s: %s", op->name, referral_errmsg(st));
 	referral_store_free(st);
 	char *after = contents(work);
@@ -298,6 +319,7 @@ static long loop(const struct op *op, enum fault_kind kind)
 	 * loop, and the template is checked to be unchanged at the end */
 	referral_store *kept = NULL;
 	for (n = 1;; n += stride, covered++) {
+		store_path = op->reads ? tpl : work;
 		if (op->reads) {
 			st = kept ? kept : open_store(tpl);
 			if (kind == FAULT_ALLOC)
@@ -441,6 +463,7 @@ Test(faults, plan) { report(&ops[3]); }
 Test(faults, verify) { report(&ops[4]); }
 Test(faults, export) { report(&ops[5]); }
 Test(faults, member) { report(&ops[6]); }
+Test(faults, open) { report(&ops[7]); }
 
 /* A disk that fills up while a batch, a close or a plan is written: the
  * message names the store, and nothing of the call is stored. */
