@@ -196,7 +196,10 @@ static int open_store(const char *path, referral_store **st)
 	return rc;
 }
 
-static char *read_file(const char *path)
+/* The whole of a file, NUL-terminated; NULL with errno set if it cannot
+ * be read. A NUL inside it would end the text early: *nul is its offset,
+ * or -1. */
+static char *read_file(const char *path, long *nul)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -224,7 +227,27 @@ static char *read_file(const char *path)
 		return NULL;
 	}
 	buf[len] = '\0';
+	char *first = memchr(buf, '\0', len);
+	*nul = first ? (long)(first - buf) : -1;
 	return buf;
+}
+
+/* The text of the plan file `path`, or NULL after a message. */
+static char *read_plan(const char *path, int *rc)
+{
+	long nul;
+	char *text = read_file(path, &nul);
+	if (!text) {
+		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", path, strerror(errno));
+		*rc = REFERRAL_EIO;
+	} else if (nul >= 0) {
+		fprintf(stderr, "referral: plan \"%s\": a NUL byte at offset %ld: a plan is JSON text\n",
+			path, nul);
+		free(text);
+		text = NULL;
+		*rc = REFERRAL_EINPUT;
+	}
+	return text;
 }
 
 /* ---- arguments ---------------------------------------------------------- */
@@ -329,14 +352,13 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 
 static int cmd_init(struct args *a)
 {
-	const char *db = a->operand[0], *plan = a->value[0];
-	char *text = read_file(plan);
-	if (!text) {
-		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
-		return REFERRAL_EIO;
-	}
+	const char *db = a->operand[0];
+	int rc;
+	char *text = read_plan(a->value[0], &rc);
+	if (!text)
+		return rc;
 	referral_store *st;
-	int rc = referral_store_create(&st, db, text);
+	rc = referral_store_create(&st, db, text);
 	free(text);
 	if (rc)
 		report(st, rc);
@@ -346,14 +368,13 @@ static int cmd_init(struct args *a)
 
 static int cmd_plan(struct args *a)
 {
-	const char *db = a->operand[0], *plan = a->operand[1], *from = a->value[0];
-	char *text = read_file(plan);
-	if (!text) {
-		fprintf(stderr, "referral: plan \"%s\": cannot read: %s\n", plan, strerror(errno));
-		return REFERRAL_EIO;
-	}
+	const char *db = a->operand[0], *from = a->value[0];
+	int rc;
+	char *text = read_plan(a->operand[1], &rc);
+	if (!text)
+		return rc;
 	referral_store *st;
-	int rc = open_store(db, &st);
+	rc = open_store(db, &st);
 	if (!rc)
 		rc = report(st, referral_plan_add(st, text, from));
 	free(text);

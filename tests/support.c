@@ -3,6 +3,7 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +78,27 @@ char *test_reference_plan(void)
 
 	cr_assert_not_null(text, "cannot read the reference plan %s", path);
 	return text;
+}
+
+char *test_dq(const char *s)
+{
+	char *out = strdup(s);
+
+	cr_assert_not_null(out);
+	for (char *p = out; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return out;
+}
+
+int test_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
 }

@@ -14,5 +14,11 @@ char *test_read_file(const char *path);
 /* The reference plan text (tests/fixtures/reference-plan.json), malloc'd;
  * fails the running test when it cannot be read. */
 char *test_reference_plan(void);
+/* The JSON text of a line written with ' for " (malloc'd; fails the running
+ * test when out of memory). */
+char *test_dq(const char *s);
+/* Runs SQL on the file directly, outside the library: SQLite's code, -1
+ * when it cannot be opened. */
+int test_sql(const char *path, const char *sql);
 
 #endif

@@ -20,16 +20,7 @@ static void teardown(void) { free(plan_text); }
 
 TestSuite(store, .init = setup, .fini = teardown);
 
-/* Runs one SQL statement on the file directly; returns the SQLite code. */
-static int raw_sql(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
-}
+#define raw_sql test_sql
 
 static long count_rows(const char *path, const char *table)
 {

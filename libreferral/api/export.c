@@ -587,7 +587,7 @@ int referral_export_ext(referral_store *st, const char *table, const referral_ex
 			sb_putc(&sb, '\n');
 		}
 		n++;
-		if (!sb.data) {
+		if (sb.failed) {
 			rc = st_nomem(st);
 			break;
 		}
@@ -598,9 +598,9 @@ int referral_export_ext(referral_store *st, const char *table, const referral_ex
 	}
 	if (!rc && more < 0)
 		rc = -more;
-	if (!rc && json && sb_puts(&sb, n ? "\n]\n" : "]\n"))
-		rc = st_nomem(st);
-	if (!rc && !sb.data)
+	if (!rc && json)
+		sb_puts(&sb, n ? "\n]\n" : "]\n");
+	if (!rc && sb.failed)
 		rc = st_nomem(st);
 	if (!rc && flush(&sb, write, ctx, 1))
 		rc = st_fail(st, REFERRAL_EIO, "export: the output could not be written");
@@ -670,7 +670,7 @@ int referral_member_get(referral_store *st, const char *member, referral_member_
 	sb_puts(b, bl);
 	sb_putc(b, '\0');
 	o_s = b->len;
-	if (sb_puts(b, sharer_id)) {
+	if (sb_puts(b, sharer_id) || b->failed) {
 		rc = st_nomem(st);
 		goto out;
 	}

@@ -193,7 +193,15 @@ static void record_error(referral_batch *b, long line, int conflict)
 		b->nconflicts++;
 	if (b->nerrors < MAX_REPORTED) {
 		struct strbuf full = {0};
-		sb_printf(&full, "%s:%ld: %s", b->source, line, sb_str(&b->ck.msg));
+		const char *m = sb_str(&b->ck.msg), *bom;
+		int failed = sb_printf(&full, "%s:%ld: ", b->source, line);
+		/* a byte order mark in what the message quotes would not show */
+		while (!failed && (bom = strstr(m, "\xEF\xBB\xBF"))) {
+			failed = sb_append(&full, m, (size_t)(bom - m)) || sb_puts(&full, "U+FEFF");
+			m = bom + 3;
+		}
+		if (failed || b->ck.msg.failed || sb_puts(&full, m))
+			sb_free(&full);
 		b->errors[b->nerrors] = full.data; /* NULL if out of memory: reported as such */
 	}
 	b->nerrors++;
@@ -382,19 +390,6 @@ static int c_field_null_means_null(int type, int f)
 	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
 }
 
-/* Records jansson's message about a line that is not JSON. jansson quotes
- * the token it stopped at as raw bytes, where a byte order mark (EF BB BF)
- * would not show: it is shown as U+FEFF. */
-static void bad_json(referral_batch *b, const struct event_in *e, const json_error_t *jerr)
-{
-	const char *bom = strstr(jerr->text, "\xEF\xBB\xBF");
-	if (bom)
-		bad(&b->ck, e, "invalid JSON at column %d: %.*sU+FEFF%s", jerr->column,
-		    (int)(bom - jerr->text), jerr->text, bom + 3);
-	else
-		bad(&b->ck, e, "invalid JSON at column %d: %s", jerr->column, jerr->text);
-}
-
 int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
 {
 	int rc = batch_usable(b);
@@ -411,12 +406,14 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 	}
 	memset(&e, 0, offsetof(struct event_in, num));
 	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = load_line(json, len, &jerr);
 	if (!root) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return batch_died(b, st_nomem(b->st));
 		if (json_error_code(&jerr) == json_error_invalid_utf8)
 			bad_utf8(&b->ck, json, len, (size_t)jerr.position);
 		else
-			bad_json(b, &e, &jerr);
+			bad(&b->ck, &e, "invalid JSON at column %d: %s", jerr.column, jerr.text);
 		record_error(b, line, 0);
 		return REFERRAL_EINPUT;
 	}

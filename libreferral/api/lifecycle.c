@@ -103,11 +103,15 @@ static int settle_or_close(referral_store *st, const char *period_arg, int closi
 	figures_free(&figs);
 	st->phase = NULL;
 	if (rc || (rc = ENG(st, commit))) {
+		/* the state need_earliest_open() read is the store's: the
+		 * transaction wrote no plan and no close */
 		ENG(st, rollback);
-		st_load_state(st); /* as the store is; the message stays the failure's */
 		return rc;
 	}
-	return st_load_state(st);
+	/* nothing that can fail once the close is stored */
+	if (closing)
+		st->first_open = period + 1;
+	return 0;
 }
 
 int referral_settle(referral_store *st, const char *period) { return settle_or_close(st, period, 0); }

@@ -65,18 +65,27 @@ int64_t binding_end(const referral_store *st, int64_t bound_at, int months, int6
 	return term < end ? term : end;
 }
 
+static void free_versions(struct plan_version *plans, int n)
+{
+	for (int i = 0; i < n; i++)
+		plan_clear(&plans[i].p);
+	free(plans);
+}
+
 static void free_plans(referral_store *st)
 {
-	for (int i = 0; i < st->nplans; i++)
-		plan_clear(&st->plans[i].p);
-	free(st->plans);
+	free_versions(st->plans, st->nplans);
 	st->plans = NULL;
 	st->nplans = 0;
 }
 
+/* Plan versions being read, then the earliest open period; the handle's
+ * own are replaced only once everything is read (st_load_state). */
 struct plan_load {
 	referral_store *st;
+	struct plan_version *plans;
 	int n, cap;
+	int first_open;
 };
 
 static int put_plan(void *ctx, int effective, const char *body)
@@ -86,27 +95,30 @@ static int put_plan(void *ctx, int effective, const char *body)
 	char err[512];
 	if (L->n == L->cap) {
 		int cap = L->cap ? 2 * L->cap : 4;
-		struct plan_version *n = realloc(st->plans, (size_t)cap * sizeof *n);
+		struct plan_version *n = realloc(L->plans, (size_t)cap * sizeof *n);
 		if (!n)
 			return st_nomem(st);
-		st->plans = n;
+		L->plans = n;
 		L->cap = cap;
 	}
-	struct plan_version *v = &st->plans[L->n];
+	struct plan_version *v = &L->plans[L->n];
 	memset(v, 0, sizeof *v);
 	v->from = effective;
-	if (!body || plan_parse_stored(&v->p, body, err, sizeof err))
+	int rc = body ? plan_parse_stored(&v->p, body, err, sizeof err) : -1;
+	if (rc == PLAN_NOMEM)
+		return st_nomem(st);
+	if (rc)
 		return st_fail(st, REFERRAL_EIO, "storage: a stored plan is invalid: %s",
 			       body ? err : "no text");
-	st->nplans = ++L->n;
+	L->n++;
 	return 0;
 }
 
 static int put_closed(void *ctx, int period, int64_t last_seq)
 {
-	referral_store *st = ctx;
+	struct plan_load *L = ctx;
 	(void)last_seq;
-	st->first_open = period + 1; /* ascending: the last one wins */
+	L->first_open = period + 1; /* ascending: the last one wins */
 	return 0;
 }
 
@@ -134,18 +146,40 @@ void periods_free(struct periods *p)
 	p->n = p->cap = 0;
 }
 
+/* Reads the plans and the earliest open period into *L; 0 or a status,
+ * with what was read freed. */
+static int load_state(referral_store *st, struct plan_load *L)
+{
+	*L = (struct plan_load){.st = st};
+	int rc = ENG(st, plans, put_plan, L);
+	if (!rc && L->n == 0)
+		rc = st_fail(st, REFERRAL_EIO, "storage: the store has no plan");
+	if (!rc) {
+		/* the earliest open period: the one after the last close */
+		L->first_open = L->plans[0].p.start_period;
+		rc = ENG(st, closes, put_closed, L);
+	}
+	if (rc)
+		free_versions(L->plans, L->n);
+	return rc;
+}
+
+/* Makes what load_state() read the handle's own; cannot fail. */
+static void install_state(referral_store *st, struct plan_load *L)
+{
+	free_plans(st);
+	st->plans = L->plans;
+	st->nplans = L->n;
+	st->first_open = L->first_open;
+}
+
 int st_load_state(referral_store *st)
 {
-	struct plan_load L = {st, 0, 0};
-	free_plans(st);
-	int rc = ENG(st, plans, put_plan, &L);
-	if (rc)
-		return rc;
-	if (st->nplans == 0)
-		return st_fail(st, REFERRAL_EIO, "storage: the store has no plan");
-	/* the earliest open period: the one after the last close */
-	st->first_open = st->plans[0].p.start_period;
-	return ENG(st, closes, put_closed, st);
+	struct plan_load L;
+	int rc = load_state(st, &L);
+	if (!rc)
+		install_state(st, &L);
+	return rc;
 }
 
 /* A handle on the store `where` names, with its engine: 0 with *out set,
@@ -168,12 +202,14 @@ int referral_store_create(referral_store **out, const char *path, const char *pl
 	plan p;
 	*out = NULL;
 	/* the plan first: a bad plan must not leave a file behind */
-	if (!plan_json || plan_parse(&p, plan_json, err, sizeof err)) {
+	int parsed = plan_json ? plan_parse(&p, plan_json, err, sizeof err) : 0;
+	if (!plan_json || parsed) {
 		referral_store *st = *out = calloc(1, sizeof *st);
 		if (!st)
 			return REFERRAL_EIO;
-		return plan_json ? st_fail(st, REFERRAL_EINPUT, "%s", err)
-				 : st_fail(st, REFERRAL_EUSAGE, "no plan given");
+		return !plan_json ? st_fail(st, REFERRAL_EUSAGE, "no plan given")
+		       : parsed == PLAN_NOMEM ? st_nomem(st)
+					      : st_fail(st, REFERRAL_EINPUT, "%s", err);
 	}
 	int start = p.start_period;
 	plan_clear(&p);
@@ -225,8 +261,8 @@ int referral_plan_add(referral_store *st, const char *plan_json, const char *fro
 		return rc;
 	if (!plan_json)
 		return st_fail(st, REFERRAL_EUSAGE, "no plan given");
-	if (plan_parse(&p, plan_json, err, sizeof err))
-		return st_fail(st, REFERRAL_EINPUT, "%s", err);
+	if ((rc = plan_parse(&p, plan_json, err, sizeof err)))
+		return rc == PLAN_NOMEM ? st_nomem(st) : st_fail(st, REFERRAL_EINPUT, "%s", err);
 	const plan *first = &st->plans[0].p;
 	if (p.utc_offset_min != first->utc_offset_min || p.start_period != first->start_period) {
 		plan_clear(&p);
@@ -246,11 +282,20 @@ int referral_plan_add(referral_store *st, const char *plan_json, const char *fro
 			     "period %s is closed: a plan can take effect from %s at the earliest", a,
 			     b);
 	}
-	if (rc || (rc = ENG(st, plan_add, from, plan_json)) || (rc = ENG(st, commit))) {
+	/* the plans as they will be, read before the commit: nothing that can
+	 * fail is left once the version is stored */
+	struct plan_load L = {0};
+	if (rc || (rc = ENG(st, plan_add, from, plan_json)) || (rc = load_state(st, &L))) {
 		ENG(st, rollback);
 		return rc;
 	}
-	return st_load_state(st);
+	if ((rc = ENG(st, commit))) {
+		free_versions(L.plans, L.n);
+		ENG(st, rollback);
+		return rc;
+	}
+	install_state(st, &L);
+	return 0;
 }
 
 int referral_set_progress(referral_store *st, referral_progress_fn fn, void *ctx)

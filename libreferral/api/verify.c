@@ -79,7 +79,7 @@ static int derive_statements(void *ctx, const struct statement_row *rows, size_t
 		if (rc)
 			return rc;
 		statement_text(&c->statements.text, &rows[i]);
-		if (sb_putc(&c->statements.text, '\0'))
+		if (sb_putc(&c->statements.text, '\0') || c->statements.text.failed)
 			return st_nomem(c->st);
 	}
 	return 0;
@@ -93,7 +93,7 @@ static int derive_grades(void *ctx, const struct grade_row *rows, size_t n)
 		if (rc)
 			return rc;
 		grade_text(&c->grades.text, &rows[i]);
-		if (sb_putc(&c->grades.text, '\0'))
+		if (sb_putc(&c->grades.text, '\0') || c->grades.text.failed)
 			return st_nomem(c->st);
 	}
 	return 0;
@@ -220,7 +220,7 @@ static int differs(struct walk *w, int64_t dist, const char *side)
 static int walk_row(struct walk *w, int64_t dist)
 {
 	struct derived *d = w->d;
-	if (!w->row.data)
+	if (!w->row.data || w->row.failed)
 		return st_nomem(w->c->st);
 	if (w->next < d->n && d->dist[w->next] < dist)
 		return differs(w, d->dist[w->next], "is missing from the store");

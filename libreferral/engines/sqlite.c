@@ -10,9 +10,13 @@
  * IMMEDIATE), so a batch, a settle and a close exclude one another; readers
  * see the snapshot of their transaction and never wait.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "sqlite.h"
 #include "timeutil.h"
@@ -21,15 +25,60 @@
 
 /* ---- errors and small helpers ------------------------------------------------ */
 
-int sq_fail(struct sqlite_engine *q, const char *what)
+/* The directory of `path` into buf: "." when it names none. */
+static void dir_of(const char *path, char *buf, size_t cap)
 {
-	int code = sqlite3_errcode(q->db);
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(buf, cap, ".");
+	else if (slash == path)
+		snprintf(buf, cap, "/");
+	else
+		snprintf(buf, cap, "%.*s", (int)(slash - path), path);
+}
+
+/* Why the file at `path` (existing or to be made) cannot be written, into
+ * buf: its filesystem is mounted read-only, its directory or the file
+ * itself is read-only. 0 when none of these is so. */
+static int readonly_cause(const char *path, char *buf, size_t cap)
+{
+	char dir[4096];
+	struct statvfs vfs;
+	dir_of(path, dir, sizeof dir);
+	if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		snprintf(buf, cap, "the filesystem of the directory \"%s\" is mounted read-only", dir);
+	else if (access(dir, W_OK) != 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+		snprintf(buf, cap, "the directory \"%s\" is read-only", dir);
+	else if (access(path, W_OK) != 0 && (errno == EACCES || errno == EROFS || errno == EPERM))
+		snprintf(buf, cap, "the file is read-only");
+	else
+		return 0;
+	return 1;
+}
+
+int sq_fail_code(struct sqlite_engine *q, int code, const char *what, const char *text)
+{
+	char cause[4200];
 	if (code == SQLITE_NOMEM)
 		return st_nomem(q->base.st);
 	if (code == SQLITE_BUSY)
 		return st_fail(q->base.st, REFERRAL_ESTATE,
 			       "store \"%s\": another process is writing to it; try again", q->path);
-	return st_fail(q->base.st, REFERRAL_EIO, "storage: %s: %s", what, sqlite3_errmsg(q->db));
+	if ((code == SQLITE_READONLY || (code == SQLITE_CANTOPEN && q->writing)) &&
+	    readonly_cause(q->path, cause, sizeof cause))
+		return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": cannot write: %s", q->path,
+			       cause);
+	if (code == SQLITE_READONLY && q->immutable)
+		return st_fail(q->base.st, REFERRAL_EIO,
+			       "store \"%s\": cannot write: it could only be opened read-only", q->path);
+	if (code == SQLITE_FULL)
+		return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": %s: %s", q->path, what, text);
+	return st_fail(q->base.st, REFERRAL_EIO, "storage: %s: %s", what, text);
+}
+
+int sq_fail(struct sqlite_engine *q, const char *what)
+{
+	return sq_fail_code(q, sqlite3_errcode(q->db), what, sqlite3_errmsg(q->db));
 }
 
 int sq_exec(struct sqlite_engine *q, const char *sql)
@@ -157,6 +206,7 @@ static const char *const stmt_sql[SQ_COUNT] = {
 	[SQ_BINDINGS] = "SELECT at, num, ref2 FROM events WHERE seq = ?1 AND ref2 IS NOT NULL"
 			" UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = ?1 AND type = 7",
 	[SQ_LAST_BINDING] = "SELECT max(at) FROM events WHERE ref2 = ?1 AND type IN (6, 7)",
+	[SQ_ROLLBACK] = "ROLLBACK",
 };
 
 /* The frozen-period triggers of one table. */
@@ -221,26 +271,40 @@ static int sq_begin(struct engine *e, enum tx_kind kind)
 {
 	/* writers take the write lock at once: a batch, a settle, a close and
 	 * a plan never interleave; readers read their snapshot */
-	return sq_exec(sq(e), kind == TX_READ || kind == TX_VERIFY ? "BEGIN" : "BEGIN IMMEDIATE");
+	struct sqlite_engine *q = sq(e);
+	q->writing = kind != TX_READ && kind != TX_VERIFY;
+	int rc = sq_exec(q, q->writing ? "BEGIN IMMEDIATE" : "BEGIN");
+	if (rc)
+		q->writing = 0;
+	return rc;
 }
+
+static void sq_rollback(struct engine *e);
 
 static int sq_commit(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		int rc = sq_fail(q, "commit");
-		if (!sqlite3_get_autocommit(q->db))
-			sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		sq_rollback(e);
 		return rc;
 	}
+	q->writing = 0;
 	return 0;
 }
 
 static void sq_rollback(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
+	/* the prepared statement: a rollback after memory ran out must not
+	 * need memory itself, or the handle would stay in the transaction */
+	if (q->db && !sqlite3_get_autocommit(q->db) && q->q[SQ_ROLLBACK]) {
+		sqlite3_step(q->q[SQ_ROLLBACK]);
+		sqlite3_reset(q->q[SQ_ROLLBACK]);
+	}
 	if (q->db && !sqlite3_get_autocommit(q->db))
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	q->writing = 0;
 }
 
 static int insert_plan(struct sqlite_engine *q, int effective, const char *body)
@@ -257,14 +321,151 @@ static int insert_plan(struct sqlite_engine *q, int effective, const char *body)
 	return rc;
 }
 
+/* ---- opening: what the file is, before anything is written to it ------------- */
+
+static void connection_setup(struct sqlite_engine *q)
+{
+	sqlite3_extended_result_codes(q->db, 0);
+	sqlite3_busy_timeout(q->db, 5000);
+}
+
+/* What the file holds, read without writing to it: its schema version, the
+ * objects of its schema, and how many of the tables plans and events are
+ * among them. Returns the SQLite code of the reading. */
+static int inspect(struct sqlite_engine *q, int *version, int *objects, int *ours)
+{
+	sqlite3_stmt *s = NULL;
+	int code = sqlite3_prepare_v2(q->db,
+				      "SELECT (SELECT user_version FROM pragma_user_version), count(*),"
+				      " coalesce(sum(type = 'table' AND name IN ('plans', 'events')), 0)"
+				      " FROM sqlite_schema", -1, &s, NULL);
+	if (code == SQLITE_OK && (code = sqlite3_step(s)) == SQLITE_ROW) {
+		*version = sqlite3_column_int(s, 0);
+		*objects = sqlite3_column_int(s, 1);
+		*ours = sqlite3_column_int(s, 2);
+		code = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return code;
+}
+
+/* The settings of a connection once its file could be read, none of which
+ * writes to it. */
+static int tune(struct sqlite_engine *q)
+{
+	if (sqlite3_exec(q->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+				" PRAGMA cache_size=-262144; PRAGMA temp_store=FILE;"
+				" PRAGMA mmap_size=17179869184",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(q, "setting up the connection");
+	return 0;
+}
+
+/* A WAL store whose -shm cannot be made (its directory or its mount is
+ * read-only) cannot be read by SQLite the usual way. When the store has no
+ * write-ahead log to replay, the main file holds every commit and nothing
+ * can be writing to it (a writer would need that log), so it is opened
+ * again as immutable, read-only. Returns the SQLite code of the reopening
+ * (SQLITE_CANTOPEN when there is a log to replay). */
+static int reopen_immutable(struct sqlite_engine *q)
+{
+	struct strbuf uri = {0};
+	struct stat sb;
+	if (sb_printf(&uri, "%s-wal", q->path))
+		return SQLITE_NOMEM;
+	if (stat(sb_str(&uri), &sb) == 0 && sb.st_size > 0) {
+		sb_free(&uri);
+		return SQLITE_CANTOPEN;
+	}
+	sb_reset(&uri);
+	/* file:///abs/path, file:rel/path; %, ? and # escaped */
+	int bad = sb_puts(&uri, q->path[0] == '/' ? "file://" : "file:");
+	for (const char *p = q->path; *p && !bad; p++)
+		bad = strchr("%?#", *p) ? sb_printf(&uri, "%%%02X", (unsigned char)*p) : sb_putc(&uri, *p);
+	if (bad || sb_puts(&uri, "?immutable=1")) {
+		sb_free(&uri);
+		return SQLITE_NOMEM;
+	}
+	sqlite3_close(q->db);
+	q->db = NULL;
+	int code = sqlite3_open_v2(sb_str(&uri), &q->db,
+				   SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+	sb_free(&uri);
+	if (code == SQLITE_OK) {
+		q->immutable = 1;
+		connection_setup(q);
+	}
+	return !q->db ? SQLITE_NOMEM : code;
+}
+
+/* The message of a file that could not be inspected (SQLite's `code`). */
+static int inspect_failed(struct sqlite_engine *q, int code)
+{
+	char cause[4200];
+	if (code == SQLITE_NOMEM)
+		return st_nomem(q->base.st);
+	if (code == SQLITE_NOTADB)
+		return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": not a libreferral store", q->path);
+	if (code == SQLITE_BUSY)
+		return sq_fail(q, "opening");
+	if ((code == SQLITE_CANTOPEN || code == SQLITE_READONLY) &&
+	    readonly_cause(q->path, cause, sizeof cause))
+		return st_fail(q->base.st, REFERRAL_EIO,
+			       "store \"%s\": cannot read: %s, and its write-ahead log %s-wal must be"
+			       " replayed first", q->path, cause, q->path);
+	return st_fail(q->base.st, REFERRAL_EIO, "store \"%s\": cannot read: %s", q->path,
+		       q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(code));
+}
+
+/* Inspects the file, opening it again immutable when it cannot be read
+ * otherwise (reopen_immutable). */
+static int inspect_readable(struct sqlite_engine *q, int *version, int *objects, int *ours)
+{
+	int code = inspect(q, version, objects, ours);
+	if ((code == SQLITE_CANTOPEN || code == SQLITE_READONLY) && !q->immutable) {
+		int again = reopen_immutable(q);
+		code = again == SQLITE_OK ? inspect(q, version, objects, ours) : code;
+		if (again == SQLITE_NOMEM)
+			code = again;
+	}
+	return code == SQLITE_OK ? 0 : inspect_failed(q, code);
+}
+
+/* Turns the store to WAL mode once the file is known to be one to write;
+ * nothing to do for a store that is already (every store init made). A
+ * store that cannot be written is read as it is; a write says why. */
+static int use_wal(struct sqlite_engine *q)
+{
+	if (q->immutable || sqlite3_db_readonly(q->db, "main") == 1)
+		return 0;
+	if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	int code = sqlite3_errcode(q->db);
+	if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN)
+		return 0;
+	return sq_fail(q, "turning on the write-ahead log");
+}
+
 static int sq_create(struct engine *e, const char *plan_json, int start_period)
 {
 	struct sqlite_engine *q = sq(e);
-	int rc, version = 0;
+	int rc, version = 0, objects = 0, ours = 0, code;
 	sqlite3_stmt *s;
 
-	if ((rc = sq_begin(e, TX_PLAN)))
+	/* refused before anything is written: a file of other data stays as it was */
+	if ((code = inspect(q, &version, &objects, &ours)) == SQLITE_NOTADB)
+		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not a usable SQLite file: %s", q->path,
+			       sqlite3_errmsg(q->db));
+	if (code != SQLITE_OK)
+		return inspect_failed(q, code);
+	if (version != 0)
+		return st_fail(e->st, REFERRAL_ESTATE, "store \"%s\": already initialised", q->path);
+	if (objects != 0)
+		return st_fail(e->st, REFERRAL_ESTATE, "store \"%s\": the file already holds other data",
+			       q->path);
+	if ((rc = tune(q)) || (rc = use_wal(q)) || (rc = sq_begin(e, TX_PLAN)))
 		return rc;
+	/* again under the write lock: another init may have come first */
 	if ((rc = user_version(q, &version)))
 		goto fail;
 	if (version != 0) {
@@ -276,8 +477,9 @@ static int sq_create(struct engine *e, const char *plan_json, int start_period)
 	int tables = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
 	sqlite3_finalize(s);
 	if (tables != 0) {
-		rc = st_fail(e->st, REFERRAL_ESTATE, "store \"%s\": the file already holds other data",
-			     q->path);
+		rc = tables < 0 ? sq_fail(q, "reading the schema")
+				: st_fail(e->st, REFERRAL_ESTATE,
+					  "store \"%s\": the file already holds other data", q->path);
 		goto fail;
 	}
 	if ((rc = migrate(q, 0)) || (rc = insert_plan(q, start_period, plan_json)) ||
@@ -292,15 +494,24 @@ fail:
 static int sq_open(struct engine *e)
 {
 	struct sqlite_engine *q = sq(e);
-	int rc, version = 0;
-	if ((rc = user_version(q, &version)))
-		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not a libreferral store", q->path);
-	if (version == 0)
+	int rc, version = 0, objects = 0, ours = 0;
+	/* what the file is, before anything is written to it */
+	if ((rc = inspect_readable(q, &version, &objects, &ours)))
+		return rc;
+	if (version == 0 && objects == 0)
 		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not initialised (run init)", q->path);
 	if (version > SCHEMA_VERSION)
 		return st_fail(e->st, REFERRAL_EIO,
 			       "store \"%s\": schema version %d is newer than this library's %d",
 			       q->path, version, SCHEMA_VERSION);
+	if (version < 0)
+		return st_fail(e->st, REFERRAL_EIO,
+			       "store \"%s\": schema version %d is unknown (this library knows 1 to %d)",
+			       q->path, version, SCHEMA_VERSION);
+	if (version == 0 || ours != 2)
+		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not a libreferral store", q->path);
+	if ((rc = tune(q)) || (rc = use_wal(q)))
+		return rc;
 	if (version < SCHEMA_VERSION) {
 		if ((rc = sq_begin(e, TX_PLAN)))
 			return rc;
@@ -409,8 +620,12 @@ static void sq_free(struct engine *e)
 	if (!q)
 		return;
 	for (int i = 0; i < SQ_COUNT; i++)
-		sqlite3_finalize(q->q[i]);
+		if (i != SQ_ROLLBACK) {
+			sqlite3_finalize(q->q[i]);
+			q->q[i] = NULL;
+		}
 	sq_rollback(e);
+	sqlite3_finalize(q->q[SQ_ROLLBACK]);
 	sqlite3_close(q->db);
 	sb_free(&q->row_text);
 	free(q->path);
@@ -476,6 +691,7 @@ static const struct engine_ops sqlite_ops = {
 int sqlite_engine_new(referral_store *st, const char *path, int create, struct engine **out)
 {
 	struct sqlite_engine *q = calloc(1, sizeof *q);
+	char cause[4200];
 	*out = q ? &q->base : NULL;
 	if (!q)
 		return st_nomem(st);
@@ -486,18 +702,15 @@ int sqlite_engine_new(referral_store *st, const char *path, int create, struct e
 	/* a handle is used by one thread at a time (referral.h): no mutexes */
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 	if (sqlite3_open_v2(path, &q->db, flags, NULL) != SQLITE_OK) {
-		if (!q->db)
+		if (!q->db || sqlite3_errcode(q->db) == SQLITE_NOMEM)
 			return st_nomem(st);
+		if (create && access(path, F_OK) != 0 && readonly_cause(path, cause, sizeof cause))
+			return st_fail(st, REFERRAL_EIO, "store \"%s\": cannot create: %s", path, cause);
 		return st_fail(st, REFERRAL_EIO, "store \"%s\": cannot open: %s", path,
 			       sqlite3_errmsg(q->db));
 	}
-	sqlite3_extended_result_codes(q->db, 0);
-	sqlite3_busy_timeout(q->db, 5000);
-	if (sqlite3_exec(q->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				" PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144;"
-				" PRAGMA temp_store=FILE; PRAGMA mmap_size=17179869184",
-			 NULL, NULL, NULL) != SQLITE_OK)
-		return st_fail(st, REFERRAL_EIO, "store \"%s\": not a usable SQLite file: %s", path,
-			       sqlite3_errmsg(q->db));
+	/* nothing is written before the file is known to be a store (sq_open)
+	 * or to be empty (sq_create): the write-ahead log is turned on then */
+	connection_setup(q);
 	return 0;
 }

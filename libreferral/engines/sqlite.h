@@ -45,6 +45,7 @@ enum sqlite_stmt_id {
 	SQ_BY_REF,        /* ref1, type -> seq, at, booked, ref2, num, txt1 */
 	SQ_BINDINGS,      /* member seq -> at, window, distributor of each binding */
 	SQ_LAST_BINDING,  /* distributor seq -> the latest start of a binding to her */
+	SQ_ROLLBACK,      /* ROLLBACK, prepared: a rollback then needs no memory */
 	SQ_COUNT
 };
 
@@ -52,6 +53,12 @@ struct sqlite_engine {
 	struct engine base;
 	sqlite3 *db;
 	char *path;
+	/* opened with immutable=1: a WAL store in a directory or on a mount
+	 * where its -shm cannot be made, read as it is (sqlite.c) */
+	int immutable;
+	/* inside a transaction that writes: a failure to open a file then is
+	 * one to write it */
+	int writing;
 	sqlite3_stmt *q[SQ_COUNT];
 	/* a lookup's texts, lent until the next one */
 	struct strbuf row_text;
@@ -62,6 +69,10 @@ static inline struct sqlite_engine *sq(struct engine *e) { return (struct sqlite
 /* Records the SQLite error of the handle with some context; returns
  * REFERRAL_EIO ("out of memory" when it is one). */
 int sq_fail(struct sqlite_engine *q, const char *what);
+/* The same for SQLite's `code` and message `text` of a failure the
+ * handle may not hold (a blob's, another connection's). A busy store, one
+ * that cannot be written and a full disk get messages naming the store. */
+int sq_fail_code(struct sqlite_engine *q, int code, const char *what, const char *text);
 int sq_exec(struct sqlite_engine *q, const char *sql);
 /* Prepares `sql`, recording the error on failure. */
 int sq_prepare(struct sqlite_engine *q, const char *sql, sqlite3_stmt **out);

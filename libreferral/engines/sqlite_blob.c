@@ -23,9 +23,7 @@ static const char *table_of(enum blob_kind kind)
 
 static int blob_fail(struct sq_blob *b, int code, const char *what)
 {
-	if (code == SQLITE_NOMEM)
-		return st_nomem(b->q->base.st);
-	return st_fail(b->q->base.st, REFERRAL_EIO, "storage: %s: %s", what, sqlite3_errstr(code));
+	return sq_fail_code(b->q, code, what, sqlite3_errstr(code));
 }
 
 static int src_read(struct blob_src *src, unsigned char *buf, size_t cap, size_t *got)

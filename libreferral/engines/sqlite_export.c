@@ -123,8 +123,12 @@ int sq_rows_next(struct engine_rows *r, const char *const **cols)
 		return 0;
 	if (step != SQLITE_ROW)
 		return -sq_fail(r->q, "reading an export");
-	for (int i = 0; i < r->ncols && i < MAX_COLS; i++)
+	for (int i = 0; i < r->ncols && i < MAX_COLS; i++) {
+		/* a number made text takes memory: NULL then is no SQL NULL */
 		r->cols[i] = (const char *)sqlite3_column_text(r->s, i);
+		if (!r->cols[i] && sqlite3_errcode(r->q->db) == SQLITE_NOMEM)
+			return -st_nomem(r->q->base.st);
+	}
 	*cols = r->cols;
 	return 1;
 }

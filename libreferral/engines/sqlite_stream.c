@@ -46,6 +46,7 @@ struct ev_stream {
 	int head, count;       /* the next batch to settle; batches ready */
 	int done, stop;        /* the reader reached the end; the consumer quits */
 	int failed;            /* the reader failed: why is in msg */
+	int code;              /* and SQLite's code, when it was SQLite's failure */
 	int handed;            /* a batch of the ring is with the consumer */
 	char msg[300];
 };
@@ -84,8 +85,8 @@ static int fill(struct ev_stream *s, struct batch *b)
 		return 0;
 	if (step == SQLITE_DONE)
 		return 1;
-	snprintf(s->msg, sizeof s->msg, "storage: reading the period's events: %s",
-		 sqlite3_errmsg(s->db ? s->db : s->eng->db));
+	s->code = sqlite3_errcode(s->db ? s->db : s->eng->db);
+	snprintf(s->msg, sizeof s->msg, "%s", sqlite3_errmsg(s->db ? s->db : s->eng->db));
 	return -1;
 }
 
@@ -125,12 +126,21 @@ static int prepare(struct ev_stream *s, sqlite3 *db, int period, int64_t limit)
 	return 0;
 }
 
+/* The failure of a fill(): SQLite's, or one of a row (msg). */
+static int stream_failed(struct ev_stream *s)
+{
+	if (s->code)
+		return sq_fail_code(s->eng, s->code, "reading the period's events", s->msg);
+	return st_fail(s->eng->base.st, REFERRAL_EIO, "%s", s->msg);
+}
+
 /* Starts the reader on a connection of its own: 0, or -1 when it cannot
  * be had (the caller then reads on its own connection). */
 static int start_reader(struct ev_stream *s, int period, int64_t limit)
 {
 	const char *path = sqlite3_db_filename(s->eng->db, "main");
-	if (!stream_use_thread || !path || !*path)
+	/* an immutable store is read only through the URI it was opened by */
+	if (!stream_use_thread || !path || !*path || s->eng->immutable)
 		return -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 		    SQLITE_OK ||
@@ -204,7 +214,7 @@ int sq_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n)
 			return 0;
 		int end = fill(s, s->ring);
 		if (end < 0)
-			return st_fail(s->eng->base.st, REFERRAL_EIO, "%s", s->msg);
+			return stream_failed(s);
 		s->done = end;
 		*rows = s->ring->rows;
 		*n = s->ring->n;
@@ -220,7 +230,7 @@ int sq_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n)
 		int failed = s->failed, slot = s->head, ready = s->count;
 		pthread_mutex_unlock(&s->mu);
 		if (failed)
-			return st_fail(s->eng->base.st, REFERRAL_EIO, "%s", s->msg);
+			return stream_failed(s);
 		if (!ready)
 			return 0; /* done */
 		*rows = s->ring[slot].rows;

@@ -84,6 +84,9 @@ int compare_stored(struct checker *b, struct event_in *e, const struct ev_row *r
 
 /* The usual line, read without jansson; 1 when it was (event_json.c). */
 int read_plain(const char *s, size_t len, struct event_in *e);
+/* The line through jansson (duplicate keys rejected), a number too large
+ * for it in an unknown field ignored: the root, or NULL with *err set. */
+json_t *load_line(const char *json, size_t len, json_error_t *err);
 /* A line jansson rejected for invalid UTF-8 at byte `pos`: the message. */
 void bad_utf8(struct checker *b, const char *json, size_t len, size_t pos);
 

@@ -26,6 +26,7 @@
 
 #include "decimal.h"
 #include "fen.h"
+#include "jsonload.h"
 #include "timeutil.h"
 
 #define PATH_MAX_LEN 128 /* longest key path we build, plus room */
@@ -36,11 +37,19 @@ struct ctx {
 	char *err;
 	size_t cap;
 	int stored;   /* a plan read back from a store: limits added later waived */
+	int nomem;    /* the failure is one of memory, not of the plan */
 };
 
 /* ---- messages ---------------------------------------------------------- */
 
 static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "plan: out of memory"; -1, and parse() returns PLAN_NOMEM. */
+static int nomem(struct ctx *c)
+{
+	c->nomem = 1;
+	return fail(c, "out of memory");
+}
 
 /* Writes "plan: " and the formatted text into the caller's buffer; -1. */
 static int fail(struct ctx *c, const char *fmt, ...)
@@ -565,7 +574,7 @@ static int parse_tiers(struct ctx *c, const json_t *v, plan *p)
 	n = json_array_size(v);
 	p->tiers = calloc(n, sizeof *p->tiers);
 	if (!p->tiers)
-		return fail(c, "out of memory");
+		return nomem(c);
 	for (i = 0; i < n; i++)
 		mpq_init(p->tiers[i].min_points);
 	p->ntiers = n;
@@ -639,7 +648,7 @@ static int parse_withholding(struct ctx *c, const json_t *v, plan *p)
 	if (check_object(c, v, "withholding", withholding_keys, 4, 4))
 		return -1;
 	if (!(w = calloc(1, sizeof *w)))
-		return fail(c, "out of memory");
+		return nomem(c);
 	mpq_inits(w->threshold, w->fixed_deduction, w->rate_deduction, NULL);
 	p->withholding = w;
 	if (get_money(c, json_object_get(v, "threshold"), "withholding.threshold", w->threshold) ||
@@ -659,7 +668,7 @@ static int parse_withholding(struct ctx *c, const json_t *v, plan *p)
 		return fail(c, "withholding.brackets: expected at most %d brackets, got %zu",
 			    PLAN_MAX_BRACKETS, n);
 	if (!(w->brackets = calloc(n, sizeof *w->brackets)))
-		return fail(c, "out of memory");
+		return nomem(c);
 	for (size_t i = 0; i < n; i++)
 		mpq_inits(w->brackets[i].up_to, w->brackets[i].rate, w->brackets[i].quick_deduction,
 			  NULL);
@@ -787,7 +796,7 @@ static void plan_release(plan *p)
 
 static int parse(plan *out, const char *json, char *err, size_t cap, int stored)
 {
-	struct ctx c = { err, cap, stored };
+	struct ctx c = { err, cap, stored, 0 };
 	json_error_t je;
 	json_t *root;
 	plan p;
@@ -800,10 +809,12 @@ static int parse(plan *out, const char *json, char *err, size_t cap, int stored)
 	memset(out, 0, sizeof *out);
 	if (!json)
 		return fail(&c, "no plan text");
-	root = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+	root = json_load_checked(json, strlen(json), JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		if (json_error_code(&je) == json_error_out_of_memory)
-			return fail(&c, "out of memory");
+		if (json_error_code(&je) == json_error_out_of_memory) {
+			nomem(&c);
+			return PLAN_NOMEM;
+		}
 		return fail(&c, "invalid JSON at line %d column %d: %s", je.line,
 			    je.column, je.text);
 	}
@@ -812,7 +823,7 @@ static int parse(plan *out, const char *json, char *err, size_t cap, int stored)
 	json_decref(root);
 	if (rc) {
 		plan_release(&p);
-		return -1;
+		return c.nomem ? PLAN_NOMEM : -1;
 	}
 	*out = p;
 	return 0;

@@ -96,6 +96,8 @@ typedef struct plan {
  * up_to strictly ascending.
  */
 int plan_parse(plan *out, const char *json, char *err, size_t cap);
+/* What plan_parse() returns when memory ran out: not a fault of the plan. */
+#define PLAN_NOMEM (-2)
 
 /* The same for a plan read back from a store: a limit added after the plan
  * was stored (the largest bounty, PLAN_MAX_BOUNTY) is not applied, so that

@@ -41,7 +41,14 @@ int lr_open(struct linereader *lr, const char *path)
 		return -1;
 	lr->own_fd = !use_stdin;
 	struct stat sb;
-	lr->size = fstat(lr->fd, &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1;
+	int got = fstat(lr->fd, &sb) == 0;
+	if (got && S_ISDIR(sb.st_mode)) {
+		if (lr->own_fd)
+			close(lr->fd);
+		errno = EISDIR;
+		return -1;
+	}
+	lr->size = got && S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1;
 	lr->cap = CHUNK;
 	if (!(lr->buf = malloc(lr->cap))) {
 		if (lr->own_fd)
@@ -61,7 +68,7 @@ static long read_raw(struct linereader *lr, void *dst, size_t n)
 		got = read(lr->fd, dst, n);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
-		return fail(lr, "read error", strerror(errno));
+		return fail(lr, "cannot read", strerror(errno));
 	lr->raw += got;
 	return (long)got;
 }

@@ -14,8 +14,10 @@ static int sb_reserve(struct strbuf *sb, size_t extra)
 	while (cap < need)
 		cap *= 2;
 	char *p = realloc(sb->data, cap);
-	if (!p)
+	if (!p) {
+		sb->failed = 1;
 		return -1;
+	}
 	sb->data = p;
 	sb->cap = cap;
 	return 0;
@@ -41,7 +43,11 @@ int sb_vprintf(struct strbuf *sb, const char *fmt, va_list ap)
 	va_copy(again, ap);
 	int n = vsnprintf(NULL, 0, fmt, again);
 	va_end(again);
-	if (n < 0 || sb_reserve(sb, (size_t)n))
+	if (n < 0) {
+		sb->failed = 1;
+		return -1;
+	}
+	if (sb_reserve(sb, (size_t)n))
 		return -1;
 	vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
 	sb->len += (size_t)n;
@@ -62,6 +68,7 @@ const char *sb_str(const struct strbuf *sb) { return sb->data ? sb->data : ""; }
 void sb_reset(struct strbuf *sb)
 {
 	sb->len = 0;
+	sb->failed = 0;
 	if (sb->data)
 		sb->data[0] = '\0';
 }
@@ -71,4 +78,5 @@ void sb_free(struct strbuf *sb)
 	free(sb->data);
 	sb->data = NULL;
 	sb->len = sb->cap = 0;
+	sb->failed = 0;
 }

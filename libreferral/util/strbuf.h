@@ -2,7 +2,9 @@
  * strbuf.h — a growable byte buffer, NUL-terminated at all times.
  *
  * Appends return 0, or -1 when memory runs out (the buffer then keeps what it
- * had). A zeroed struct strbuf is an empty buffer.
+ * had, and `failed` is set until the next reset: a text built by many
+ * appends is checked once, at its end). A zeroed struct strbuf is an empty
+ * buffer.
  */
 #ifndef REFERRAL_STRBUF_H
 #define REFERRAL_STRBUF_H
@@ -13,6 +15,7 @@
 struct strbuf {
 	char *data; /* NULL while nothing was ever appended */
 	size_t len, cap;
+	int failed; /* an append failed since the last reset */
 };
 
 int sb_append(struct strbuf *sb, const char *s, size_t n);

@@ -41,15 +41,29 @@ _NO_PERIOD = ("members", "stores", "distributors", "tree")
 _MAX_REPORTED = 100  # bad lines a batch keeps (referral_batch_error)
 
 
+def _no_nul(data: bytes, what: str) -> bytes:
+    """`data`, which C reads up to its first NUL: one inside it would cut the
+    string there, so it is refused as os.open refuses one in a path."""
+    if b"\0" in data:
+        raise ValueError("%s: embedded null byte" % what)
+    return data
+
+
 def _text_arg(value: Union[str, bytes, None], what: str) -> Optional[bytes]:
-    """A str argument as UTF-8 bytes for the C side; None stays NULL."""
+    """A str argument as UTF-8 bytes for the C side; None stays NULL.
+    ValueError if it holds a NUL character."""
     if value is None:
         return None
     if isinstance(value, bytes):
-        return value
+        return _no_nul(value, what)
     if not isinstance(value, str):
         raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
-    return value.encode("utf-8")
+    return _no_nul(value.encode("utf-8"), what)
+
+
+def _path_arg(path: PathArg) -> bytes:
+    """A file path for the C side (os.fsencode); ValueError if it holds a NUL."""
+    return _no_nul(os.fsencode(path), "path")
 
 
 def _json_default(value: object) -> str:
@@ -66,16 +80,17 @@ def _dumps(obj: object) -> bytes:
 
 def _plan_text(plan: PlanArg) -> bytes:
     """A plan as JSON bytes: a dict is serialised, str/bytes are JSON text, an
-    os.PathLike (pathlib.Path) is a file to read."""
+    os.PathLike (pathlib.Path) is a file to read. ValueError if the text
+    holds a NUL character, where C would end it."""
     if isinstance(plan, dict):
         return _dumps(plan)
     if isinstance(plan, str):
-        return plan.encode("utf-8")
+        return _no_nul(plan.encode("utf-8"), "plan")
     if isinstance(plan, bytes):
-        return plan
+        return _no_nul(plan, "plan")
     if isinstance(plan, os.PathLike):
         with open(plan, "rb") as f:
-            return f.read()
+            return _no_nul(f.read(), "plan")
     raise TypeError("plan must be a dict, JSON text or a path, not %s" % type(plan).__name__)
 
 
@@ -308,18 +323,21 @@ class Store:
         """Creates a store at `path` with its first plan (a dict, JSON text,
         or a pathlib.Path of a JSON file). The first open period is the plan's
         start_period. Raises InputError (invalid plan: the message names the
-        key), StateError (the file already holds a store), StorageError."""
+        key), StateError (the file already holds a store), StorageError;
+        ValueError if the path or the plan holds a NUL character."""
         text = _plan_text(plan)
         out = StoreP()
-        status = lib.referral_store_create(ctypes.byref(out), os.fsencode(path), text)
+        status = lib.referral_store_create(ctypes.byref(out), _path_arg(path), text)
         return cls._adopt(out, status, path)
 
     @classmethod
     def open(cls, path: PathArg) -> "Store":
         """Opens an existing store. Raises StorageError if `path` is missing,
-        not a store, or of a newer schema."""
+        not a store, or of a newer schema; ValueError if it holds a NUL
+        character (as os functions do). Every str argument of a Store's
+        methods is refused the same way."""
         out = StoreP()
-        status = lib.referral_store_open(ctypes.byref(out), os.fsencode(path))
+        status = lib.referral_store_open(ctypes.byref(out), _path_arg(path))
         return cls._adopt(out, status, path)
 
     @property
@@ -414,7 +432,7 @@ class Store:
         self._busy = True
         try:
             if is_path:
-                status = lib.referral_batch_add_file(batch, os.fsencode(cast(PathArg, events)))
+                status = lib.referral_batch_add_file(batch, _path_arg(cast(PathArg, events)))
                 if status in (REFERRAL_EIO, REFERRAL_EUSAGE):
                     raise error_for(status, _message(handle))
             else:
