@@ -4,6 +4,7 @@
 #
 #   bench/run.sh [--size 1000000|500000|250000] [--runs N] [--work DIR]
 #                [--seed S] [--verify-each] [--no-build] [--smoke]
+#                [--postgres SERVER]
 #
 # --size        orders in the measured month (default 1000000); the network
 #               and the closed month are the same for every size
@@ -14,6 +15,9 @@
 # --no-build    use the binaries already in the build directory
 # --smoke       a tiny network (1,000 distributors, 20,000 members, 10,000
 #               orders a month) to check the script end to end in seconds
+# --postgres    also measure the PostgreSQL engine on SERVER, a libpq URI
+#               without a database (postgresql:// for the local server),
+#               in the same run: bench/postgres.sh
 #
 # The pre-measured state (network and month 1 ingested, 2026-01 closed) is
 # built once per work directory and copied for every run.
@@ -26,6 +30,7 @@ WORK=${REFERRAL_BENCH_WORK:-/tmp/referral-bench}
 VERIFY_EACH=0
 BUILD_IT=1
 SMOKE=0
+PG_SERVER=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--size) SIZE=$2; shift 2 ;;
@@ -35,7 +40,8 @@ while [ $# -gt 0 ]; do
 	--verify-each) VERIFY_EACH=1; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
 	--smoke) SMOKE=1; shift ;;
-	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--postgres) PG_SERVER=$2; shift 2 ;;
+	-h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -299,6 +305,12 @@ for run in $(seq 1 "$RUNS"); do
 	drop_store "$TMP/ooo.db"
 done
 
+if [ -n "$PG_SERVER" ]; then
+	# shellcheck source=bench/postgres.sh
+	. "$ROOT/bench/postgres.sh"
+	pg_runs
+fi
+
 # ---- the table -----------------------------------------------------------------------
 
 {
@@ -344,5 +356,6 @@ done
 		echo "pre-measured state (built once):"
 		sed 's/^/  /' "$WORK/base-figures"
 	fi
+	if [ -n "$PG_SERVER" ]; then pg_table; fi
 } | tee "$WORK/results-$SIZE.md"
-[ "${VERIFY%%:*}" != FAIL ]
+[ "${VERIFY%%:*}" != FAIL ] && [ "${PG_VERIFY:-pass}" = pass ]

@@ -4,7 +4,8 @@ report(). The store is the worked example (tests/fixtures/basic), whose
 figures are worked out by hand in its NOTES.md; the expected values below
 follow from them by hand.
 
-Run by ctest with REFERRAL_LIB and PYTHONPATH set.
+Run by ctest with REFERRAL_LIB and PYTHONPATH set; on PostgreSQL with
+REFERRAL_TEST_PG too (engine.py).
 """
 
 import os
@@ -15,6 +16,7 @@ from decimal import Decimal
 import referral
 from referral import Distributor, InputError, StateError, Store, StoreRow, TreeNode, UsageError
 
+from engine import store_name
 from test_binding import example, reference_plan
 
 D = Decimal
@@ -24,7 +26,7 @@ class MonthEnd(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
-        cls.path = os.path.join(cls.dir.name, "basic.db")
+        cls.path = store_name(cls.dir.name, "basic.db")
         with Store.create(cls.path, reference_plan()) as st:
             for batch, period in (("batch1.jsonl", "2026-01"), ("batch2.jsonl", "2026-02"),
                                   ("batch3.jsonl", "2026-03")):

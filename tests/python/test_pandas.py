@@ -32,6 +32,8 @@ from decimal import Decimal
 import referral
 from referral import Grade, Line, Member, Statement, Store, UsageError
 
+from engine import store_name
+
 try:
     import pandas
     PANDAS_ERROR = None
@@ -235,11 +237,11 @@ class StoreTest(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="referral-pandas-")
         cls.addClassCleanup(shutil.rmtree, cls.dir, True)
-        cls.store = Store.create(os.path.join(cls.dir, "scenario.db"), PLAN)
+        cls.store = Store.create(store_name(cls.dir, "scenario.db"), PLAN)
         cls.addClassCleanup(cls.store.close)
         assert cls.store.ingest(EVENTS) == (len(EVENTS), 0)
         cls.store.close_period("2026-01")
-        cls.payouts = Store.create(os.path.join(cls.dir, "payouts.db"), plan_without_bounties())
+        cls.payouts = Store.create(store_name(cls.dir, "payouts.db"), plan_without_bounties())
         cls.addClassCleanup(cls.payouts.close)
         events = payout_events()
         assert cls.payouts.ingest(events) == (len(events), 0)

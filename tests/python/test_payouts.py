@@ -3,7 +3,8 @@ Store.statements(), and Store.payouts() with the income tax withheld, all as
 Decimals. Every expected figure is computed by hand in the comments, from
 the reference plan (grade 1 rate 0.05, bounty 20.00, override 0.01).
 
-Run by ctest with REFERRAL_LIB and PYTHONPATH set.
+Run by ctest with REFERRAL_LIB and PYTHONPATH set; on PostgreSQL with
+REFERRAL_TEST_PG too (engine.py).
 """
 
 import copy
@@ -15,6 +16,7 @@ from decimal import Decimal
 import referral
 from referral import Payout, Store
 
+from engine import store_exists, store_name
 from test_pandas import PLAN, ev
 
 D = Decimal
@@ -40,7 +42,7 @@ NETWORK = [
 class Payouts(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.TemporaryDirectory()
-        self.path = os.path.join(self.dir.name, "brand.db")
+        self.path = store_name(self.dir.name, "brand.db")
 
     def tearDown(self):
         self.dir.cleanup()
@@ -90,7 +92,7 @@ class Payouts(unittest.TestCase):
         with self.assertRaises(referral.InputError) as e:
             self.store(withholding=table)
         self.assertIn("withholding.brackets[1].up_to", str(e.exception))
-        self.assertFalse(os.path.exists(self.path), "a refused plan left a store behind")
+        self.assertFalse(store_exists(self.path), "a refused plan left a store behind")
 
 
 if __name__ == "__main__":
