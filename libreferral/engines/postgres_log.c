@@ -1,0 +1,539 @@
+/*
+ * postgres_log.c — the PostgreSQL engine's event log: appending a batch's
+ * events, and the lookups ingest and points make against it. The lookups
+ * of a key or a seq and the insert are prepared once per connection;
+ * prefetch() answers a chunk's keys with one query.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postgres.h"
+
+#define EVENT_COLS "seq, at, booked, ref1, ref2, num, txt1, txt2, type, id"
+
+static const char find_sql[] = "SELECT " EVENT_COLS " FROM events WHERE type = $1 AND id = $2";
+static const char get_sql[] = "SELECT " EVENT_COLS " FROM events WHERE seq = $1";
+/* a key already stored inserts nothing: the batch then looks at it (the
+ * transaction goes on, which a unique violation would end) */
+static const char insert_sql[] =
+	"INSERT INTO events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (type, id) DO NOTHING";
+
+/* ---- prepared statements ---------------------------------------------------------- */
+
+static int prepare_all(struct pg_engine *p)
+{
+	static const char *const names[] = {"referral_find", "referral_get", "referral_insert"};
+	const char *const sql[] = {find_sql, get_sql, insert_sql};
+	for (int i = 0; i < 3; i++) {
+		p->sql = sql[i];
+		PGresult *res = PQprepare(p->conn, names[i], sql[i], 0, NULL);
+		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+			return pg_fail(p, res, "preparing a statement");
+		PQclear(res);
+	}
+	p->prepared = 1;
+	return 0;
+}
+
+/* Runs the prepared statement `name` (of `sql`): its result, or NULL with
+ * the failure in *rc. */
+static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char *sql, int n,
+			       const char *const *vals, const char *what, int *rc)
+{
+	if (!p->prepared && (*rc = prepare_all(p)))
+		return NULL;
+	p->sql = sql;
+	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
+	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return res;
+	}
+	*rc = pg_fail(p, res, what);
+	return NULL;
+}
+
+/* Keeps `res` as the handle's lookup row (lent until the next lookup): 1
+ * with its first row in *out, 0 if it has none. */
+static int keep_row(struct pg_engine *p, PGresult *res, struct ev_row *out)
+{
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return 0;
+	}
+	PQclear(p->row_res);
+	p->row_res = res;
+	pg_event_row(res, 0, out);
+	return 1;
+}
+
+/* ---- prefetch ------------------------------------------------------------------ */
+
+/* What prefetch() fetched: the rows found, sorted by (type, id), and the
+ * keys asked for, sorted likewise. A key asked for and not found is not in
+ * the log until the batch appends something (appended). */
+struct pg_prefetched {
+	PGresult *res;
+	int *rows;      /* indexes of res's rows, by key */
+	int nrows;
+	struct key {
+		int type;
+		size_t n;
+		char *id;
+	} *keys;
+	size_t nkeys;
+	int appended;
+};
+
+void pg_prefetch_forget(struct pg_engine *p)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nkeys; i++)
+		free(f->keys[i].id);
+	free(f->keys);
+	free(f->rows);
+	PQclear(f->res);
+	free(f);
+	p->pre = NULL;
+}
+
+static int key_cmp(int ta, const char *a, size_t na, int tb, const char *b, size_t nb)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : na < nb ? -1 : na > nb;
+}
+
+static const PGresult *sort_res; /* qsort has no context: set around the call */
+
+static int row_cmp(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+	return key_cmp((int)pg_int(sort_res, a, 8), PQgetvalue(sort_res, a, 9),
+		       (size_t)PQgetlength(sort_res, a, 9), (int)pg_int(sort_res, b, 8),
+		       PQgetvalue(sort_res, b, 9), (size_t)PQgetlength(sort_res, b, 9));
+}
+
+static int keys_cmp(const void *x, const void *y)
+{
+	const struct key *a = x, *b = y;
+	return key_cmp(a->type, a->id, a->n, b->type, b->id, b->n);
+}
+
+/* Appends `s` as an element of a PostgreSQL array literal. */
+static int array_elem(struct strbuf *b, const char *s, size_t n, int first)
+{
+	int bad = sb_putc(b, first ? '{' : ',') || sb_putc(b, '"');
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (s[i] == '"' || s[i] == '\\') && sb_putc(b, '\\') ? 1 : sb_putc(b, s[i]);
+	return bad || sb_putc(b, '"');
+}
+
+int pg_prefetch(struct engine *e, const struct prefetch *want)
+{
+	struct pg_engine *p = pg(e);
+	struct strbuf types = {0}, ids = {0};
+	int rc = 0, bad = 0;
+	pg_prefetch_forget(p);
+	if (!want->n)
+		return 0;
+	struct pg_prefetched *f = calloc(1, sizeof *f);
+	if (!f || !(f->keys = calloc(want->n, sizeof *f->keys))) {
+		free(f);
+		return st_nomem(e->st);
+	}
+	p->pre = f;
+	for (size_t i = 0; i < want->n && !bad; i++) {
+		struct key *k = &f->keys[f->nkeys++];
+		k->type = want->type[i];
+		k->n = want->idlen[i];
+		bad = !(k->id = malloc(k->n + 1)) ||
+		      sb_printf(&types, "%c%d", i ? ',' : '{', want->type[i]) ||
+		      array_elem(&ids, want->id[i], want->idlen[i], i == 0);
+		if (k->id)
+			memcpy(k->id, want->id[i], k->n);
+	}
+	if (bad || sb_putc(&types, '}') || sb_putc(&ids, '}')) {
+		rc = st_nomem(e->st);
+		goto out;
+	}
+	qsort(f->keys, f->nkeys, sizeof *f->keys, keys_cmp);
+	const char *vals[2] = {sb_str(&types), sb_str(&ids)};
+	f->res = pg_exec(p, "SELECT e.seq, e.at, e.booked, e.ref1, e.ref2, e.num, e.txt1, e.txt2,"
+			    " e.type, e.id FROM unnest($1::integer[], $2::text[]) AS k(type, id)"
+			    " JOIN events e ON e.type = k.type AND e.id = k.id COLLATE \"C\"",
+			 2, vals, "looking up ids", &rc);
+	if (!f->res)
+		goto out;
+	f->nrows = PQntuples(f->res);
+	if (!(f->rows = malloc(((size_t)f->nrows + 1) * sizeof *f->rows))) {
+		rc = st_nomem(e->st);
+		goto out;
+	}
+	for (int i = 0; i < f->nrows; i++)
+		f->rows[i] = i;
+	sort_res = f->res;
+	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, row_cmp);
+	sort_res = NULL;
+out:
+	sb_free(&types);
+	sb_free(&ids);
+	if (rc)
+		pg_prefetch_forget(p);
+	return rc;
+}
+
+/* What prefetch() knows of (type, id): 1 found (row in *out), 0 not in the
+ * log, -1 not known. */
+static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, struct ev_row *out)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || !f->res)
+		return -1;
+	for (int lo = 0, hi = f->nrows; lo < hi;) {
+		int mid = (lo + hi) / 2, r = f->rows[mid];
+		int c = key_cmp(type, id, n, (int)pg_int(f->res, r, 8), PQgetvalue(f->res, r, 9),
+				(size_t)PQgetlength(f->res, r, 9));
+		if (!c) {
+			pg_event_row(f->res, r, out);
+			return 1;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (f->appended)
+		return -1;
+	struct key k = {type, n, (char *)id};
+	return bsearch(&k, f->keys, f->nkeys, sizeof k, keys_cmp) ? 0 : -1;
+}
+
+/* ---- lookups -------------------------------------------------------------------- */
+
+int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row *out)
+{
+	struct pg_engine *p = pg(e);
+	char tbuf[24];
+	int rc = prefetched(p, type, id, n, out);
+	if (rc >= 0)
+		return rc;
+	char *key = strndup(id, n);
+	if (!key)
+		return -st_nomem(e->st);
+	const char *vals[2] = {pg_itoa(tbuf, type), key};
+	PGresult *res = exec_prepared(p, "referral_find", find_sql, 2, vals, "looking up an id", &rc);
+	free(key);
+	return res ? keep_row(p, res, out) : -rc;
+}
+
+int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
+{
+	struct pg_engine *p = pg(e);
+	char sbuf[24];
+	const char *vals[1] = {pg_itoa(sbuf, seq)};
+	int rc;
+	PGresult *res = exec_prepared(p, "referral_get", get_sql, 1, vals, "reading an event", &rc);
+	return res ? keep_row(p, res, out) : -rc;
+}
+
+/* ---- appending -------------------------------------------------------------------- */
+
+static int put_event(void *ctx, size_t i, struct strbuf *line)
+{
+	const struct ev_row *r = (const struct ev_row *)ctx + i;
+	char ref[2][24];
+	int bad = pg_copy_int(line, r->seq, '\t') || pg_copy_int(line, r->type, '\t');
+	char *id = bad ? NULL : strndup(r->id, r->idlen);
+	if (!id)
+		return 1;
+	bad = pg_copy_field(line, id, '\t') || pg_copy_int(line, r->at, '\t') ||
+	      pg_copy_int(line, r->booked, '\t') ||
+	      pg_copy_field(line, r->ref1 ? pg_itoa(ref[0], r->ref1) : NULL, '\t') ||
+	      pg_copy_field(line, r->ref2 ? pg_itoa(ref[1], r->ref2) : NULL, '\t') ||
+	      pg_copy_field(line, r->num, '\t') || pg_copy_field(line, r->txt1, '\t') ||
+	      pg_copy_field(line, r->txt2, '\n');
+	free(id);
+	return bad;
+}
+
+/* Several rows: one COPY under a savepoint, undone when a key is stored. */
+static int append_many(struct pg_engine *p, const struct ev_row *rows, size_t n)
+{
+	int rc = pg_cmd(p, "SAVEPOINT referral_append", "appending events");
+	if (rc)
+		return rc;
+	rc = pg_copy(p, "COPY events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2)"
+			" FROM STDIN", n, put_event, (void *)rows, "appending events");
+	if (rc && !strcmp(p->state, "23505")) {
+		if ((rc = pg_cmd(p, "ROLLBACK TO SAVEPOINT referral_append", "appending events")))
+			return rc;
+		rc = ENGINE_EXISTS;
+	}
+	if (rc == ENGINE_EXISTS || !rc) {
+		int released = pg_cmd(p, "RELEASE SAVEPOINT referral_append", "appending events");
+		rc = released ? released : rc;
+	}
+	return rc;
+}
+
+int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
+{
+	struct pg_engine *p = pg(e);
+	if (p->pre)
+		p->pre->appended = 1;
+	if (n != 1)
+		return n ? append_many(p, rows, n) : 0;
+	const struct ev_row *r = rows;
+	char b[6][24];
+	char *id = strndup(r->id, r->idlen);
+	if (!id)
+		return st_nomem(e->st);
+	const char *vals[10] = {pg_itoa(b[0], r->seq), pg_itoa(b[1], r->type), id,
+				pg_itoa(b[2], r->at), pg_itoa(b[3], r->booked),
+				r->ref1 ? pg_itoa(b[4], r->ref1) : NULL,
+				r->ref2 ? pg_itoa(b[5], r->ref2) : NULL, r->num, r->txt1, r->txt2};
+	int rc;
+	PGresult *res = exec_prepared(p, "referral_insert", insert_sql, 10, vals,
+				      "appending an event", &rc);
+	free(id);
+	if (!res)
+		return rc;
+	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
+	PQclear(res);
+	return rc;
+}
+
+/* ---- what ingest and points read -------------------------------------------------- */
+
+int pg_count_type(struct engine *e, int type, long *out)
+{
+	char t[24];
+	const char *vals[1] = {pg_itoa(t, type)};
+	int rc;
+	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE type = $1", 1, vals,
+				"counting ids", &rc);
+	if (res)
+		*out = (long)pg_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+struct ids_ctx {
+	int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at);
+	void *ctx;
+};
+
+static int id_row(void *ctx, const PGresult *res, int i)
+{
+	struct ids_ctx *c = ctx;
+	return c->cb(c->ctx, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), pg_int(res, i, 1),
+		     pg_int(res, i, 2));
+}
+
+int pg_ids(struct engine *e, int type,
+	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx)
+{
+	char t[24];
+	const char *vals[1] = {pg_itoa(t, type)};
+	struct ids_ctx c = {cb, ctx};
+	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, vals, id_row, &c,
+		       "loading ids");
+}
+
+/* The instant of the first event of `type` whose ref1 is `ref1`: 1 with
+ * it, 0 if none, or a negative status. */
+static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
+{
+	char a[24], b[24];
+	const char *vals[2] = {pg_itoa(a, ref1), pg_itoa(b, type)};
+	int rc;
+	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
+				   " ORDER BY at, seq LIMIT 1", 2, vals, what, &rc);
+	if (!res)
+		return -rc;
+	int found = PQntuples(res) > 0;
+	if (found && at)
+		*at = pg_int(res, 0, 0);
+	PQclear(res);
+	return found;
+}
+
+int pg_termination(struct engine *e, int64_t dist, int64_t *at)
+{
+	return first_by_ref(pg(e), dist, REFERRAL_EV_TERMINATE, at, "looking up a termination");
+}
+
+int pg_has_sharer(struct engine *e, int64_t member)
+{
+	return first_by_ref(pg(e), member, REFERRAL_EV_SHARE_BENEFITS, NULL, "reading sharers");
+}
+
+struct binding_ctx {
+	int (*cb)(void *ctx, int64_t at, int months, int64_t dist);
+	void *ctx;
+};
+
+static int binding_row(void *ctx, const PGresult *res, int i)
+{
+	struct binding_ctx *c = ctx;
+	return c->cb(c->ctx, pg_int(res, i, 0), (int)pg_int(res, i, 1), pg_int(res, i, 2));
+}
+
+int pg_bindings(struct engine *e, int64_t member,
+		int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx)
+{
+	char m[24];
+	const char *vals[1] = {pg_itoa(m, member)};
+	struct binding_ctx c = {cb, ctx};
+	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
+			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7",
+		       1, vals, binding_row, &c, "reading bindings");
+}
+
+int pg_last_binding(struct engine *e, int64_t dist, int64_t *at)
+{
+	char d[24];
+	const char *vals[1] = {pg_itoa(d, dist)};
+	int rc;
+	PGresult *res = pg_exec(pg(e), "SELECT max(at) FROM events WHERE ref2 = $1 AND type IN (6, 7)",
+				1, vals, "reading bindings", &rc);
+	if (!res)
+		return -rc;
+	int found = !PQgetisnull(res, 0, 0);
+	if (found)
+		*at = pg_int(res, 0, 0);
+	PQclear(res);
+	return found;
+}
+
+struct refund_ctx {
+	int (*cb)(void *ctx, const char *amount);
+	void *ctx;
+};
+
+static int refund_row(void *ctx, const PGresult *res, int i)
+{
+	struct refund_ctx *c = ctx;
+	return c->cb(c->ctx, pg_text(res, i, 0));
+}
+
+int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char *amount), void *ctx)
+{
+	char o[24];
+	const char *vals[1] = {pg_itoa(o, order)};
+	struct refund_ctx c = {cb, ctx};
+	return pg_each(pg(e), "SELECT num FROM events WHERE ref1 = $1 AND type = 10 ORDER BY at, seq",
+		       1, vals, refund_row, &c, "reading refunds");
+}
+
+struct sharer_ctx {
+	int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at);
+	void *ctx;
+};
+
+static int sharer_row(void *ctx, const PGresult *res, int i)
+{
+	struct sharer_ctx *c = ctx;
+	return c->cb(c->ctx, pg_int(res, i, 0), pg_int(res, i, 1), pg_int(res, i, 2));
+}
+
+int pg_sharers(struct engine *e, int64_t from,
+	       int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at), void *ctx)
+{
+	char f[24];
+	const char *vals[1] = {pg_itoa(f, from)};
+	struct sharer_ctx c = {cb, ctx};
+	return pg_each(pg(e), from > 0 ? "SELECT ref1, ref2, at FROM events WHERE ref2 = $1 AND type = 8"
+					 " ORDER BY seq"
+				       : "SELECT ref1, ref2, at FROM events WHERE type = 8 ORDER BY seq",
+		       from > 0 ? 1 : 0, vals, sharer_row, &c, "reading sharers");
+}
+
+/* Rows: type, at, booked, member (ref1, or the order's member), num, txt1,
+ * the order's member, instant and booking period (refunds). */
+static const char points_all[] =
+	"SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
+	" FROM events e LEFT JOIN events o ON e.type = 10 AND o.seq = e.ref1"
+	" WHERE e.type IN (9, 10, 11, 12) ORDER BY e.seq";
+
+/* Her events and those of the members she shares with, up to $2. */
+static const char points_of_member[] =
+	"WITH mem(seq) AS (SELECT $1::bigint UNION SELECT ref1 FROM events WHERE ref2 = $1 AND type = 8) "
+	"SELECT * FROM ("
+	/* own orders, shares, redeems */
+	"SELECT e.seq AS s, e.type, e.at, e.booked, e.ref1, e.num, e.txt1, 0::bigint, 0::bigint, 0"
+	" FROM mem JOIN events e ON e.ref1 = mem.seq AND e.type IN (9, 11, 12)"
+	" WHERE e.at <= $2"
+	" UNION ALL " /* refunds of their orders */
+	"SELECT e.seq, e.type, e.at, e.booked, o.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
+	" FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type = 9"
+	" JOIN events e ON e.ref1 = o.seq AND e.type = 10 WHERE e.at <= $2) AS x ORDER BY s";
+
+struct points_ctx {
+	points_cb cb;
+	void *ctx;
+	int first; /* the column of the type */
+};
+
+static int points_row(void *ctx, const PGresult *res, int i)
+{
+	struct points_ctx *c = ctx;
+	int f = c->first;
+	const char *txt1 = pg_text_or_null(res, i, f + 5);
+	struct points_row r = {
+		.type = (int)pg_int(res, i, f),
+		.at = pg_int(res, i, f + 1),
+		.booked = (int)pg_int(res, i, f + 2),
+		.member = pg_int(res, i, f + 3),
+		.num = pg_text_or_null(res, i, f + 4),
+		.by_member = txt1 && !strcmp(txt1, "member"),
+		.order_member = pg_int(res, i, f + 6),
+		.order_at = pg_int(res, i, f + 7),
+		.order_booked = (int)pg_int(res, i, f + 8),
+	};
+	return c->cb(c->ctx, &r);
+}
+
+int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
+{
+	char m[24], a[24];
+	const char *vals[2] = {pg_itoa(m, member), pg_itoa(a, at_max)};
+	struct points_ctx c = {cb, ctx, member > 0 ? 1 : 0};
+	return pg_each(pg(e), member > 0 ? points_of_member : points_all, member > 0 ? 2 : 0, vals,
+		       points_row, &c, "reading points events");
+}
+
+struct events_ctx {
+	ev_cb cb;
+	void *ctx;
+};
+
+static int event_row(void *ctx, const PGresult *res, int i)
+{
+	struct events_ctx *c = ctx;
+	struct ev_row r;
+	pg_event_row(res, i, &r);
+	return c->cb(c->ctx, &r);
+}
+
+int pg_events(struct engine *e, int type, ev_cb cb, void *ctx)
+{
+	char t[24];
+	const char *vals[1] = {pg_itoa(t, type)};
+	struct events_ctx c = {cb, ctx};
+	return pg_each(pg(e), "SELECT " EVENT_COLS " FROM events WHERE type = $1 ORDER BY seq", 1,
+		       vals, event_row, &c, "reading events");
+}
+
+void pg_id_of(struct engine *e, int64_t seq, char *buf, size_t cap)
+{
+	struct ev_row row;
+	int found = pg_get(e, seq, &row);
+	snprintf(buf, cap, "%s", found == 1 ? row.id : "?");
+}
