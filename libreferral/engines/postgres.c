@@ -149,7 +149,7 @@ static const char *right_needed(const char *sql, const char *kind, const char *n
 static int rights_fail(struct pg_engine *p, const char *what, const char *msg)
 {
 	char kind[32] = "", name[128] = "";
-	const char *user = PQuser(p->conn);
+	const char *user = p->role[0] ? p->role : PQuser(p->conn);
 	const char *obj = strstr(msg, "permission denied for ");
 	if (obj && sscanf(obj + 22, "%31s %127s", kind, name) == 2)
 		return st_fail(p->base.st, REFERRAL_EIO,
@@ -801,7 +801,7 @@ static void drop_notice(void *arg, const char *message)
 int postgres_engine_new(referral_store *st, const char *where, int create, struct engine **out)
 {
 	struct pg_engine *p = calloc(1, sizeof *p);
-	char sql[120];
+	char sql[160];
 	int rc;
 	(void)create;
 	*out = p ? &p->base : NULL;
@@ -827,7 +827,11 @@ int postgres_engine_new(referral_store *st, const char *where, int create, struc
 	if (PQsetClientEncoding(p->conn, "UTF8"))
 		return pg_fail(p, NULL, "setting the client encoding");
 	/* the brand's schema alone, and the session's temporary tables */
-	snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', '\"%s\", pg_temp', false)",
-		 p->brand);
-	return pg_cmd(p, sql, "connecting");
+	snprintf(sql, sizeof sql, "SELECT pg_catalog.set_config('search_path', '\"%s\", pg_temp', false),"
+		 " current_user", p->brand);
+	PGresult *res = pg_exec(p, sql, 0, NULL, "connecting", &rc);
+	if (res && PQntuples(res) == 1)
+		snprintf(p->role, sizeof p->role, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return rc;
 }

@@ -51,6 +51,7 @@ struct pg_engine {
 	PGconn *conn;
 	char *brand;       /* the brand, which is the schema's name */
 	char *conninfo;    /* the URI without brand=, for libpq */
+	char role[64];     /* current_user, for the rights messages */
 	unsigned ns_oid;   /* the schema's oid: the lock keys' low half */
 	int settle_locked; /* holds the session-level settle lock */
 	unsigned cursors;  /* names the next cursor */
