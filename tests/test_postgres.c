@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core.h"
 #include "scenario.h"
 
 #define NETWORK                                                                    \
@@ -80,10 +81,10 @@ Test(brand, init_of_an_existing_brand_is_refused_and_changes_nothing)
 	ingest(st, NETWORK);
 	referral_store_free(st);
 
-	char *plan = test_reference_plan();
+	char *text = test_reference_plan();
 	st = NULL;
-	int rc = referral_store_create(&st, uri, plan);
-	free(plan);
+	int rc = referral_store_create(&st, uri, text);
+	free(text);
 	cr_assert_eq(rc, REFERRAL_ESTATE, "create again: %d %s", rc, referral_errmsg(st));
 	char want[200];
 	snprintf(want, sizeof want, "brand \"%s\" already exists", brand_of(uri));
@@ -510,5 +511,47 @@ Test(connection, a_server_that_cannot_be_reached_is_named)
 	cr_assert_eq(rc, REFERRAL_EIO);
 	cr_assert(strstr(referral_errmsg(st), "brand \"acme\": cannot connect"), "%s",
 		  referral_errmsg(st));
+	referral_store_free(st);
+}
+
+/* ---- prefetch ----------------------------------------------------------------------- */
+
+Test(prefetch, answers_a_chunks_keys_and_a_key_appended_since)
+{
+	need_pg();
+	referral_store *st = store_with(NULL);
+	ingest(st, NETWORK);
+	struct engine *e = st->eng;
+	cr_assert_eq(ENG(st, begin, TX_APPEND), 0, "%s", referral_errmsg(st));
+	int types[3] = {REFERRAL_EV_STORE, REFERRAL_EV_MEMBER, REFERRAL_EV_MEMBER};
+	const char *ids[3] = {"s1", "m1", "m2"};
+	size_t lens[3] = {2, 2, 2};
+	struct prefetch want = {3, types, ids, lens};
+	cr_assert_eq(e->ops->prefetch(e, &want), 0, "%s", referral_errmsg(st));
+	struct ev_row row;
+	/* the log holds s1 (seq 1) and m1 (seq 4, the fourth event) */
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_STORE, "s1", 2, &row), 1);
+	cr_assert_eq(row.seq, 1);
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m1", 2, &row), 1);
+	cr_assert_eq(row.seq, 4);
+	cr_assert_str_eq(row.id, "m1");
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m2", 2, &row), 0);
+	/* a key not asked for is looked up */
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_DISTRIBUTOR, "D1", 2, &row), 1);
+	cr_assert_eq(row.seq, 2);
+	/* m2 appended: no longer answered as missing */
+	struct ev_row m2 = {.seq = 5, .at = 1, .type = REFERRAL_EV_MEMBER, .booked = 2026 * 12,
+			    .id = "m2", .idlen = 2};
+	cr_assert_eq(ENG(st, append, &m2, 1), 0, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m2", 2, &row), 1);
+	cr_assert_eq(row.seq, 5);
+	/* the same key again: ENGINE_EXISTS, and the transaction goes on */
+	cr_assert_eq(ENG(st, append, &m2, 1), ENGINE_EXISTS);
+	struct ev_row two[2] = {m2, m2};
+	two[0].seq = 6, two[0].id = "m3";
+	two[1].seq = 7;
+	cr_assert_eq(ENG(st, append, two, 2), ENGINE_EXISTS, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m3", 2, &row), 0, "half a COPY was kept");
+	ENG(st, rollback);
 	referral_store_free(st);
 }

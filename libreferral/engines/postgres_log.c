@@ -74,15 +74,18 @@ static int keep_row(struct pg_engine *p, PGresult *res, struct ev_row *out)
 /* What prefetch() fetched: the rows found, sorted by (type, id), and the
  * keys asked for, sorted likewise. A key asked for and not found is not in
  * the log until the batch appends something (appended). */
+struct key {
+	int type;
+	size_t n;
+	char *id; /* owned by keys[], lent by res in rows[] */
+	int row;  /* rows[]: the row of res */
+};
+
 struct pg_prefetched {
 	PGresult *res;
-	int *rows;      /* indexes of res's rows, by key */
+	struct key *rows; /* res's rows by key */
 	int nrows;
-	struct key {
-		int type;
-		size_t n;
-		char *id;
-	} *keys;
+	struct key *keys;
 	size_t nkeys;
 	int appended;
 };
@@ -107,16 +110,6 @@ static int key_cmp(int ta, const char *a, size_t na, int tb, const char *b, size
 		return ta < tb ? -1 : 1;
 	int c = memcmp(a, b, na < nb ? na : nb);
 	return c ? c : na < nb ? -1 : na > nb;
-}
-
-static const PGresult *sort_res; /* qsort has no context: set around the call */
-
-static int row_cmp(const void *x, const void *y)
-{
-	int a = *(const int *)x, b = *(const int *)y;
-	return key_cmp((int)pg_int(sort_res, a, 8), PQgetvalue(sort_res, a, 9),
-		       (size_t)PQgetlength(sort_res, a, 9), (int)pg_int(sort_res, b, 8),
-		       PQgetvalue(sort_res, b, 9), (size_t)PQgetlength(sort_res, b, 9));
 }
 
 static int keys_cmp(const void *x, const void *y)
@@ -176,10 +169,9 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 		goto out;
 	}
 	for (int i = 0; i < f->nrows; i++)
-		f->rows[i] = i;
-	sort_res = f->res;
-	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, row_cmp);
-	sort_res = NULL;
+		f->rows[i] = (struct key){(int)pg_int(f->res, i, 8), (size_t)PQgetlength(f->res, i, 9),
+					  PQgetvalue(f->res, i, 9), i};
+	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, keys_cmp);
 out:
 	sb_free(&types);
 	sb_free(&ids);
@@ -195,22 +187,14 @@ static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, s
 	struct pg_prefetched *f = p->pre;
 	if (!f || !f->res)
 		return -1;
-	for (int lo = 0, hi = f->nrows; lo < hi;) {
-		int mid = (lo + hi) / 2, r = f->rows[mid];
-		int c = key_cmp(type, id, n, (int)pg_int(f->res, r, 8), PQgetvalue(f->res, r, 9),
-				(size_t)PQgetlength(f->res, r, 9));
-		if (!c) {
-			pg_event_row(f->res, r, out);
-			return 1;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	struct key k = {type, n, (char *)id, 0};
+	const struct key *hit = bsearch(&k, f->rows, (size_t)f->nrows, sizeof k, keys_cmp);
+	if (hit) {
+		pg_event_row(f->res, hit->row, out);
+		return 1;
 	}
 	if (f->appended)
 		return -1;
-	struct key k = {type, n, (char *)id};
 	return bsearch(&k, f->keys, f->nkeys, sizeof k, keys_cmp) ? 0 : -1;
 }
 
