@@ -3,7 +3,7 @@
 # end-to-end tests, the Python binding tests and the examples' checks.
 #   ./scripts/test.sh              normal build (build/)
 #   ./scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
-#   ./scripts/test.sh --postgres   the suites that settle, and test_postgres, on a PostgreSQL
+#   ./scripts/test.sh --postgres   the store and settlement suites, and test_postgres, on a PostgreSQL
 #                                  store (build/): a local server is started if needed
 #                                  (scripts/pg-cluster.sh); REFERRAL_TEST_PG names another
 set -euo pipefail
@@ -38,7 +38,7 @@ if [ "${1:-}" = "--postgres" ]; then
 	drop_test_brands
 	trap drop_test_brands EXIT
 	ctest --output-on-failure -j2 -R \
-		'^(prepare_tmpdir|test_settle|test_release|test_properties|test_month_end|test_points|test_ingest|test_postgres|e2e_test_postgres)$'
+		'^(prepare_tmpdir|test_store|test_settle|test_release|test_properties|test_month_end|test_points|test_ingest|test_postgres|e2e_test_postgres)$'
 	exit
 fi
 ctest --output-on-failure -j2
