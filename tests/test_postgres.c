@@ -70,19 +70,35 @@ static referral_store *open_store(const char *uri)
 	return st;
 }
 
+/* A new brand at a fresh URI (into uri) holding the events of `jsonl`. */
+static void new_brand(char *uri, size_t cap, const char *jsonl)
+{
+	snprintf(uri, cap, "%s", test_db_path());
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, jsonl);
+	referral_store_free(st);
+}
+
+/* A new brand (its URI into uri) with one order, January closed; open. */
+static referral_store *closed_brand(char *uri, size_t cap)
+{
+	snprintf(uri, cap, "%s", test_db_path());
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	close_period(st, "2026-01");
+	return st;
+}
+
 /* ---- brands --------------------------------------------------------------------- */
 
 Test(brand, init_of_an_existing_brand_is_refused_and_changes_nothing)
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK);
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK);
 
 	char *text = test_reference_plan();
-	st = NULL;
+	referral_store *st = NULL;
 	int rc = referral_store_create(&st, uri, text);
 	free(text);
 	cr_assert_eq(rc, REFERRAL_ESTATE, "create again: %d %s", rc, referral_errmsg(st));
@@ -155,10 +171,7 @@ Test(schema, the_event_log_refuses_update_and_delete)
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
 	cr_assert_neq(test_store_sql(uri, "UPDATE events SET num = '100.01' WHERE id = 'o1'"), 0);
 	cr_assert(strstr(test_store_error(), "append-only"), "%s", test_store_error());
 	cr_assert_neq(test_store_sql(uri, "DELETE FROM events WHERE id = 'o1'"), 0);
@@ -170,10 +183,7 @@ Test(schema, a_closed_period_is_immutable)
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
-	close_period(st, "2026-01");
+	referral_store *st = closed_brand(uri, sizeof uri);
 	referral_store_free(st);
 	static const char *const writes[] = {
 		"UPDATE statements SET payable = '1.00'",
@@ -207,10 +217,7 @@ Test(schema, an_event_amount_altered_behind_the_triggers_is_caught_by_verify)
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
-	close_period(st, "2026-01");
+	referral_store *st = closed_brand(uri, sizeof uri);
 	assert_verifies(st);
 	/* as a superuser may: the trigger disabled, then the amount changed */
 	PGconn *c = admin();
@@ -299,10 +306,7 @@ Test(concurrency, processes_ingesting_one_brand_store_every_event_once_with_dens
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK PRE);
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK PRE);
 
 	/* PROCS good batches and one that conflicts with PRE */
 	pid_t pids[PROCS + 1];
@@ -338,7 +342,7 @@ Test(concurrency, processes_ingesting_one_brand_store_every_event_once_with_dens
 			 "SELECT max(seq) - min(seq) + 1 FROM events WHERE id LIKE 'p%d\\_%%'", i);
 		cr_assert_eq(test_store_int(uri, sql), ORDERS, "process %d's orders interleaved", i);
 	}
-	st = open_store(uri);
+	referral_store *st = open_store(uri);
 	close_period(st, "2026-01");
 	assert_verifies(st);
 	referral_store_free(st);
@@ -348,10 +352,7 @@ Test(concurrency, the_same_batch_sent_twice_at_once_is_stored_once, .timeout = 6
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK);
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK);
 	pid_t a = fork();
 	if (!a)
 		child_ingest(uri, 0, 0);
@@ -414,10 +415,7 @@ Test(concurrency, two_processes_settling_at_once_do_not_both_write, .timeout = 6
 {
 	need_pg();
 	char uri[600];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
 	pid_t pids[2];
 	for (int i = 0; i < 2; i++) {
 		pids[i] = fork();
@@ -481,13 +479,10 @@ Test(connection, a_lost_connection_is_a_clear_storage_error)
 {
 	need_pg();
 	char uri[600], app[800], name[64], sql[300];
-	snprintf(uri, sizeof uri, "%s", test_db_path());
-	referral_store *st = store_at(uri, NULL);
-	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
-	referral_store_free(st);
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
 	snprintf(name, sizeof name, "t_lost_%d", (int)getpid());
 	snprintf(app, sizeof app, "%s?application_name=%s&brand=%s", test_pg(), name, brand_of(uri));
-	st = open_store(app);
+	referral_store *st = open_store(app);
 
 	PGconn *c = admin();
 	snprintf(sql, sizeof sql,

@@ -49,6 +49,13 @@ const char *pg_itoa(char *buf, int64_t v)
 	return buf;
 }
 
+const char *const *pg_ints(struct pg_ints *b, const int64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n && i < 4; i++)
+		b->v[i] = pg_itoa(b->buf[i], v[i]);
+	return b->v;
+}
+
 int64_t pg_int(const PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
@@ -219,10 +226,9 @@ int pg_cmd(struct pg_engine *p, const char *sql, const char *what)
 
 int pg_run(struct pg_engine *p, const char *sql, int64_t a, int64_t b, const char *what)
 {
-	char x[24], y[24];
-	const char *vals[2] = {pg_itoa(x, a), pg_itoa(y, b)};
+	struct pg_ints iv;
 	int rc;
-	PQclear(pg_exec(p, sql, strstr(sql, "$2") ? 2 : 1, vals, what, &rc));
+	PQclear(pg_exec(p, sql, strstr(sql, "$2") ? 2 : 1, PG_INTS(iv, a, b), what, &rc));
 	return rc;
 }
 
@@ -497,12 +503,12 @@ static void sleep_ms(int ms)
  * SETTLE_WAIT_MS for another settle, close or verify to end. */
 static int settle_lock(struct pg_engine *p)
 {
-	char key[24];
-	const char *vals[1] = {pg_itoa(key, pg_lock_key(p, PG_LOCK_SETTLE))};
+	struct pg_ints iv;
 	for (int waited = 0;; waited += SETTLE_POLL_MS) {
 		int rc;
-		PGresult *res = pg_exec(p, "SELECT pg_catalog.pg_try_advisory_lock($1::bigint)", 1, vals,
-					"locking the brand", &rc);
+		PGresult *res = pg_exec(p, "SELECT pg_catalog.pg_try_advisory_lock($1::bigint)", 1,
+					PG_INTS(iv, pg_lock_key(p, PG_LOCK_SETTLE)), "locking the brand",
+					&rc);
 		if (!res)
 			return rc;
 		int got = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';

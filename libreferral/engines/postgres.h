@@ -104,6 +104,16 @@ const char *pg_text(const PGresult *res, int row, int col);
 const char *pg_text_or_null(const PGresult *res, int row, int col);
 /* A decimal text of v into buf (at least 24 bytes). */
 const char *pg_itoa(char *buf, int64_t v);
+/* Up to four integers as the text parameters of a statement:
+ * PG_INTS(iv, a, b) gives {"a", "b"}, lent by iv (a struct pg_ints). */
+struct pg_ints {
+	char buf[4][24];
+	const char *v[4];
+};
+const char *const *pg_ints(struct pg_ints *b, const int64_t *v, size_t n);
+#define PG_INTS(b, ...)                                   \
+	pg_ints(&(b), (const int64_t[]){__VA_ARGS__},     \
+		sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 /* An event row of a result whose columns are seq, at, booked, ref1, ref2,
  * num, txt1, txt2, type, id from `first`; its texts are lent by `res`. */
 void pg_event_row(const PGresult *res, int row, struct ev_row *out);

@@ -107,14 +107,15 @@ static void dst_close(struct blob_dst *dst)
 /* Reads part `b->part` into b->res. */
 static int fetch_part(struct pg_blob *b)
 {
-	char sql[96], per[24], part[24];
-	const char *vals[2] = {pg_itoa(per, b->period), pg_itoa(part, b->part)};
+	char sql[96];
+	struct pg_ints iv;
 	snprintf(sql, sizeof sql, "SELECT data FROM %s WHERE period = $1 AND part = $2",
 		 table_of(b->kind));
 	PQclear(b->res);
 	b->res = NULL;
 	b->p->sql = sql;
-	PGresult *res = PQexecParams(b->p->conn, sql, 2, NULL, vals, NULL, NULL, 1);
+	PGresult *res = PQexecParams(b->p->conn, sql, 2, NULL, PG_INTS(iv, b->period, b->part), NULL,
+				     NULL, 1);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
 		return pg_fail(b->p, res, "reading a stored blob");
 	if (PQntuples(res) != 1) {
@@ -171,12 +172,12 @@ static struct pg_blob *blob_new(struct pg_engine *p, enum blob_kind kind, int pe
 int pg_blob_open(struct engine *e, enum blob_kind kind, int period, struct blob_src **out)
 {
 	struct pg_engine *p = pg(e);
-	char sql[80], per[24];
-	const char *vals[1] = {pg_itoa(per, period)};
+	char sql[80];
+	struct pg_ints iv;
 	int rc;
 	*out = NULL;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE period = $1", table_of(kind));
-	PGresult *res = pg_exec(p, sql, 1, vals, "opening a stored blob", &rc);
+	PGresult *res = pg_exec(p, sql, 1, PG_INTS(iv, period), "opening a stored blob", &rc);
 	if (!res)
 		return -rc;
 	int nparts = (int)pg_int(res, 0, 0);

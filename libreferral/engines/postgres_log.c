@@ -219,10 +219,10 @@ int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row 
 int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 {
 	struct pg_engine *p = pg(e);
-	char sbuf[24];
-	const char *vals[1] = {pg_itoa(sbuf, seq)};
+	struct pg_ints iv;
 	int rc;
-	PGresult *res = exec_prepared(p, "referral_get", get_sql, 1, vals, "reading an event", &rc);
+	PGresult *res = exec_prepared(p, "referral_get", get_sql, 1, PG_INTS(iv, seq), "reading an event",
+				      &rc);
 	return res ? keep_row(p, res, out) : -rc;
 }
 
@@ -297,10 +297,9 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 
 int pg_count_type(struct engine *e, int type, long *out)
 {
-	char t[24];
-	const char *vals[1] = {pg_itoa(t, type)};
+	struct pg_ints iv;
 	int rc;
-	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE type = $1", 1, vals,
+	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE type = $1", 1, PG_INTS(iv, type),
 				"counting ids", &rc);
 	if (res)
 		*out = (long)pg_int(res, 0, 0);
@@ -323,22 +322,20 @@ static int id_row(void *ctx, const PGresult *res, int i)
 int pg_ids(struct engine *e, int type,
 	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx)
 {
-	char t[24];
-	const char *vals[1] = {pg_itoa(t, type)};
+	struct pg_ints iv;
 	struct ids_ctx c = {cb, ctx};
-	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, vals, id_row, &c,
-		       "loading ids");
+	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, PG_INTS(iv, type),
+		       id_row, &c, "loading ids");
 }
 
 /* The instant of the first event of `type` whose ref1 is `ref1`: 1 with
  * it, 0 if none, or a negative status. */
 static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
 {
-	char a[24], b[24];
-	const char *vals[2] = {pg_itoa(a, ref1), pg_itoa(b, type)};
+	struct pg_ints iv;
 	int rc;
 	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
-				   " ORDER BY at, seq LIMIT 1", 2, vals, what, &rc);
+				   " ORDER BY at, seq LIMIT 1", 2, PG_INTS(iv, ref1, type), what, &rc);
 	if (!res)
 		return -rc;
 	int found = PQntuples(res) > 0;
@@ -372,21 +369,19 @@ static int binding_row(void *ctx, const PGresult *res, int i)
 int pg_bindings(struct engine *e, int64_t member,
 		int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx)
 {
-	char m[24];
-	const char *vals[1] = {pg_itoa(m, member)};
+	struct pg_ints iv;
 	struct binding_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
 			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7",
-		       1, vals, binding_row, &c, "reading bindings");
+		       1, PG_INTS(iv, member), binding_row, &c, "reading bindings");
 }
 
 int pg_last_binding(struct engine *e, int64_t dist, int64_t *at)
 {
-	char d[24];
-	const char *vals[1] = {pg_itoa(d, dist)};
+	struct pg_ints iv;
 	int rc;
 	PGresult *res = pg_exec(pg(e), "SELECT max(at) FROM events WHERE ref2 = $1 AND type IN (6, 7)",
-				1, vals, "reading bindings", &rc);
+				1, PG_INTS(iv, dist), "reading bindings", &rc);
 	if (!res)
 		return -rc;
 	int found = !PQgetisnull(res, 0, 0);
@@ -409,11 +404,10 @@ static int refund_row(void *ctx, const PGresult *res, int i)
 
 int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char *amount), void *ctx)
 {
-	char o[24];
-	const char *vals[1] = {pg_itoa(o, order)};
+	struct pg_ints iv;
 	struct refund_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT num FROM events WHERE ref1 = $1 AND type = 10 ORDER BY at, seq",
-		       1, vals, refund_row, &c, "reading refunds");
+		       1, PG_INTS(iv, order), refund_row, &c, "reading refunds");
 }
 
 struct sharer_ctx {
@@ -430,13 +424,12 @@ static int sharer_row(void *ctx, const PGresult *res, int i)
 int pg_sharers(struct engine *e, int64_t from,
 	       int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at), void *ctx)
 {
-	char f[24];
-	const char *vals[1] = {pg_itoa(f, from)};
+	struct pg_ints iv;
 	struct sharer_ctx c = {cb, ctx};
 	return pg_each(pg(e), from > 0 ? "SELECT ref1, ref2, at FROM events WHERE ref2 = $1 AND type = 8"
 					 " ORDER BY seq"
 				       : "SELECT ref1, ref2, at FROM events WHERE type = 8 ORDER BY seq",
-		       from > 0 ? 1 : 0, vals, sharer_row, &c, "reading sharers");
+		       from > 0 ? 1 : 0, PG_INTS(iv, from), sharer_row, &c, "reading sharers");
 }
 
 /* Rows: type, at, booked, member (ref1, or the order's member), num, txt1,
@@ -486,11 +479,10 @@ static int points_row(void *ctx, const PGresult *res, int i)
 
 int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
 {
-	char m[24], a[24];
-	const char *vals[2] = {pg_itoa(m, member), pg_itoa(a, at_max)};
+	struct pg_ints iv;
 	struct points_ctx c = {cb, ctx, member > 0 ? 1 : 0};
-	return pg_each(pg(e), member > 0 ? points_of_member : points_all, member > 0 ? 2 : 0, vals,
-		       points_row, &c, "reading points events");
+	return pg_each(pg(e), member > 0 ? points_of_member : points_all, member > 0 ? 2 : 0,
+		       PG_INTS(iv, member, at_max), points_row, &c, "reading points events");
 }
 
 struct events_ctx {
@@ -508,11 +500,10 @@ static int event_row(void *ctx, const PGresult *res, int i)
 
 int pg_events(struct engine *e, int type, ev_cb cb, void *ctx)
 {
-	char t[24];
-	const char *vals[1] = {pg_itoa(t, type)};
+	struct pg_ints iv;
 	struct events_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT " EVENT_COLS " FROM events WHERE type = $1 ORDER BY seq", 1,
-		       vals, event_row, &c, "reading events");
+		       PG_INTS(iv, type), event_row, &c, "reading events");
 }
 
 void pg_id_of(struct engine *e, int64_t seq, char *buf, size_t cap)

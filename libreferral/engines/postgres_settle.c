@@ -12,14 +12,13 @@
 int pg_network_count(struct engine *e, int64_t after, int64_t limit, size_t *dists,
 		     size_t *bindings)
 {
-	char a[24], l[24];
-	const char *vals[2] = {pg_itoa(a, after), pg_itoa(l, limit)};
+	struct pg_ints iv;
 	int rc;
 	PGresult *res = pg_exec(pg(e), "SELECT (SELECT count(*) FROM events WHERE type BETWEEN 2 AND 7"
 				       " AND type = 3 AND seq <= $2), (SELECT count(*) FROM events"
 				       " WHERE type BETWEEN 2 AND 7 AND type IN (6, 7) AND seq > $1"
 				       " AND seq <= $2)",
-				2, vals, "counting the network", &rc);
+				2, PG_INTS(iv, after, limit), "counting the network", &rc);
 	if (res) {
 		*dists = (size_t)pg_int(res, 0, 0);
 		*bindings = (size_t)pg_int(res, 0, 1);
@@ -53,13 +52,12 @@ static int network_row(void *ctx, const PGresult *res, int i)
 int pg_network_events(struct engine *e, int type, int64_t after, int64_t limit, ev_cb cb,
 		      void *ctx)
 {
-	char t[24], a[24], l[24];
-	const char *vals[3] = {pg_itoa(t, type), pg_itoa(a, after), pg_itoa(l, limit)};
+	struct pg_ints iv;
 	struct network_ctx c = {cb, ctx, type};
 	return pg_each(pg(e), "SELECT seq, at, booked, ref1, ref2, num FROM events"
 			      " WHERE type BETWEEN 2 AND 7 AND type = $1 AND seq > $2 AND seq <= $3"
 			      " ORDER BY seq",
-		       3, vals, network_row, &c, "reading the network");
+		       3, PG_INTS(iv, type, after, limit), network_row, &c, "reading the network");
 }
 
 struct dist_int_ctx {
@@ -76,11 +74,10 @@ static int dist_int_row(void *ctx, const PGresult *res, int i)
 int pg_next_grades(struct engine *e, int period, int (*cb)(void *ctx, int64_t dist, int next_grade),
 		   void *ctx)
 {
-	char p[24];
-	const char *vals[1] = {pg_itoa(p, period)};
+	struct pg_ints iv;
 	struct dist_int_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT dist, next_grade FROM grades WHERE period = $1 ORDER BY dist", 1,
-		       vals, dist_int_row, &c, "reading grades");
+		       PG_INTS(iv, period), dist_int_row, &c, "reading grades");
 }
 
 struct dist_text_ctx {
@@ -97,12 +94,11 @@ static int dist_text_row(void *ctx, const PGresult *res, int i)
 int pg_carries(struct engine *e, int period, int (*cb)(void *ctx, int64_t dist, const char *carry),
 	       void *ctx)
 {
-	char p[24];
-	const char *vals[1] = {pg_itoa(p, period)};
+	struct pg_ints iv;
 	struct dist_text_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT dist, closing_carry FROM statements"
 			      " WHERE period = $1 AND closing_carry <> '0.00' ORDER BY dist",
-		       1, vals, dist_text_row, &c, "reading carries");
+		       1, PG_INTS(iv, period), dist_text_row, &c, "reading carries");
 }
 
 struct statement_ctx {
@@ -141,14 +137,13 @@ static int statement_row(void *ctx, const PGresult *res, int i)
 
 int pg_statements(struct engine *e, int period, statement_cb cb, void *ctx)
 {
-	char p[24];
-	const char *vals[1] = {pg_itoa(p, period)};
+	struct pg_ints iv;
 	struct statement_ctx c = {cb, ctx};
 	return pg_each(pg(e), period >= 0
 			       ? "SELECT " STATEMENT_COLS " FROM statements WHERE period = $1 ORDER BY dist"
 			       : "SELECT " STATEMENT_COLS " FROM statements"
 				 " WHERE period IN (SELECT period FROM closes) ORDER BY period, dist",
-		       period >= 0 ? 1 : 0, vals, statement_row, &c, "reading statements");
+		       period >= 0 ? 1 : 0, PG_INTS(iv, period), statement_row, &c, "reading statements");
 }
 
 struct grade_ctx {
@@ -174,12 +169,11 @@ static int grade_row(void *ctx, const PGresult *res, int i)
 
 int pg_grades(struct engine *e, int period, grade_cb cb, void *ctx)
 {
-	char p[24];
-	const char *vals[1] = {pg_itoa(p, period)};
+	struct pg_ints iv;
 	struct grade_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT period, dist, grade, members, sales, shares, store_rating,"
 			      " next_grade FROM grades WHERE period = $1 ORDER BY dist",
-		       1, vals, grade_row, &c, "reading grades");
+		       1, PG_INTS(iv, period), grade_row, &c, "reading grades");
 }
 
 struct figures_ctx {
@@ -198,23 +192,21 @@ int pg_statement_figures(struct engine *e, int lo, int hi,
 			 int (*cb)(void *ctx, int64_t dist, long members, const char *sales,
 				   long shares), void *ctx)
 {
-	char l[24], h[24];
-	const char *vals[2] = {pg_itoa(l, lo), pg_itoa(h, hi)};
+	struct pg_ints iv;
 	struct figures_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT dist, members, sales, shares FROM statements"
 			      " WHERE period BETWEEN $1 AND $2 ORDER BY period, dist",
-		       2, vals, figures_row, &c, "reading statements for grading");
+		       2, PG_INTS(iv, lo, hi), figures_row, &c, "reading statements for grading");
 }
 
 int pg_ratings(struct engine *e, int64_t before, int64_t limit,
 	       int (*cb)(void *ctx, int64_t store, const char *rating), void *ctx)
 {
-	char b[24], l[24];
-	const char *vals[2] = {pg_itoa(b, before), pg_itoa(l, limit)};
+	struct pg_ints iv;
 	struct dist_text_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT ref1, num FROM events WHERE type BETWEEN 2 AND 7"
 			      " AND type = 2 AND at < $1 AND seq <= $2 ORDER BY at, seq",
-		       2, vals, dist_text_row, &c, "reading store ratings");
+		       2, PG_INTS(iv, before, limit), dist_text_row, &c, "reading store ratings");
 }
 
 static int put_statement(void *ctx, size_t i, struct strbuf *line)
@@ -261,12 +253,11 @@ int pg_put_grades(struct engine *e, const struct grade_row *rows, size_t n)
 
 int pg_cache_find(struct engine *e, int before, int64_t limit, int *period, int64_t *last_seq)
 {
-	char b[24], l[24];
-	const char *vals[2] = {pg_itoa(b, before), pg_itoa(l, limit)};
+	struct pg_ints iv;
 	int rc;
 	PGresult *res = pg_exec(pg(e), "SELECT period, last_seq FROM networks WHERE part = 0"
 				       " AND period < $1 AND last_seq <= $2 ORDER BY period DESC LIMIT 1",
-				2, vals, "reading the network cache", &rc);
+				2, PG_INTS(iv, before, limit), "reading the network cache", &rc);
 	if (!res)
 		return -rc;
 	int found = PQntuples(res) > 0;

@@ -25,12 +25,11 @@ struct ev_stream {
 
 int pg_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 {
-	char per[24], lim[24];
-	const char *vals[2] = {pg_itoa(per, period), pg_itoa(lim, limit)};
+	struct pg_ints iv;
 	int rc;
 	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE booked = $1 AND seq <= $2"
 				       " AND type IN (9, 10, 11)",
-				2, vals, "counting the period's events", &rc);
+				2, PG_INTS(iv, period, limit), "counting the period's events", &rc);
 	if (res)
 		*out = (long long)pg_int(res, 0, 0);
 	PQclear(res);
