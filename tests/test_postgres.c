@@ -470,6 +470,14 @@ Test(rights, a_role_without_insert_on_statements_cannot_settle_and_changes_nothi
 	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM statements"), 0);
 	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM drafts"), 0);
 	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM snapshots"), 0);
+	/* and without USAGE on the schema, opening says so */
+	snprintf(sql, sizeof sql, "REVOKE USAGE ON SCHEMA %s FROM %s", brand, role);
+	admin_sql(c, sql);
+	st = NULL;
+	cr_assert_eq(referral_store_open(&st, as_role), REFERRAL_EIO);
+	snprintf(want, sizeof want, "the role %s lacks the right to USAGE on schema %s", role, brand);
+	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+	referral_store_free(st);
 	snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
 	admin_sql(c, sql);
 	PQfinish(c);

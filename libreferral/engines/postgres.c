@@ -390,13 +390,16 @@ static int find_schema(struct pg_engine *p)
 {
 	const char *vals[1] = {p->brand};
 	int rc;
-	PGresult *res = pg_exec(p, "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1", 1,
-				vals, "looking for the brand", &rc);
+	PGresult *res = pg_exec(p, "SELECT oid, pg_catalog.has_schema_privilege(oid, 'USAGE')"
+				   " FROM pg_catalog.pg_namespace WHERE nspname = $1",
+				1, vals, "looking for the brand", &rc);
 	if (!res)
 		return -rc;
 	int found = PQntuples(res) == 1;
-	if (found)
+	if (found) {
 		p->ns_oid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+		p->ns_usage = PQgetvalue(res, 0, 1)[0] == 't';
+	}
 	PQclear(res);
 	return found;
 }
@@ -468,6 +471,11 @@ static int pg_open(struct engine *e)
 		return st_fail(e->st, REFERRAL_EIO,
 			       "brand \"%s\" does not exist in database \"%s\" (run init)", p->brand,
 			       PQdb(p->conn));
+	/* without USAGE the schema's tables look missing: say what is */
+	if (!p->ns_usage)
+		return st_fail(e->st, REFERRAL_EIO,
+			       "brand \"%s\": the role %s lacks the right to USAGE on schema %s", p->brand,
+			       p->role, p->brand);
 	PGresult *res = PQexec(p->conn, "SELECT version FROM meta");
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

@@ -53,6 +53,7 @@ struct pg_engine {
 	char *conninfo;    /* the URI without brand=, for libpq */
 	char role[64];     /* current_user, for the rights messages */
 	unsigned ns_oid;   /* the schema's oid: the lock keys' low half */
+	int ns_usage;      /* the role may use the schema */
 	int settle_locked; /* holds the session-level settle lock */
 	unsigned cursors;  /* names the next cursor */
 	const char *sql;   /* the statement being run, for the rights messages */
