@@ -558,3 +558,90 @@ Test(prefetch, answers_a_chunks_keys_and_a_key_appended_since)
 	ENG(st, rollback);
 	referral_store_free(st);
 }
+
+/* ---- a file's batch: keys fetched a chunk at a time, events sent by COPY ---------------- */
+
+#define FILE_MEMBERS 1500 /* two chunks of lines and more */
+
+/* Writes the lines of a file: FILE_MEMBERS members bound to D1 and an order
+ * of each, then a repeat of m1 (stored before), a repeat of the file's own
+ * fm5, and `extra` (NULL: none). Returns its path (static). */
+static const char *write_batch_file(const char *extra)
+{
+	static char path[400];
+	static int n;
+	snprintf(path, sizeof path, "%s/batch%d-%d.jsonl", test_tmpdir(), (int)getpid(), n++);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < FILE_MEMBERS; i++)
+		fprintf(f,
+			"{\"type\":\"member\",\"id\":\"fm%d\",\"at\":\"2026-01-05T09:00:00\","
+			"\"distributor\":\"D1\"}\n"
+			"{\"type\":\"order\",\"id\":\"fo%d\",\"at\":\"2026-01-06T10:00:00\","
+			"\"member\":\"fm%d\",\"amount\":\"1.%02d\"}\n",
+			i, i, i, i % 100);
+	fprintf(f, "%s%s%s", EV_MEMBER("m1", "2026-01-04T09:00:00", "D1"),
+		EV_MEMBER("fm5", "2026-01-05T09:00:00", "D1"), extra ? extra : "");
+	fclose(f);
+	return path;
+}
+
+static int ingest_file(referral_store *st, const char *path, long *ingested, long *dups)
+{
+	referral_batch *b = NULL;
+	cr_assert_eq(referral_batch_begin(st, &b, "file"), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	int rc = referral_batch_commit(b);
+	if (rc && referral_batch_error_count(b))
+		cr_log_info("%s", referral_batch_error(b, 0));
+	*ingested = referral_batch_ingested(b);
+	*dups = referral_batch_duplicates(b);
+	referral_batch_free(b);
+	return rc;
+}
+
+Test(file_batch, stores_what_sqlite_stores_once_each_with_dense_seqs, .timeout = 120)
+{
+	need_pg();
+	char uri[600], file[400];
+	long in = 0, dups = 0;
+	new_brand(uri, sizeof uri, NETWORK);
+	snprintf(file, sizeof file, "%s/file.db", test_tmpdir());
+	remove(file);
+	referral_store *pg = open_store(uri), *sq = store_at(file, NULL);
+	ingest(sq, NETWORK);
+	char path[400];
+	snprintf(path, sizeof path, "%s", write_batch_file(NULL));
+	cr_assert_eq(ingest_file(pg, path, &in, &dups), REFERRAL_OK, "%s", referral_errmsg(pg));
+	cr_assert_eq(in, 2 * FILE_MEMBERS);
+	cr_assert_eq(dups, 2);
+	cr_assert_eq(ingest_file(sq, path, &in, &dups), REFERRAL_OK);
+
+	long long events = 4 + 2 * FILE_MEMBERS;
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), events);
+	cr_assert_eq(test_store_int(uri, "SELECT max(seq) FROM events"), events);
+	/* each order names its own member */
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events o JOIN events m ON m.seq = o.ref1"
+					 " WHERE o.type = 9 AND m.type = 6"
+					 " AND substr(o.id, 3) = substr(m.id, 3)"),
+		     FILE_MEMBERS);
+	/* a line conflicting at the end refuses the whole file, which adds more */
+	const char *bad = write_batch_file(EV_ORDER("fo9", "2026-01-06T10:00:00", "fm9", "2.00")
+					   EV_ORDER("late", "2026-01-07T10:00:00", "fm1", "1.00"));
+	cr_assert_eq(ingest_file(pg, bad, &in, &dups), REFERRAL_ESTATE);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), events);
+	/* the file again: every line a duplicate */
+	cr_assert_eq(ingest_file(pg, path, &in, &dups), REFERRAL_OK);
+	cr_assert_eq(in, 0);
+	cr_assert_eq(dups, 2 * FILE_MEMBERS + 2);
+
+	close_period(pg, "2026-01");
+	close_period(sq, "2026-01");
+	char *a = export_all(pg), *b = export_all(sq);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	assert_verifies(pg);
+	referral_store_free(pg);
+	referral_store_free(sq);
+}

@@ -204,6 +204,8 @@ int pg_fail(struct pg_engine *p, PGresult *res, const char *what)
 PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const *vals,
 		  const char *what, int *rc)
 {
+	if (p->npending && (*rc = pg_flush(p)))
+		return NULL;
 	p->sql = sql;
 	/* without parameters, a text of several statements (the schema) */
 	PGresult *res = n ? PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0)
@@ -235,8 +237,10 @@ int pg_run(struct pg_engine *p, const char *sql, int64_t a, int64_t b, const cha
 int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals,
 	    int (*row)(void *ctx, const PGresult *res, int i), void *ctx, const char *what)
 {
-	int rc = 0;
+	int rc = p->npending ? pg_flush(p) : 0;
 	PGresult *res;
+	if (rc)
+		return rc;
 	p->sql = sql;
 	if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0))
 		return pg_fail(p, NULL, what);
@@ -280,16 +284,51 @@ int pg_copy_int(struct strbuf *line, int64_t v, char end)
 	return sb_printf(line, "%lld%c", (long long)v, end);
 }
 
-int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
-	    int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what)
+/* Starts `COPY ... FROM STDIN`: 0 or the failure. */
+static int copy_start(struct pg_engine *p, const char *copy_sql, const char *what)
 {
-	struct strbuf buf = {0};
-	int rc = 0;
 	p->sql = copy_sql;
 	PGresult *res = PQexec(p->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_fail(p, res, what);
 	PQclear(res);
+	return 0;
+}
+
+/* Ends the COPY, aborting it when rc is a failure already: rc, or the
+ * COPY's own failure. */
+static int copy_end(struct pg_engine *p, int rc, const char *what)
+{
+	PGresult *res;
+	if (PQputCopyEnd(p->conn, rc ? "libreferral stopped the copy" : NULL) != 1 && !rc)
+		rc = pg_fail(p, NULL, what);
+	while ((res = PQgetResult(p->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
+			rc = pg_fail(p, res, what);
+		else
+			PQclear(res);
+	}
+	return rc;
+}
+
+int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
+		 const char *what)
+{
+	int rc = copy_start(p, copy_sql, what);
+	if (rc)
+		return rc;
+	if (len > INT32_MAX || PQputCopyData(p->conn, data, (int)len) != 1)
+		rc = pg_fail(p, NULL, what);
+	return copy_end(p, rc, what);
+}
+
+int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
+	    int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what)
+{
+	struct strbuf buf = {0};
+	int rc = p->npending ? pg_flush(p) : 0;
+	if (rc || (rc = copy_start(p, copy_sql, what)))
+		return rc;
 	for (size_t i = 0; i < n && !rc; i++) {
 		if (put(ctx, i, &buf)) {
 			rc = st_nomem(p->base.st);
@@ -303,15 +342,7 @@ int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
 		}
 	}
 	sb_free(&buf);
-	if (PQputCopyEnd(p->conn, rc ? "libreferral stopped the copy" : NULL) != 1 && !rc)
-		rc = pg_fail(p, NULL, what);
-	while ((res = PQgetResult(p->conn))) {
-		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc)
-			rc = pg_fail(p, res, what);
-		else
-			PQclear(res);
-	}
-	return rc;
+	return copy_end(p, rc, what);
 }
 
 /* ---- schema --------------------------------------------------------------------- */
@@ -595,6 +626,8 @@ static void pg_rollback(struct engine *e)
 {
 	struct pg_engine *p = pg(e);
 	pg_prefetch_forget(p);
+	sb_reset(&p->pending); /* never sent: nothing to undo */
+	p->npending = 0;
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(p->conn, "ROLLBACK"));
@@ -693,6 +726,7 @@ static void pg_free(struct engine *e)
 		return;
 	pg_rollback(e);
 	PQclear(p->row_res);
+	sb_free(&p->pending);
 	PQfinish(p->conn);
 	free(p->brand);
 	free(p->conninfo);

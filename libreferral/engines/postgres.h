@@ -61,6 +61,10 @@ struct pg_engine {
 	int prepared;      /* the lookups and the insert are prepared */
 	PGresult *row_res; /* the last lookup's row, lent until the next one */
 	struct pg_prefetched *pre; /* what prefetch() fetched (postgres_log.c) */
+	/* appended events not sent yet: COPY text, sent before the next
+	 * statement of the connection (pg_flush) */
+	struct strbuf pending;
+	size_t npending;
 };
 
 static inline struct pg_engine *pg(struct engine *e) { return (struct pg_engine *)e; }
@@ -124,6 +128,12 @@ const char *pg_cursor_name(struct pg_engine *p, char *buf);
 void pg_close_cursor(struct pg_engine *p, const char *name);
 /* Frees what prefetch() kept (postgres_log.c). */
 void pg_prefetch_forget(struct pg_engine *p);
+/* Sends the appended events not sent yet (one COPY): 0 or the failure.
+ * Every statement the engine runs calls it first. */
+int pg_flush(struct pg_engine *p);
+/* Sends `len` bytes of COPY text to `COPY ... FROM STDIN`. */
+int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
+		 const char *what);
 
 /* The operations of each file. */
 int pg_prefetch(struct engine *e, const struct prefetch *want);

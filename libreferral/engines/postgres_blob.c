@@ -47,6 +47,9 @@ static int flush_part(struct pg_blob *b)
 				  : "INSERT INTO networks(period, part, data, last_seq)"
 				    " VALUES ($1, $2, $3, $4)";
 	static const unsigned char none[1];
+	int rc = b->p->npending ? pg_flush(b->p) : 0;
+	if (rc)
+		return rc;
 	if (!b->buf)
 		vals[2] = (const char *)none;
 	b->p->sql = sql;
@@ -113,6 +116,9 @@ static int fetch_part(struct pg_blob *b)
 		 table_of(b->kind));
 	PQclear(b->res);
 	b->res = NULL;
+	int rc = b->p->npending ? pg_flush(b->p) : 0;
+	if (rc)
+		return rc;
 	b->p->sql = sql;
 	PGresult *res = PQexecParams(b->p->conn, sql, 2, NULL, PG_INTS(iv, b->period, b->part), NULL,
 				     NULL, 1);

@@ -3,6 +3,14 @@
  * events, and the lookups ingest and points make against it. The lookups
  * of a key or a seq and the insert are prepared once per connection;
  * prefetch() answers a chunk's keys with one query.
+ *
+ * An event whose key prefetch() found missing, and that the batch has not
+ * appended since, is new for sure (the batch holds the append lock): its
+ * append is only written to the pending COPY text, which goes to the
+ * server in one COPY before the next statement the engine runs (pg_flush),
+ * at the latest at commit. A batch of a file thus costs a query per chunk
+ * and a COPY, not a round trip per event. Any other append is an INSERT
+ * that tells a stored key at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +50,7 @@ static int prepare_all(struct pg_engine *p)
 static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char *sql, int n,
 			       const char *const *vals, const char *what, int *rc)
 {
-	if (!p->prepared && (*rc = prepare_all(p)))
+	if ((!p->prepared && (*rc = prepare_all(p))) || (p->npending && (*rc = pg_flush(p))))
 		return NULL;
 	p->sql = sql;
 	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
@@ -72,13 +80,14 @@ static int keep_row(struct pg_engine *p, PGresult *res, struct ev_row *out)
 /* ---- prefetch ------------------------------------------------------------------ */
 
 /* What prefetch() fetched: the rows found, sorted by (type, id), and the
- * keys asked for, sorted likewise. A key asked for and not found is not in
- * the log until the batch appends something (appended). */
+ * keys asked for, sorted likewise, once each. A key asked for and not found
+ * is not in the log until the batch appends it (appended). */
 struct key {
 	int type;
 	size_t n;
-	char *id; /* owned by keys[], lent by res in rows[] */
-	int row;  /* rows[]: the row of res */
+	char *id;     /* owned by keys[], lent by res in rows[] */
+	int row;      /* rows[]: the row of res */
+	int appended; /* keys[]: appended since (it is no longer missing) */
 };
 
 struct pg_prefetched {
@@ -87,7 +96,6 @@ struct pg_prefetched {
 	int nrows;
 	struct key *keys;
 	size_t nkeys;
-	int appended;
 };
 
 void pg_prefetch_forget(struct pg_engine *p)
@@ -156,6 +164,14 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 		goto out;
 	}
 	qsort(f->keys, f->nkeys, sizeof *f->keys, keys_cmp);
+	size_t kept = 0; /* each key once: its appended flag is then the one */
+	for (size_t i = 0; i < f->nkeys; i++) {
+		if (kept && !keys_cmp(&f->keys[kept - 1], &f->keys[i]))
+			free(f->keys[i].id);
+		else
+			f->keys[kept++] = f->keys[i];
+	}
+	f->nkeys = kept;
 	const char *vals[2] = {sb_str(&types), sb_str(&ids)};
 	f->res = pg_exec(p, "SELECT e.seq, e.at, e.booked, e.ref1, e.ref2, e.num, e.txt1, e.txt2,"
 			    " e.type, e.id FROM unnest($1::integer[], $2::text[]) AS k(type, id)"
@@ -170,7 +186,7 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 	}
 	for (int i = 0; i < f->nrows; i++)
 		f->rows[i] = (struct key){(int)pg_int(f->res, i, 8), (size_t)PQgetlength(f->res, i, 9),
-					  PQgetvalue(f->res, i, 9), i};
+					  PQgetvalue(f->res, i, 9), i, 0};
 	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, keys_cmp);
 out:
 	sb_free(&types);
@@ -180,22 +196,27 @@ out:
 	return rc;
 }
 
-/* What prefetch() knows of (type, id): 1 found (row in *out), 0 not in the
- * log, -1 not known. */
-static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, struct ev_row *out)
+/* What prefetch() knows of (type, id): 1 found (row in *out, when out),
+ * 0 not in the log, -1 not known. *missing is the key's entry when 0. */
+static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, struct ev_row *out,
+		      struct key **missing)
 {
 	struct pg_prefetched *f = p->pre;
 	if (!f || !f->res)
 		return -1;
-	struct key k = {type, n, (char *)id, 0};
+	struct key k = {type, n, (char *)id, 0, 0};
 	const struct key *hit = bsearch(&k, f->rows, (size_t)f->nrows, sizeof k, keys_cmp);
 	if (hit) {
-		pg_event_row(f->res, hit->row, out);
+		if (out)
+			pg_event_row(f->res, hit->row, out);
 		return 1;
 	}
-	if (f->appended)
+	struct key *asked = bsearch(&k, f->keys, f->nkeys, sizeof k, keys_cmp);
+	if (!asked || asked->appended)
 		return -1;
-	return bsearch(&k, f->keys, f->nkeys, sizeof k, keys_cmp) ? 0 : -1;
+	if (missing)
+		*missing = asked;
+	return 0;
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -204,7 +225,7 @@ int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row 
 {
 	struct pg_engine *p = pg(e);
 	char tbuf[24];
-	int rc = prefetched(p, type, id, n, out);
+	int rc = prefetched(p, type, id, n, out, NULL);
 	if (rc >= 0)
 		return rc;
 	char *key = strndup(id, n);
@@ -228,6 +249,9 @@ int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 
 /* ---- appending -------------------------------------------------------------------- */
 
+#define EVENTS_COPY "COPY events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2) FROM STDIN"
+
+/* Row i of ev_rows `ctx` as a line of COPY text. */
 static int put_event(void *ctx, size_t i, struct strbuf *line)
 {
 	const struct ev_row *r = (const struct ev_row *)ctx + i;
@@ -252,8 +276,7 @@ static int append_many(struct pg_engine *p, const struct ev_row *rows, size_t n)
 	int rc = pg_cmd(p, "SAVEPOINT referral_append", "appending events");
 	if (rc)
 		return rc;
-	rc = pg_copy(p, "COPY events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2)"
-			" FROM STDIN", n, put_event, (void *)rows, "appending events");
+	rc = pg_copy(p, EVENTS_COPY, n, put_event, (void *)rows, "appending events");
 	if (rc && !strcmp(p->state, "23505")) {
 		if ((rc = pg_cmd(p, "ROLLBACK TO SAVEPOINT referral_append", "appending events")))
 			return rc;
@@ -266,14 +289,38 @@ static int append_many(struct pg_engine *p, const struct ev_row *rows, size_t n)
 	return rc;
 }
 
+/* the pending COPY text is sent once it reaches this */
+#define PENDING_MAX (1u << 20)
+
+int pg_flush(struct pg_engine *p)
+{
+	if (!p->npending)
+		return 0;
+	p->npending = 0; /* the COPY below runs no pg_flush of its own */
+	int rc = pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
+	sb_reset(&p->pending);
+	return rc;
+}
+
 int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 {
 	struct pg_engine *p = pg(e);
-	if (p->pre)
-		p->pre->appended = 1;
-	if (n != 1)
+	struct key *missing = NULL;
+	if (n != 1) {
+		pg_prefetch_forget(p); /* keys it found missing may be among them */
 		return n ? append_many(p, rows, n) : 0;
+	}
 	const struct ev_row *r = rows;
+	int known = p->pre ? prefetched(p, r->type, r->id, r->idlen, NULL, &missing) : -1;
+	if (known == 1)
+		return ENGINE_EXISTS;
+	if (known == 0) {
+		missing->appended = 1;
+		if (put_event((void *)r, 0, &p->pending))
+			return st_nomem(e->st);
+		p->npending++;
+		return p->pending.len >= PENDING_MAX ? pg_flush(p) : 0;
+	}
 	char b[6][24];
 	char *id = strndup(r->id, r->idlen);
 	if (!id)
