@@ -645,3 +645,57 @@ Test(file_batch, stores_what_sqlite_stores_once_each_with_dense_seqs, .timeout =
 	referral_store_free(pg);
 	referral_store_free(sq);
 }
+
+/* The rules see the file's own earlier events, pending or not: each file
+ * gives the status, counts and first message it gives on a SQLite file. */
+Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 120)
+{
+	need_pg();
+	static const char *const tails[] = {
+		/* a second refund of fo1 beyond its amount 1.01 */
+		EV_REFUND("rf1", "2026-01-08T10:00:00", "fo1", "1.00")
+		EV_REFUND("rf2", "2026-01-08T11:00:00", "fo1", "0.02"),
+		/* refunds that fit */
+		EV_REFUND("rf1", "2026-01-08T10:00:00", "fo1", "1.00")
+		EV_REFUND("rf2", "2026-01-08T11:00:00", "fo1", "0.01"),
+		/* a distributor of the file terminated, then bound to */
+		EV_DIST("D7", "2026-01-02T09:00:00", "s1")
+		EV_TERM("t7", "2026-01-03T09:00:00", "D7")
+		EV_MEMBER("m77", "2026-01-04T09:00:00", "D7"),
+		/* a member of the file bound again while she is bound */
+		EV_BIND("b1", "2026-01-09T09:00:00", "fm3", "R0"),
+		/* an order of a member the file made after it */
+		EV_ORDER("early", "2026-01-01T10:00:00", "fm4", "1.00"),
+	};
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		char uri[600], file[400], path[400];
+		long in[2], dups[2];
+		int rc[2];
+		new_brand(uri, sizeof uri, NETWORK);
+		snprintf(file, sizeof file, "%s/rules%zu-%d.db", test_tmpdir(), i, (int)getpid());
+		snprintf(path, sizeof path, "%s", write_batch_file(tails[i]));
+		referral_store *st[2] = {open_store(uri), store_at(file, NULL)};
+		ingest(st[1], NETWORK);
+		char first[2][600];
+		for (int k = 0; k < 2; k++) {
+			referral_batch *b = NULL;
+			cr_assert_eq(referral_batch_begin(st[k], &b, "file"), REFERRAL_OK);
+			cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s",
+				     referral_errmsg(st[k]));
+			rc[k] = referral_batch_commit(b);
+			in[k] = referral_batch_ingested(b);
+			dups[k] = referral_batch_duplicates(b);
+			const char *m = referral_batch_error_count(b) ? referral_batch_error(b, 0) : "";
+			snprintf(first[k], sizeof first[k], "%s", m ? m : "?");
+			referral_batch_free(b);
+		}
+		cr_assert_eq(rc[0], rc[1], "case %zu: %d on PostgreSQL, %d on SQLite", i, rc[0], rc[1]);
+		cr_assert_eq(in[0], in[1], "case %zu", i);
+		cr_assert_eq(dups[0], dups[1], "case %zu", i);
+		cr_assert_str_eq(first[0], first[1], "case %zu", i);
+		long long want = rc[0] ? 4 : 4 + in[0];
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), want, "case %zu", i);
+		referral_store_free(st[0]);
+		referral_store_free(st[1]);
+	}
+}

@@ -204,8 +204,9 @@ int pg_fail(struct pg_engine *p, PGresult *res, const char *what)
 PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const *vals,
 		  const char *what, int *rc)
 {
-	if (p->npending && (*rc = pg_flush(p)))
+	if (p->npending && !p->keep_pending && (*rc = pg_flush(p)))
 		return NULL;
+	p->keep_pending = 0;
 	p->sql = sql;
 	/* without parameters, a text of several statements (the schema) */
 	PGresult *res = n ? PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0)
@@ -237,8 +238,9 @@ int pg_run(struct pg_engine *p, const char *sql, int64_t a, int64_t b, const cha
 int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals,
 	    int (*row)(void *ctx, const PGresult *res, int i), void *ctx, const char *what)
 {
-	int rc = p->npending ? pg_flush(p) : 0;
+	int rc = p->npending && !p->keep_pending ? pg_flush(p) : 0;
 	PGresult *res;
+	p->keep_pending = 0;
 	if (rc)
 		return rc;
 	p->sql = sql;
@@ -628,6 +630,8 @@ static void pg_rollback(struct engine *e)
 	pg_prefetch_forget(p);
 	sb_reset(&p->pending); /* never sent: nothing to undo */
 	p->npending = 0;
+	p->pending_types = 0;
+	p->keep_pending = 0;
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(p->conn, "ROLLBACK"));

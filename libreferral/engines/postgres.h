@@ -65,6 +65,9 @@ struct pg_engine {
 	 * statement of the connection (pg_flush) */
 	struct strbuf pending;
 	size_t npending;
+	unsigned pending_types; /* bit t: an event of type t is pending */
+	int64_t pending_from;   /* the first pending seq */
+	int keep_pending;       /* the next statement reads nothing pending */
 };
 
 static inline struct pg_engine *pg(struct engine *e) { return (struct pg_engine *)e; }
@@ -131,6 +134,10 @@ void pg_prefetch_forget(struct pg_engine *p);
 /* Sends the appended events not sent yet (one COPY): 0 or the failure.
  * Every statement the engine runs calls it first. */
 int pg_flush(struct pg_engine *p);
+/* Before a lookup that reads only events of the types in `types` (bits)
+ * and the event `seq` (0: none): sends what is pending if it may hold any
+ * of them, or lets the lookup's statement go before it (keep_pending). */
+int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq);
 /* Sends `len` bytes of COPY text to `COPY ... FROM STDIN`. */
 int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
 		 const char *what);

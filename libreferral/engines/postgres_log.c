@@ -50,8 +50,10 @@ static int prepare_all(struct pg_engine *p)
 static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char *sql, int n,
 			       const char *const *vals, const char *what, int *rc)
 {
-	if ((!p->prepared && (*rc = prepare_all(p))) || (p->npending && (*rc = pg_flush(p))))
+	if ((!p->prepared && (*rc = prepare_all(p))) ||
+	    (p->npending && !p->keep_pending && (*rc = pg_flush(p))))
 		return NULL;
+	p->keep_pending = 0;
 	p->sql = sql;
 	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
 	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -231,6 +233,10 @@ int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row 
 	char *key = strndup(id, n);
 	if (!key)
 		return -st_nomem(e->st);
+	if ((rc = pg_flush_for(p, 1u << type, 0))) {
+		free(key);
+		return -rc;
+	}
 	const char *vals[2] = {pg_itoa(tbuf, type), key};
 	PGresult *res = exec_prepared(p, "referral_find", find_sql, 2, vals, "looking up an id", &rc);
 	free(key);
@@ -241,7 +247,9 @@ int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 {
 	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
-	int rc;
+	int rc = pg_flush_for(p, 0, seq);
+	if (rc)
+		return -rc;
 	PGresult *res = exec_prepared(p, "referral_get", get_sql, 1, PG_INTS(iv, seq), "reading an event",
 				      &rc);
 	return res ? keep_row(p, res, out) : -rc;
@@ -297,9 +305,21 @@ int pg_flush(struct pg_engine *p)
 	if (!p->npending)
 		return 0;
 	p->npending = 0; /* the COPY below runs no pg_flush of its own */
+	p->pending_types = 0;
+	p->keep_pending = 0;
 	int rc = pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
 	sb_reset(&p->pending);
 	return rc;
+}
+
+int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq)
+{
+	if (!p->npending)
+		return 0;
+	if ((p->pending_types & types) || (seq && seq >= p->pending_from))
+		return pg_flush(p);
+	p->keep_pending = 1;
+	return 0;
 }
 
 int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
@@ -318,7 +338,9 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		missing->appended = 1;
 		if (put_event((void *)r, 0, &p->pending))
 			return st_nomem(e->st);
-		p->npending++;
+		if (!p->npending++)
+			p->pending_from = r->seq;
+		p->pending_types |= 1u << r->type;
 		return p->pending.len >= PENDING_MAX ? pg_flush(p) : 0;
 	}
 	char b[6][24];
@@ -345,7 +367,9 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 int pg_count_type(struct engine *e, int type, long *out)
 {
 	struct pg_ints iv;
-	int rc;
+	int rc = pg_flush_for(pg(e), 1u << type, 0);
+	if (rc)
+		return rc;
 	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE type = $1", 1, PG_INTS(iv, type),
 				"counting ids", &rc);
 	if (res)
@@ -371,6 +395,9 @@ int pg_ids(struct engine *e, int type,
 {
 	struct pg_ints iv;
 	struct ids_ctx c = {cb, ctx};
+	int rc = pg_flush_for(pg(e), 1u << type, 0);
+	if (rc)
+		return rc;
 	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, PG_INTS(iv, type),
 		       id_row, &c, "loading ids");
 }
@@ -380,7 +407,9 @@ int pg_ids(struct engine *e, int type,
 static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
 {
 	struct pg_ints iv;
-	int rc;
+	int rc = pg_flush_for(p, 1u << type, 0);
+	if (rc)
+		return -rc;
 	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
 				   " ORDER BY at, seq LIMIT 1", 2, PG_INTS(iv, ref1, type), what, &rc);
 	if (!res)
@@ -418,6 +447,10 @@ int pg_bindings(struct engine *e, int64_t member,
 {
 	struct pg_ints iv;
 	struct binding_ctx c = {cb, ctx};
+	/* the member's own event (any seq pending) and binds */
+	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_BIND, member);
+	if (rc)
+		return rc;
 	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
 			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7",
 		       1, PG_INTS(iv, member), binding_row, &c, "reading bindings");
@@ -426,7 +459,9 @@ int pg_bindings(struct engine *e, int64_t member,
 int pg_last_binding(struct engine *e, int64_t dist, int64_t *at)
 {
 	struct pg_ints iv;
-	int rc;
+	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_MEMBER | 1u << REFERRAL_EV_BIND, 0);
+	if (rc)
+		return -rc;
 	PGresult *res = pg_exec(pg(e), "SELECT max(at) FROM events WHERE ref2 = $1 AND type IN (6, 7)",
 				1, PG_INTS(iv, dist), "reading bindings", &rc);
 	if (!res)
@@ -453,6 +488,9 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 {
 	struct pg_ints iv;
 	struct refund_ctx c = {cb, ctx};
+	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_REFUND, 0);
+	if (rc)
+		return rc;
 	return pg_each(pg(e), "SELECT num FROM events WHERE ref1 = $1 AND type = 10 ORDER BY at, seq",
 		       1, PG_INTS(iv, order), refund_row, &c, "reading refunds");
 }
