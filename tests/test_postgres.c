@@ -699,3 +699,26 @@ Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 12
 		referral_store_free(st[1]);
 	}
 }
+
+Test(concurrency, two_inits_of_one_brand_at_once_make_it_once, .timeout = 60)
+{
+	need_pg();
+	char uri[600];
+	snprintf(uri, sizeof uri, "%s", test_db_path());
+	pid_t pids[2];
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (!pids[i]) {
+			char *text = test_reference_plan();
+			referral_store *s = NULL;
+			int rc = referral_store_create(&s, uri, text);
+			_exit(rc == REFERRAL_ESTATE && !strstr(referral_errmsg(s), "already exists") ? 99
+												   : rc);
+		}
+	}
+	int a = wait_status(pids[0]), b = wait_status(pids[1]);
+	cr_assert((a == 0 && b == REFERRAL_ESTATE) || (a == REFERRAL_ESTATE && b == 0),
+		  "inits returned %d and %d", a, b);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM plans"), 1);
+	referral_store_free(open_store(uri));
+}

@@ -466,13 +466,13 @@ static int pg_create(struct engine *e, const char *plan_json, int start_period)
 		return rc > 0 ? brand_exists(p) : -rc;
 	if ((rc = pg_cmd(p, "BEGIN", "creating the brand")))
 		return rc;
-	/* another init may come first: CREATE SCHEMA then fails (42P06) */
+	/* another init may come first: CREATE SCHEMA then fails, with 42P06
+	 * when that one had committed, 23505 when it committed meanwhile */
 	snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"", p->brand);
 	p->sql = sql;
 	PGresult *res = PQexec(p->conn, sql);
-	if (res && PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    !strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-							      : "", "42P06")) {
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state && (!strcmp(state, "42P06") || !strcmp(state, "23505"))) {
 		PQclear(res);
 		pg_rollback(e);
 		return brand_exists(p);
