@@ -641,18 +641,22 @@ static void pg_rollback(struct engine *e)
 
 /* ---- plans and periods ---------------------------------------------------------- */
 
+struct plan_ctx {
+	plan_cb cb;
+	void *ctx;
+};
+
 static int plan_row(void *ctx, const PGresult *res, int i)
 {
-	void **c = ctx;
-	plan_cb cb = (plan_cb)c[0];
-	return cb(c[1], (int)pg_int(res, i, 0), pg_text(res, i, 1));
+	struct plan_ctx *c = ctx;
+	return c->cb(c->ctx, (int)pg_int(res, i, 0), pg_text(res, i, 1));
 }
 
 static int pg_plans(struct engine *e, plan_cb cb, void *ctx)
 {
-	void *c[2] = {(void *)cb, ctx};
+	struct plan_ctx c = {cb, ctx};
 	return pg_each(pg(e), "SELECT effective, body FROM plans ORDER BY effective, version", 0,
-		       NULL, plan_row, c, "reading plans");
+		       NULL, plan_row, &c, "reading plans");
 }
 
 static int pg_plan_add(struct engine *e, int effective, const char *body)
@@ -660,25 +664,32 @@ static int pg_plan_add(struct engine *e, int effective, const char *body)
 	return insert_plan(pg(e), effective, body);
 }
 
+struct period_ctx {
+	period_seq_cb cb;
+	void *ctx;
+};
+
 static int period_row(void *ctx, const PGresult *res, int i)
 {
-	void **c = ctx;
-	period_seq_cb cb = (period_seq_cb)c[0];
-	return cb(c[1], (int)pg_int(res, i, 0), pg_int(res, i, 1));
+	struct period_ctx *c = ctx;
+	return c->cb(c->ctx, (int)pg_int(res, i, 0), pg_int(res, i, 1));
+}
+
+/* Every (period, last_seq) row of `sql`, in order. */
+static int period_rows(struct engine *e, const char *sql, period_seq_cb cb, void *ctx)
+{
+	struct period_ctx c = {cb, ctx};
+	return pg_each(pg(e), sql, 0, NULL, period_row, &c, "reading periods");
 }
 
 static int pg_closes(struct engine *e, period_seq_cb cb, void *ctx)
 {
-	void *c[2] = {(void *)cb, ctx};
-	return pg_each(pg(e), "SELECT period, last_seq FROM closes ORDER BY period", 0, NULL,
-		       period_row, c, "reading periods");
+	return period_rows(e, "SELECT period, last_seq FROM closes ORDER BY period", cb, ctx);
 }
 
 static int pg_drafts(struct engine *e, period_seq_cb cb, void *ctx)
 {
-	void *c[2] = {(void *)cb, ctx};
-	return pg_each(pg(e), "SELECT period, last_seq FROM drafts ORDER BY period", 0, NULL,
-		       period_row, c, "reading periods");
+	return period_rows(e, "SELECT period, last_seq FROM drafts ORDER BY period", cb, ctx);
 }
 
 static int pg_last_seq(struct engine *e, int64_t *out)
