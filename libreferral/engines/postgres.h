@@ -29,6 +29,11 @@
  * Triggers reject UPDATE, DELETE and TRUNCATE of events and closes, and any
  * write to statements, grades, snapshots and holds of a closed period.
  *
+ * Appends: one prepared INSERT ... ON CONFLICT DO NOTHING an event, or,
+ * for an event whose key prefetch() found missing, a line of the pending
+ * COPY text sent before the next statement that may read it (pg_flush,
+ * pg_flush_for), at the latest at commit.
+ *
  * Locks (advisory, keyed by the schema's oid, so brands never block one
  * another): the append lock, transaction-scoped, taken by TX_APPEND,
  * TX_CLOSE and TX_PLAN; the settle lock, session-scoped around the
