@@ -586,7 +586,7 @@ static int pg_begin(struct engine *e, enum tx_kind kind)
 	int rc;
 	int settling = kind == TX_SETTLE || kind == TX_CLOSE || kind == TX_VERIFY;
 	int appending = kind == TX_APPEND || kind == TX_CLOSE || kind == TX_PLAN;
-	pg_prefetch_forget(p);
+	pg_lookups_forget(p);
 	if (settling && (rc = settle_lock(p)))
 		return rc;
 	/* the snapshot of a REPEATABLE READ transaction is taken by its first
@@ -613,6 +613,7 @@ static int pg_commit(struct engine *e)
 	int rc;
 	pg_prefetch_forget(p);
 	PGresult *res = pg_exec(p, "COMMIT", 0, NULL, "commit", &rc);
+	pg_lookups_forget(p);
 	/* a failed transaction "commits" as a rollback */
 	if (res && strcmp(PQcmdStatus(res), "COMMIT"))
 		rc = st_fail(e->st, REFERRAL_EIO, "brand \"%s\": commit: the transaction was rolled back",
@@ -627,11 +628,7 @@ static int pg_commit(struct engine *e)
 static void pg_rollback(struct engine *e)
 {
 	struct pg_engine *p = pg(e);
-	pg_prefetch_forget(p);
-	sb_reset(&p->pending); /* never sent: nothing to undo */
-	p->npending = 0;
-	p->pending_types = 0;
-	p->keep_pending = 0;
+	pg_lookups_forget(p); /* what is pending was never sent: nothing to undo */
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(p->conn, "ROLLBACK"));
@@ -742,6 +739,7 @@ static void pg_free(struct engine *e)
 	pg_rollback(e);
 	PQclear(p->row_res);
 	sb_free(&p->pending);
+	free(p->pending_orders);
 	PQfinish(p->conn);
 	free(p->brand);
 	free(p->conninfo);

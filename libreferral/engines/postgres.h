@@ -73,6 +73,12 @@ struct pg_engine {
 	unsigned pending_types; /* bit t: an event of type t is pending */
 	int64_t pending_from;   /* the first pending seq */
 	int keep_pending;       /* the next statement reads nothing pending */
+	/* the orders of the pending refunds, so that a lookup of another
+	 * order's refunds need not send them first */
+	int64_t *pending_orders;
+	size_t npending_orders, cap_pending_orders;
+	/* the answers of first_by_ref() this transaction (postgres_log.c) */
+	struct pg_memo *memo;
 };
 
 static inline struct pg_engine *pg(struct engine *e) { return (struct pg_engine *)e; }
@@ -136,6 +142,9 @@ const char *pg_cursor_name(struct pg_engine *p, char *buf);
 void pg_close_cursor(struct pg_engine *p, const char *name);
 /* Frees what prefetch() kept (postgres_log.c). */
 void pg_prefetch_forget(struct pg_engine *p);
+/* Forgets what the transaction's lookups remembered, and the pending
+ * events: at the start and the end of every transaction. */
+void pg_lookups_forget(struct pg_engine *p);
 /* Sends the appended events not sent yet (one COPY): 0 or the failure.
  * Every statement the engine runs calls it first. */
 int pg_flush(struct pg_engine *p);

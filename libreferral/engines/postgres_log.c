@@ -12,6 +12,7 @@
  * and a COPY, not a round trip per event. Any other append is an INSERT
  * that tells a stored key at once.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,9 +176,13 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 	}
 	f->nkeys = kept;
 	const char *vals[2] = {sb_str(&types), sb_str(&ids)};
+	/* one probe of the key's index a key: LIMIT keeps the planner from
+	 * joining the keys by hashing the whole log, which it does when the
+	 * statistics have not caught up with a large first load */
 	f->res = pg_exec(p, "SELECT e.seq, e.at, e.booked, e.ref1, e.ref2, e.num, e.txt1, e.txt2,"
 			    " e.type, e.id FROM unnest($1::integer[], $2::text[]) AS k(type, id)"
-			    " JOIN events e ON e.type = k.type AND e.id = k.id COLLATE \"C\"",
+			    " CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.type = k.type"
+			    " AND e.id = k.id COLLATE \"C\" LIMIT 1) e",
 			 2, vals, "looking up ids", &rc);
 	if (!f->res)
 		goto out;
@@ -219,6 +224,115 @@ static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, s
 	if (missing)
 		*missing = asked;
 	return 0;
+}
+
+/* ---- what the transaction's lookups remember ---------------------------------- */
+
+/* first_by_ref()'s answers by (ref1, type), in an open-addressed table:
+ * ingest asks for the same distributor's termination and the same member's
+ * sharer line after line. An append of an event updates the entry of its
+ * (ref1, type); the table is forgotten at each transaction's start and end. */
+struct memo_entry {
+	int64_t ref1;
+	int type;
+	int found; /* 1, 0, or -1: a free slot */
+	int64_t at;
+};
+
+struct pg_memo {
+	struct memo_entry *slot;
+	size_t cap, used; /* cap a power of two */
+};
+
+#define MEMO_MAX (1u << 18) /* entries kept at most; then the table starts over */
+
+static size_t memo_hash(int64_t ref1, int type, size_t cap)
+{
+	uint64_t h = (uint64_t)ref1 * 0x9E3779B97F4A7C15ULL ^ (uint64_t)type * 0xC2B2AE3D27D4EB4FULL;
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static void memo_clear(struct pg_memo *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		m->slot[i].found = -1;
+	m->used = 0;
+}
+
+/* The entry of (ref1, type), made free (found -1) to be filled when it is
+ * new; NULL when memory is short (the lookup then asks the server). */
+static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
+{
+	struct pg_memo *m = p->memo;
+	if (!m) {
+		if (!(m = calloc(1, sizeof *m)) || !(m->slot = malloc(1024 * sizeof *m->slot))) {
+			free(m);
+			return NULL;
+		}
+		m->cap = 1024;
+		memo_clear(m);
+		p->memo = m;
+	}
+	if (2 * (m->used + 1) > m->cap) {
+		size_t cap = m->cap * 2;
+		struct memo_entry *slot = cap <= 2 * MEMO_MAX ? malloc(cap * sizeof *slot) : NULL;
+		if (!slot) {
+			memo_clear(m);
+		} else {
+			for (size_t i = 0; i < cap; i++)
+				slot[i].found = -1;
+			for (size_t i = 0; i < m->cap; i++) {
+				if (m->slot[i].found < 0)
+					continue;
+				size_t j = memo_hash(m->slot[i].ref1, m->slot[i].type, cap);
+				while (slot[j].found >= 0)
+					j = (j + 1) & (cap - 1);
+				slot[j] = m->slot[i];
+			}
+			free(m->slot);
+			m->slot = slot;
+			m->cap = cap;
+		}
+	}
+	size_t i = memo_hash(ref1, type, m->cap);
+	while (m->slot[i].found >= 0 && (m->slot[i].ref1 != ref1 || m->slot[i].type != type))
+		i = (i + 1) & (m->cap - 1);
+	if (m->slot[i].found < 0)
+		m->used++; /* counted once it is filled or not: either way a slot */
+	return &m->slot[i];
+}
+
+/* An event of (ref1, type) at `at` was appended: a remembered answer
+ * becomes it, unless the first one remembered comes earlier. */
+static void memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
+{
+	struct pg_memo *m = p->memo;
+	if (!m || !m->used)
+		return;
+	size_t i = memo_hash(ref1, type, m->cap);
+	for (; m->slot[i].found >= 0; i = (i + 1) & (m->cap - 1)) {
+		struct memo_entry *x = &m->slot[i];
+		if (x->ref1 == ref1 && x->type == type) {
+			if (!x->found || at < x->at) /* (at, seq): a later seq ties no earlier */
+				*x = (struct memo_entry){ref1, type, 1, at};
+			return;
+		}
+	}
+}
+
+void pg_lookups_forget(struct pg_engine *p)
+{
+	pg_prefetch_forget(p);
+	if (p->memo) {
+		free(p->memo->slot);
+		free(p->memo);
+		p->memo = NULL;
+	}
+	sb_reset(&p->pending);
+	p->npending = 0;
+	p->pending_types = 0;
+	p->keep_pending = 0;
+	p->npending_orders = 0;
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -307,6 +421,7 @@ int pg_flush(struct pg_engine *p)
 	p->npending = 0; /* the COPY below runs no pg_flush of its own */
 	p->pending_types = 0;
 	p->keep_pending = 0;
+	p->npending_orders = 0;
 	int rc = pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
 	sb_reset(&p->pending);
 	return rc;
@@ -322,13 +437,33 @@ int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq)
 	return 0;
 }
 
+/* Notes that the order of refund `r` has a refund pending. */
+static int note_pending_order(struct pg_engine *p, const struct ev_row *r)
+{
+	if (r->type != REFERRAL_EV_REFUND)
+		return 0;
+	if (p->npending_orders == p->cap_pending_orders) {
+		size_t cap = p->cap_pending_orders ? 2 * p->cap_pending_orders : 64;
+		int64_t *o = realloc(p->pending_orders, cap * sizeof *o);
+		if (!o)
+			return 1;
+		p->pending_orders = o;
+		p->cap_pending_orders = cap;
+	}
+	p->pending_orders[p->npending_orders++] = r->ref1;
+	return 0;
+}
+
 int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 {
 	struct pg_engine *p = pg(e);
 	struct key *missing = NULL;
 	if (n != 1) {
 		pg_prefetch_forget(p); /* keys it found missing may be among them */
-		return n ? append_many(p, rows, n) : 0;
+		int rc = n ? append_many(p, rows, n) : 0;
+		for (size_t i = 0; i < n && !rc; i++)
+			memo_note(p, rows[i].ref1, rows[i].type, rows[i].at);
+		return rc;
 	}
 	const struct ev_row *r = rows;
 	int known = p->pre ? prefetched(p, r->type, r->id, r->idlen, NULL, &missing) : -1;
@@ -336,8 +471,9 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return ENGINE_EXISTS;
 	if (known == 0) {
 		missing->appended = 1;
-		if (put_event((void *)r, 0, &p->pending))
+		if (put_event((void *)r, 0, &p->pending) || note_pending_order(p, r))
 			return st_nomem(e->st);
+		memo_note(p, r->ref1, r->type, r->at);
 		if (!p->npending++)
 			p->pending_from = r->seq;
 		p->pending_types |= 1u << r->type;
@@ -359,6 +495,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return rc;
 	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
 	PQclear(res);
+	if (!rc)
+		memo_note(p, r->ref1, r->type, r->at);
 	return rc;
 }
 
@@ -403,10 +541,16 @@ int pg_ids(struct engine *e, int type,
 }
 
 /* The instant of the first event of `type` whose ref1 is `ref1`: 1 with
- * it, 0 if none, or a negative status. */
+ * it, 0 if none, or a negative status. Remembered for the transaction. */
 static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
 {
 	struct pg_ints iv;
+	struct memo_entry *m = memo_find(p, ref1, type);
+	if (m && m->found >= 0) {
+		if (m->found && at)
+			*at = m->at;
+		return m->found;
+	}
 	int rc = pg_flush_for(p, 1u << type, 0);
 	if (rc)
 		return -rc;
@@ -415,9 +559,12 @@ static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at
 	if (!res)
 		return -rc;
 	int found = PQntuples(res) > 0;
+	int64_t first = found ? pg_int(res, 0, 0) : 0;
 	if (found && at)
-		*at = pg_int(res, 0, 0);
+		*at = first;
 	PQclear(res);
+	if (m)
+		*m = (struct memo_entry){ref1, type, found, first};
 	return found;
 }
 
@@ -488,10 +635,17 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 {
 	struct pg_ints iv;
 	struct refund_ctx c = {cb, ctx};
-	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_REFUND, 0);
+	struct pg_engine *p = pg(e);
+	int mine = 0;
+	for (size_t i = 0; i < p->npending_orders && !mine; i++)
+		mine = p->pending_orders[i] == order;
+	int rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0);
 	if (rc)
 		return rc;
-	return pg_each(pg(e), "SELECT num FROM events WHERE ref1 = $1 AND type = 10 ORDER BY at, seq",
+	/* type + 0: the stream's index, partial over orders, refunds and
+	 * shares, is never the one to look up by order (the planner may take
+	 * it while the statistics are behind) */
+	return pg_each(p, "SELECT num FROM events WHERE ref1 = $1 AND type + 0 = 10 ORDER BY at, seq",
 		       1, PG_INTS(iv, order), refund_row, &c, "reading refunds");
 }
 
@@ -534,8 +688,8 @@ static const char points_of_member[] =
 	" WHERE e.at <= $2"
 	" UNION ALL " /* refunds of their orders */
 	"SELECT e.seq, e.type, e.at, e.booked, o.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
-	" FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type = 9"
-	" JOIN events e ON e.ref1 = o.seq AND e.type = 10 WHERE e.at <= $2) AS x ORDER BY s";
+	" FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type + 0 = 9"
+	" JOIN events e ON e.ref1 = o.seq AND e.type + 0 = 10 WHERE e.at <= $2) AS x ORDER BY s";
 
 struct points_ctx {
 	points_cb cb;
