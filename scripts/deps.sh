@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgmp-dev libsqlite3-dev libjansson-dev
-          zlib1g-dev libcriterion-dev python3 sqlite3 groff-base python3-pandas python3-pip
+          zlib1g-dev libpq-dev postgresql libcriterion-dev python3 sqlite3 groff-base python3-pandas python3-pip
           python3-setuptools python3-wheel)
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,9 @@
 # end-to-end tests, the Python binding tests and the examples' checks.
 #   ./scripts/test.sh              normal build (build/)
 #   ./scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   ./scripts/test.sh --postgres   the store and settlement suites, and test_postgres, on a PostgreSQL
+#                                  store (build/): a local server is started if needed
+#                                  (scripts/pg-cluster.sh); REFERRAL_TEST_PG names another
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh"
@@ -21,4 +24,21 @@ fi
 cmake -S "$root" -B "$build" "${opts[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
+if [ "${1:-}" = "--postgres" ]; then
+	REFERRAL_TEST_PG=$("$root/scripts/pg-cluster.sh")
+	export REFERRAL_TEST_PG
+	echo "PostgreSQL pass on $REFERRAL_TEST_PG" >&2
+	# every brand the suites make is dropped by them; these are what a
+	# crashed run left behind
+	drop_test_brands() {
+		psql -q -d "$REFERRAL_TEST_PG" -c "DO \$\$DECLARE s name; BEGIN FOR s IN
+			SELECT nspname FROM pg_namespace WHERE nspname ~ '^(t|e2e)_[0-9]+_[0-9]+\$'
+			LOOP EXECUTE format('DROP SCHEMA %I CASCADE', s); END LOOP; END\$\$" || true
+	}
+	drop_test_brands
+	trap drop_test_brands EXIT
+	ctest --output-on-failure -j2 -R \
+		'^(prepare_tmpdir|test_store|test_settle|test_release|test_properties|test_month_end|test_points|test_ingest|test_postgres|e2e_test_postgres)$'
+	exit
+fi
 ctest --output-on-failure -j2

@@ -383,7 +383,7 @@ static referral_store *fast_store(const char *plan, char *path, size_t cap)
 		else
 			strcpy(shm_dir, "-");
 	}
-	if (shm_dir[0] == '/')
+	if (shm_dir[0] == '/' && !test_pg())
 		snprintf(path, cap, "%s/store%d.db", shm_dir, n++);
 	else
 		snprintf(path, cap, "%s", test_db_path());
@@ -394,6 +394,7 @@ static void store_done(referral_store *st, const char *path)
 {
 	char p[320];
 	referral_store_free(st);
+	test_store_drop(path);
 	unlink(path);
 	snprintf(p, sizeof p, "%s-wal", path);
 	unlink(p);

@@ -290,11 +290,8 @@ Test(release, verify_catches_an_altered_record_of_held_earnings)
 	ingest(st, NETWORK_D1_M1_M2 EV_ORDER("o1", "2026-01-25T10:00:00", "m1", "100.00"));
 	close_period(st, "2026-01");
 	referral_store_free(st);
-	sqlite3 *db;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(db, "DROP TRIGGER holds_frozen_u; UPDATE holds SET data = x'00'",
-				  NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-	sqlite3_close(db);
+	cr_assert_eq(test_store_sql(path, "DROP TRIGGER holds_frozen_u; UPDATE holds SET data = x'00'"),
+		     0, "%s", test_store_error());
 	cr_assert_eq(referral_store_open(&st, path), REFERRAL_OK, "%s", referral_errmsg(st));
 	cr_assert_eq(referral_verify(st), REFERRAL_EVERIFY, "%s", referral_errmsg(st));
 	cr_assert(strstr(referral_errmsg(st), "held earnings"), "%s", referral_errmsg(st));

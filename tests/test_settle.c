@@ -40,17 +40,10 @@
 	EV_DIST("D1", "2026-01-02T09:00:00", "s1")                    \
 	EV_MEMBER("m1", "2026-01-04T09:00:00", "D1")
 
-/* Runs `sql` on the store file directly, outside the library. */
+/* Runs `sql` on the store directly, outside the library. */
 static void tamper(const char *path, const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *err = NULL;
-
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
-	cr_assert_eq(rc, SQLITE_OK, "tamper: %s", err ? err : "?");
-	sqlite3_free(err);
-	cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+	cr_assert_eq(test_store_sql(path, sql), 0, "tamper: %s", test_store_error());
 }
 
 /* ---- §6 commission, override, bounty ------------------------------------ */
@@ -1089,30 +1082,21 @@ ParameterizedTest(struct tamper_case *c, verify, catches_alterations)
 Test(verify, frozen_rows_refuse_updates)
 {
 	char path[300];
-	sqlite3 *db = NULL;
 	closed_basic_store(path, sizeof path);
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	int rc = sqlite3_exec(db, "UPDATE statements SET payable = '1.21'", NULL, NULL, NULL);
-	cr_assert_neq(rc, SQLITE_OK, "a closed statement was updated");
-	rc = sqlite3_exec(db, "DELETE FROM snapshots", NULL, NULL, NULL);
-	cr_assert_neq(rc, SQLITE_OK, "a closed bounty snapshot was deleted");
-	sqlite3_close(db);
+	cr_assert_neq(test_store_sql(path, "UPDATE statements SET payable = '1.21'"), 0,
+		      "a closed statement was updated");
+	cr_assert(strstr(test_store_error(), "closed periods are immutable"), "%s",
+		  test_store_error());
+	cr_assert_neq(test_store_sql(path, "DELETE FROM snapshots"), 0,
+		      "a closed bounty snapshot was deleted");
 }
 
 /* ---- the network cache (settle.c) ------------------------------------------------ */
 
-/* The value of a one-row, one-column query on the store file. */
+/* The value of a one-row, one-column query on the store. */
 static long long query_int(const char *path, const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s", sql);
-	long long v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
+	return test_store_int(path, sql);
 }
 
 /* January closed with s1, s2, R1 -> D1, D2, m1 bound to D1 and m0 unbound;

@@ -20,22 +20,14 @@ static void teardown(void) { free(plan_text); }
 
 TestSuite(store, .init = setup, .fini = teardown);
 
-#define raw_sql test_sql
+/* SQL on the store, a file or a PostgreSQL brand: SQLITE_OK (0) or not. */
+#define raw_sql test_store_sql
 
 static long count_rows(const char *path, const char *table)
 {
-	sqlite3 *db;
-	sqlite3_stmt *q;
 	char sql[128];
-	long n = -1;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		return -1;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		n = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return n;
+	return (long)test_store_int(path, sql);
 }
 
 /* A new store with the reference plan, or a failed test. */
@@ -82,7 +74,8 @@ Test(store, create_twice_is_refused_by_state)
 	referral_store_free(new_store(path));
 	referral_store *st;
 	cr_assert_eq(referral_store_create(&st, path, plan_text), REFERRAL_ESTATE);
-	cr_assert(strstr(referral_errmsg(st), "already initialised"), "%s", referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), test_pg() ? "already exists" : "already initialised"),
+		  "%s", referral_errmsg(st));
 	referral_store_free(st);
 }
 
@@ -109,6 +102,7 @@ Test(store, open_of_a_missing_file_is_a_storage_failure)
 
 Test(store, a_file_of_other_data_is_refused)
 {
+	TEST_SQLITE_ONLY("a file of other data (test_postgres.c: a brand that exists)");
 	const char *path = test_db_path();
 	cr_assert_eq(raw_sql(path, "CREATE TABLE t(x)"), SQLITE_OK);
 	referral_store *st;
@@ -122,7 +116,8 @@ Test(store, a_newer_schema_is_refused)
 {
 	const char *path = test_db_path();
 	referral_store_free(new_store(path));
-	cr_assert_eq(raw_sql(path, "PRAGMA user_version = 99"), SQLITE_OK);
+	cr_assert_eq(raw_sql(path, test_pg() ? "UPDATE meta SET version = 99" : "PRAGMA user_version = 99"),
+		     SQLITE_OK, "%s", test_store_error());
 	referral_store *st;
 	cr_assert_eq(referral_store_open(&st, path), REFERRAL_EIO);
 	cr_assert(strstr(referral_errmsg(st), "newer"), "%s", referral_errmsg(st));
@@ -157,6 +152,7 @@ static char *export_text(referral_store *st, const char *table, const char *peri
  * nothing, every closed period verifies, and the next month closes. */
 static void migrates(const char *dump, int version)
 {
+	TEST_SQLITE_ONLY("migrations of SQLite files of schema versions 1 and 2");
 	const char *path = test_db_path();
 	char file[512];
 	snprintf(file, sizeof file, "%s/stores/%s", REFERRAL_FIXTURES_DIR, dump);
@@ -203,6 +199,7 @@ Test(store, a_version_2_store_migrates) { migrates("basic-v2.sql", 2); }
 
 Test(store, the_store_uses_wal)
 {
+	TEST_SQLITE_ONLY("SQLite's journal mode");
 	const char *path = test_db_path();
 	referral_store_free(new_store(path));
 	sqlite3 *db;

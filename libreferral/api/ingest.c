@@ -30,6 +30,12 @@
  * A cache takes 32 to 64 bytes an id (2M members take 128 MiB), and is only
  * built by a batch that has made 1/CACHE_SHARE as many lookups as its type
  * has events.
+ *
+ * A file is read CHUNK_LINES lines at a time, and the keys the chunk's
+ * lines will look up (each event's own, and the entities it names) are
+ * given to the engine's prefetch() before they are checked, so that an
+ * engine that pays a round trip per lookup (PostgreSQL) fetches them all at
+ * once; the lines are then checked one by one as ever.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -45,6 +51,7 @@
 #include "timeutil.h"
 
 #define MAX_REPORTED 100
+#define CHUNK_LINES 1024
 
 /* A type's id cache is built once the batch has looked up
  * IDCACHE_MIN_LOOKUPS of its ids through the engine, or 1/CACHE_SHARE of the
@@ -491,6 +498,72 @@ int referral_batch_add_event(referral_batch *b, const referral_event *ev, long l
 	return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
 }
 
+/* Lines of a file read ahead (see the top of this file). */
+struct chunk {
+	struct strbuf text;                /* the lines, one after the other */
+	size_t at[CHUNK_LINES + 1];        /* where each starts; at[n]: the end */
+	long long offset[CHUNK_LINES];     /* the file's offset after each */
+	int n;
+};
+
+/* Gives the engine the keys the chunk's lines will look up: each event's
+ * own key, and those of the entities it names that the batch does not
+ * resolve from a cache, for the lines that are plain ones (read_plain). */
+static int prefetch_chunk(referral_batch *b, const struct chunk *c)
+{
+	size_t cap = (size_t)c->n * 3, n = 0;
+	int *types = malloc(cap * sizeof *types);
+	const char **ids = malloc(cap * sizeof *ids);
+	size_t *lens = malloc(cap * sizeof *lens);
+	int rc = 0;
+	if (!types || !ids || !lens)
+		rc = st_nomem(b->st);
+	for (int i = 0; i < c->n && !rc; i++) {
+		struct event_in e;
+		memset(&e, 0, offsetof(struct event_in, num));
+		if (!read_plain(c->text.data + c->at[i], c->at[i + 1] - c->at[i], &e))
+			continue;
+		const struct type_spec *sp = type_spec_of(e.type);
+		int fields[3] = {F_ID, sp->ref1, sp->ref2}, of[3] = {e.type, sp->ref1_type, sp->ref2_type};
+		for (int k = 0; k < 3; k++) {
+			if (fields[k] < 0 || e.f[fields[k]].state != FS_STRING ||
+			    (k && b->cache[of[k]].built))
+				continue;
+			types[n] = of[k];
+			ids[n] = e.f[fields[k]].s;
+			lens[n++] = e.f[fields[k]].n;
+		}
+	}
+	struct prefetch want = {n, types, ids, lens};
+	if (!rc && n)
+		rc = ENG(b->st, prefetch, &want);
+	free(types);
+	free(ids);
+	free(lens);
+	return rc;
+}
+
+/* Reads up to CHUNK_LINES lines into c: lr_next's last answer (1: more
+ * may come). */
+static int read_chunk(referral_batch *b, struct linereader *lr, struct chunk *c, int *nomem)
+{
+	const char *text;
+	size_t n;
+	int got = 1;
+	c->n = 0;
+	sb_reset(&c->text);
+	while (c->n < CHUNK_LINES && (got = lr_next(lr, &text, &n)) == 1) {
+		c->at[c->n] = c->text.len;
+		if (sb_append(&c->text, text, n)) {
+			*nomem = st_nomem(b->st);
+			break;
+		}
+		c->offset[c->n++] = lr_offset(lr);
+	}
+	c->at[c->n] = c->text.len;
+	return got;
+}
+
 int referral_batch_add_file(referral_batch *b, const char *path)
 {
 	int rc = batch_usable(b);
@@ -498,29 +571,44 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 		return rc;
 	const char *name = !path || !strcmp(path, "-") ? "-" : path;
 	struct linereader lr;
-	if (lr_open(&lr, path))
+	struct chunk *c = calloc(1, sizeof *c);
+	if (!c)
+		return batch_died(b, st_nomem(b->st));
+	if (lr_open(&lr, path)) {
+		free(c);
 		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", name, strerror(errno));
+	}
 	b->file_size = lr.size > 0 ? lr.size : 0;
 	b->file_done = 0;
-	const char *text;
-	size_t n;
 	long line = 0;
-	int got;
-	while ((got = lr_next(&lr, &text, &n)) == 1) {
-		line++;
-		b->file_done = lr_offset(&lr);
-		if (b->st->progress && (line & 0xFFF) == 0)
-			b->st->progress(b->st->progress_ctx, "ingest", b->file_done,
-					b->file_size ? b->file_size : -1);
-		int r = referral_batch_add_json(b, text, n, line);
-		if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
-			rc = r;
+	int got = 1;
+	while (!rc && got == 1) {
+		got = read_chunk(b, &lr, c, &rc);
+		if (!rc && c->n && b->st->eng->ops->prefetch)
+			rc = prefetch_chunk(b, c);
+		if (rc) {
+			rc = batch_died(b, rc);
 			break;
+		}
+		for (int i = 0; i < c->n; i++) {
+			line++;
+			b->file_done = c->offset[i];
+			if (b->st->progress && (line & 0xFFF) == 0)
+				b->st->progress(b->st->progress_ctx, "ingest", b->file_done,
+						b->file_size ? b->file_size : -1);
+			int r = referral_batch_add_json(b, c->text.data + c->at[i], c->at[i + 1] - c->at[i],
+							line);
+			if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
+				rc = r;
+				break;
+			}
 		}
 	}
 	/* lines before a read failure may be in: the batch must not commit */
-	if (got < 0)
+	if (got < 0 && !rc)
 		rc = batch_died(b, st_fail(b->st, REFERRAL_EIO, "%s: %s", name, lr_error(&lr)));
+	sb_free(&c->text);
+	free(c);
 	lr_close(&lr);
 	if (!rc)
 		st_progress_end(b->st, "ingest", b->file_done);

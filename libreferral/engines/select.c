@@ -1,4 +1,5 @@
-/* select.c — which engine a store's name selects. */
+/* select.c — which engine a store's name selects (the engines: sqlite.c,
+ * postgres.c). */
 #include <string.h>
 
 #include "core.h"
@@ -6,12 +7,4 @@
 int engine_is_postgres(const char *where)
 {
 	return !strncmp(where, "postgresql://", 13) || !strncmp(where, "postgres://", 11);
-}
-
-int postgres_engine_new(referral_store *st, const char *where, int create, struct engine **out)
-{
-	(void)where;
-	(void)create;
-	*out = NULL;
-	return st_fail(st, REFERRAL_EUSAGE, "this build has no PostgreSQL engine");
 }

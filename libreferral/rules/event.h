@@ -75,6 +75,8 @@ void explain_ref(struct checker *b, const struct event_in *e, int f);
 /* Checks the shape of every field and fills the normalised slots that need
  * no lookup: at, booked, num, texts. 0 or REFERRAL_EINPUT (message set). */
 int check_fields(struct checker *b, struct event_in *e);
+/* Where events of `type` (1 .. EV_TYPES) keep their fields. */
+const struct type_spec *type_spec_of(int type);
 /* The rules that need the log, once the references are resolved: 0,
  * REFERRAL_EINPUT (message set), or a storage status. */
 int check_rules(struct checker *b, struct event_in *e);

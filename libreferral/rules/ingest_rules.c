@@ -193,6 +193,11 @@ static int copy_text(struct checker *b, struct event_in *e, int f, size_t *used,
 
 /* Checks the shape of every field and fills the normalised slots that need
  * no lookup: at, booked, num, texts. */
+const struct type_spec *type_spec_of(int type)
+{
+	return &specs[type];
+}
+
 int check_fields(struct checker *b, struct event_in *e)
 {
 	referral_store *st = b->st;

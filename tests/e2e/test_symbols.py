@@ -164,7 +164,7 @@ class ProgramDefiningInternalNames(unittest.TestCase):
             f.write(PROGRAM)
         cmd = ([cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L"] + flags +
                ["-I", os.path.join(SOURCE_DIR, "include"), "-o", exe, src, STATIC_LIB,
-                "-lgmp", "-lsqlite3", "-ljansson", "-lz", "-pthread"])
+                "-lgmp", "-lsqlite3", "-ljansson", "-lz", "-lpq", "-pthread"])
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=120)
         self.assertEqual(proc.returncode, 0, "%s\n%s" % (" ".join(cmd), proc.stdout))

@@ -1,0 +1,753 @@
+/*
+ * postgres_log.c — the PostgreSQL engine's event log: appending a batch's
+ * events, and the lookups ingest and points make against it. The lookups
+ * of a key or a seq and the insert are prepared once per connection;
+ * prefetch() answers a chunk's keys with one query.
+ *
+ * An event whose key prefetch() found missing, and that the batch has not
+ * appended since, is new for sure (the batch holds the append lock): its
+ * append is only written to the pending COPY text, which goes to the
+ * server in one COPY before the next statement the engine runs (pg_flush),
+ * at the latest at commit. A batch of a file thus costs a query per chunk
+ * and a COPY, not a round trip per event. Any other append is an INSERT
+ * that tells a stored key at once.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "postgres.h"
+
+#define EVENT_COLS "seq, at, booked, ref1, ref2, num, txt1, txt2, type, id"
+
+static const char find_sql[] = "SELECT " EVENT_COLS " FROM events WHERE type = $1 AND id = $2";
+static const char get_sql[] = "SELECT " EVENT_COLS " FROM events WHERE seq = $1";
+/* a key already stored inserts nothing: the batch then looks at it (the
+ * transaction goes on, which a unique violation would end) */
+static const char insert_sql[] =
+	"INSERT INTO events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2)"
+	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (type, id) DO NOTHING";
+
+/* ---- prepared statements ---------------------------------------------------------- */
+
+static int prepare_all(struct pg_engine *p)
+{
+	static const char *const names[] = {"referral_find", "referral_get", "referral_insert"};
+	const char *const sql[] = {find_sql, get_sql, insert_sql};
+	for (int i = 0; i < 3; i++) {
+		p->sql = sql[i];
+		PGresult *res = PQprepare(p->conn, names[i], sql[i], 0, NULL);
+		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+			return pg_fail(p, res, "preparing a statement");
+		PQclear(res);
+	}
+	p->prepared = 1;
+	return 0;
+}
+
+/* Runs the prepared statement `name` (of `sql`): its result, or NULL with
+ * the failure in *rc. */
+static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char *sql, int n,
+			       const char *const *vals, const char *what, int *rc)
+{
+	if ((!p->prepared && (*rc = prepare_all(p))) ||
+	    (p->npending && !p->keep_pending && (*rc = pg_flush(p))))
+		return NULL;
+	p->keep_pending = 0;
+	p->sql = sql;
+	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
+	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+		*rc = 0;
+		return res;
+	}
+	*rc = pg_fail(p, res, what);
+	return NULL;
+}
+
+/* Keeps `res` as the handle's lookup row (lent until the next lookup): 1
+ * with its first row in *out, 0 if it has none. */
+static int keep_row(struct pg_engine *p, PGresult *res, struct ev_row *out)
+{
+	if (PQntuples(res) < 1) {
+		PQclear(res);
+		return 0;
+	}
+	PQclear(p->row_res);
+	p->row_res = res;
+	pg_event_row(res, 0, out);
+	return 1;
+}
+
+/* ---- prefetch ------------------------------------------------------------------ */
+
+/* What prefetch() fetched: the rows found, sorted by (type, id), and the
+ * keys asked for, sorted likewise, once each. A key asked for and not found
+ * is not in the log until the batch appends it (appended). */
+struct key {
+	int type;
+	size_t n;
+	char *id;     /* owned by keys[], lent by res in rows[] */
+	int row;      /* rows[]: the row of res */
+	int appended; /* keys[]: appended since (it is no longer missing) */
+};
+
+struct pg_prefetched {
+	PGresult *res;
+	struct key *rows; /* res's rows by key */
+	int nrows;
+	struct key *keys;
+	size_t nkeys;
+};
+
+void pg_prefetch_forget(struct pg_engine *p)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->nkeys; i++)
+		free(f->keys[i].id);
+	free(f->keys);
+	free(f->rows);
+	PQclear(f->res);
+	free(f);
+	p->pre = NULL;
+}
+
+static int key_cmp(int ta, const char *a, size_t na, int tb, const char *b, size_t nb)
+{
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : na < nb ? -1 : na > nb;
+}
+
+static int keys_cmp(const void *x, const void *y)
+{
+	const struct key *a = x, *b = y;
+	return key_cmp(a->type, a->id, a->n, b->type, b->id, b->n);
+}
+
+/* Appends `s` as an element of a PostgreSQL array literal. */
+static int array_elem(struct strbuf *b, const char *s, size_t n, int first)
+{
+	int bad = sb_putc(b, first ? '{' : ',') || sb_putc(b, '"');
+	for (size_t i = 0; i < n && !bad; i++)
+		bad = (s[i] == '"' || s[i] == '\\') && sb_putc(b, '\\') ? 1 : sb_putc(b, s[i]);
+	return bad || sb_putc(b, '"');
+}
+
+int pg_prefetch(struct engine *e, const struct prefetch *want)
+{
+	struct pg_engine *p = pg(e);
+	struct strbuf types = {0}, ids = {0};
+	int rc = 0, bad = 0;
+	pg_prefetch_forget(p);
+	if (!want->n)
+		return 0;
+	struct pg_prefetched *f = calloc(1, sizeof *f);
+	if (!f || !(f->keys = calloc(want->n, sizeof *f->keys))) {
+		free(f);
+		return st_nomem(e->st);
+	}
+	p->pre = f;
+	for (size_t i = 0; i < want->n && !bad; i++) {
+		struct key *k = &f->keys[f->nkeys++];
+		k->type = want->type[i];
+		k->n = want->idlen[i];
+		bad = !(k->id = malloc(k->n + 1)) ||
+		      sb_printf(&types, "%c%d", i ? ',' : '{', want->type[i]) ||
+		      array_elem(&ids, want->id[i], want->idlen[i], i == 0);
+		if (k->id)
+			memcpy(k->id, want->id[i], k->n);
+	}
+	if (bad || sb_putc(&types, '}') || sb_putc(&ids, '}')) {
+		rc = st_nomem(e->st);
+		goto out;
+	}
+	qsort(f->keys, f->nkeys, sizeof *f->keys, keys_cmp);
+	size_t kept = 0; /* each key once: its appended flag is then the one */
+	for (size_t i = 0; i < f->nkeys; i++) {
+		if (kept && !keys_cmp(&f->keys[kept - 1], &f->keys[i]))
+			free(f->keys[i].id);
+		else
+			f->keys[kept++] = f->keys[i];
+	}
+	f->nkeys = kept;
+	const char *vals[2] = {sb_str(&types), sb_str(&ids)};
+	/* one probe of the key's index a key: LIMIT keeps the planner from
+	 * joining the keys by hashing the whole log, which it does when the
+	 * statistics have not caught up with a large first load */
+	f->res = pg_exec(p, "SELECT e.seq, e.at, e.booked, e.ref1, e.ref2, e.num, e.txt1, e.txt2,"
+			    " e.type, e.id FROM unnest($1::integer[], $2::text[]) AS k(type, id)"
+			    " CROSS JOIN LATERAL (SELECT * FROM events e WHERE e.type = k.type"
+			    " AND e.id = k.id COLLATE \"C\" LIMIT 1) e",
+			 2, vals, "looking up ids", &rc);
+	if (!f->res)
+		goto out;
+	f->nrows = PQntuples(f->res);
+	if (!(f->rows = malloc(((size_t)f->nrows + 1) * sizeof *f->rows))) {
+		rc = st_nomem(e->st);
+		goto out;
+	}
+	for (int i = 0; i < f->nrows; i++)
+		f->rows[i] = (struct key){(int)pg_int(f->res, i, 8), (size_t)PQgetlength(f->res, i, 9),
+					  PQgetvalue(f->res, i, 9), i, 0};
+	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, keys_cmp);
+out:
+	sb_free(&types);
+	sb_free(&ids);
+	if (rc)
+		pg_prefetch_forget(p);
+	return rc;
+}
+
+/* What prefetch() knows of (type, id): 1 found (row in *out, when out),
+ * 0 not in the log, -1 not known. *missing is the key's entry when 0. */
+static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, struct ev_row *out,
+		      struct key **missing)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || !f->res)
+		return -1;
+	struct key k = {type, n, (char *)id, 0, 0};
+	const struct key *hit = bsearch(&k, f->rows, (size_t)f->nrows, sizeof k, keys_cmp);
+	if (hit) {
+		if (out)
+			pg_event_row(f->res, hit->row, out);
+		return 1;
+	}
+	struct key *asked = bsearch(&k, f->keys, f->nkeys, sizeof k, keys_cmp);
+	if (!asked || asked->appended)
+		return -1;
+	if (missing)
+		*missing = asked;
+	return 0;
+}
+
+/* ---- what the transaction's lookups remember ---------------------------------- */
+
+/* first_by_ref()'s answers by (ref1, type), in an open-addressed table:
+ * ingest asks for the same distributor's termination and the same member's
+ * sharer line after line. An append of an event updates the entry of its
+ * (ref1, type); the table is forgotten at each transaction's start and end. */
+struct memo_entry {
+	int64_t ref1;
+	int type;
+	int found; /* 1, 0, or -1: a free slot */
+	int64_t at;
+};
+
+struct pg_memo {
+	struct memo_entry *slot;
+	size_t cap, used; /* cap a power of two */
+};
+
+#define MEMO_MAX (1u << 18) /* entries kept at most; then the table starts over */
+
+static size_t memo_hash(int64_t ref1, int type, size_t cap)
+{
+	uint64_t h = (uint64_t)ref1 * 0x9E3779B97F4A7C15ULL ^ (uint64_t)type * 0xC2B2AE3D27D4EB4FULL;
+	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+}
+
+static void memo_clear(struct pg_memo *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		m->slot[i].found = -1;
+	m->used = 0;
+}
+
+/* The entry of (ref1, type), made free (found -1) to be filled when it is
+ * new; NULL when memory is short (the lookup then asks the server). */
+static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
+{
+	struct pg_memo *m = p->memo;
+	if (!m) {
+		if (!(m = calloc(1, sizeof *m)) || !(m->slot = malloc(1024 * sizeof *m->slot))) {
+			free(m);
+			return NULL;
+		}
+		m->cap = 1024;
+		memo_clear(m);
+		p->memo = m;
+	}
+	if (2 * (m->used + 1) > m->cap) {
+		size_t cap = m->cap * 2;
+		struct memo_entry *slot = cap <= 2 * MEMO_MAX ? malloc(cap * sizeof *slot) : NULL;
+		if (!slot) {
+			memo_clear(m);
+		} else {
+			for (size_t i = 0; i < cap; i++)
+				slot[i].found = -1;
+			for (size_t i = 0; i < m->cap; i++) {
+				if (m->slot[i].found < 0)
+					continue;
+				size_t j = memo_hash(m->slot[i].ref1, m->slot[i].type, cap);
+				while (slot[j].found >= 0)
+					j = (j + 1) & (cap - 1);
+				slot[j] = m->slot[i];
+			}
+			free(m->slot);
+			m->slot = slot;
+			m->cap = cap;
+		}
+	}
+	size_t i = memo_hash(ref1, type, m->cap);
+	while (m->slot[i].found >= 0 && (m->slot[i].ref1 != ref1 || m->slot[i].type != type))
+		i = (i + 1) & (m->cap - 1);
+	if (m->slot[i].found < 0)
+		m->used++; /* counted once it is filled or not: either way a slot */
+	return &m->slot[i];
+}
+
+/* An event of (ref1, type) at `at` was appended: a remembered answer
+ * becomes it, unless the first one remembered comes earlier. */
+static void memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
+{
+	struct pg_memo *m = p->memo;
+	if (!m || !m->used)
+		return;
+	size_t i = memo_hash(ref1, type, m->cap);
+	for (; m->slot[i].found >= 0; i = (i + 1) & (m->cap - 1)) {
+		struct memo_entry *x = &m->slot[i];
+		if (x->ref1 == ref1 && x->type == type) {
+			if (!x->found || at < x->at) /* (at, seq): a later seq ties no earlier */
+				*x = (struct memo_entry){ref1, type, 1, at};
+			return;
+		}
+	}
+}
+
+void pg_lookups_forget(struct pg_engine *p)
+{
+	pg_prefetch_forget(p);
+	if (p->memo) {
+		free(p->memo->slot);
+		free(p->memo);
+		p->memo = NULL;
+	}
+	sb_reset(&p->pending);
+	p->npending = 0;
+	p->pending_types = 0;
+	p->keep_pending = 0;
+	p->npending_orders = 0;
+}
+
+/* ---- lookups -------------------------------------------------------------------- */
+
+int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row *out)
+{
+	struct pg_engine *p = pg(e);
+	char tbuf[24];
+	int rc = prefetched(p, type, id, n, out, NULL);
+	if (rc >= 0)
+		return rc;
+	char *key = strndup(id, n);
+	if (!key)
+		return -st_nomem(e->st);
+	if ((rc = pg_flush_for(p, 1u << type, 0))) {
+		free(key);
+		return -rc;
+	}
+	const char *vals[2] = {pg_itoa(tbuf, type), key};
+	PGresult *res = exec_prepared(p, "referral_find", find_sql, 2, vals, "looking up an id", &rc);
+	free(key);
+	return res ? keep_row(p, res, out) : -rc;
+}
+
+int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
+{
+	struct pg_engine *p = pg(e);
+	struct pg_ints iv;
+	int rc = pg_flush_for(p, 0, seq);
+	if (rc)
+		return -rc;
+	PGresult *res = exec_prepared(p, "referral_get", get_sql, 1, PG_INTS(iv, seq), "reading an event",
+				      &rc);
+	return res ? keep_row(p, res, out) : -rc;
+}
+
+/* ---- appending -------------------------------------------------------------------- */
+
+#define EVENTS_COPY "COPY events(seq, type, id, at, booked, ref1, ref2, num, txt1, txt2) FROM STDIN"
+
+/* Row i of ev_rows `ctx` as a line of COPY text. */
+static int put_event(void *ctx, size_t i, struct strbuf *line)
+{
+	const struct ev_row *r = (const struct ev_row *)ctx + i;
+	char ref[2][24];
+	int bad = pg_copy_int(line, r->seq, '\t') || pg_copy_int(line, r->type, '\t');
+	char *id = bad ? NULL : strndup(r->id, r->idlen);
+	if (!id)
+		return 1;
+	bad = pg_copy_field(line, id, '\t') || pg_copy_int(line, r->at, '\t') ||
+	      pg_copy_int(line, r->booked, '\t') ||
+	      pg_copy_field(line, r->ref1 ? pg_itoa(ref[0], r->ref1) : NULL, '\t') ||
+	      pg_copy_field(line, r->ref2 ? pg_itoa(ref[1], r->ref2) : NULL, '\t') ||
+	      pg_copy_field(line, r->num, '\t') || pg_copy_field(line, r->txt1, '\t') ||
+	      pg_copy_field(line, r->txt2, '\n');
+	free(id);
+	return bad;
+}
+
+/* Several rows: one COPY under a savepoint, undone when a key is stored. */
+static int append_many(struct pg_engine *p, const struct ev_row *rows, size_t n)
+{
+	int rc = pg_cmd(p, "SAVEPOINT referral_append", "appending events");
+	if (rc)
+		return rc;
+	rc = pg_copy(p, EVENTS_COPY, n, put_event, (void *)rows, "appending events");
+	if (rc && !strcmp(p->state, "23505")) {
+		if ((rc = pg_cmd(p, "ROLLBACK TO SAVEPOINT referral_append", "appending events")))
+			return rc;
+		rc = ENGINE_EXISTS;
+	}
+	if (rc == ENGINE_EXISTS || !rc) {
+		int released = pg_cmd(p, "RELEASE SAVEPOINT referral_append", "appending events");
+		rc = released ? released : rc;
+	}
+	return rc;
+}
+
+/* the pending COPY text is sent once it reaches this */
+#define PENDING_MAX (1u << 20)
+
+int pg_flush(struct pg_engine *p)
+{
+	if (!p->npending)
+		return 0;
+	p->npending = 0; /* the COPY below runs no pg_flush of its own */
+	p->pending_types = 0;
+	p->keep_pending = 0;
+	p->npending_orders = 0;
+	int rc = pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
+	sb_reset(&p->pending);
+	return rc;
+}
+
+int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq)
+{
+	if (!p->npending)
+		return 0;
+	if ((p->pending_types & types) || (seq && seq >= p->pending_from))
+		return pg_flush(p);
+	p->keep_pending = 1;
+	return 0;
+}
+
+/* Notes that the order of refund `r` has a refund pending. */
+static int note_pending_order(struct pg_engine *p, const struct ev_row *r)
+{
+	if (r->type != REFERRAL_EV_REFUND)
+		return 0;
+	if (p->npending_orders == p->cap_pending_orders) {
+		size_t cap = p->cap_pending_orders ? 2 * p->cap_pending_orders : 64;
+		int64_t *o = realloc(p->pending_orders, cap * sizeof *o);
+		if (!o)
+			return 1;
+		p->pending_orders = o;
+		p->cap_pending_orders = cap;
+	}
+	p->pending_orders[p->npending_orders++] = r->ref1;
+	return 0;
+}
+
+int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
+{
+	struct pg_engine *p = pg(e);
+	struct key *missing = NULL;
+	if (n != 1) {
+		pg_prefetch_forget(p); /* keys it found missing may be among them */
+		int rc = n ? append_many(p, rows, n) : 0;
+		for (size_t i = 0; i < n && !rc; i++)
+			memo_note(p, rows[i].ref1, rows[i].type, rows[i].at);
+		return rc;
+	}
+	const struct ev_row *r = rows;
+	int known = p->pre ? prefetched(p, r->type, r->id, r->idlen, NULL, &missing) : -1;
+	if (known == 1)
+		return ENGINE_EXISTS;
+	if (known == 0) {
+		missing->appended = 1;
+		if (put_event((void *)r, 0, &p->pending) || note_pending_order(p, r))
+			return st_nomem(e->st);
+		memo_note(p, r->ref1, r->type, r->at);
+		if (!p->npending++)
+			p->pending_from = r->seq;
+		p->pending_types |= 1u << r->type;
+		return p->pending.len >= PENDING_MAX ? pg_flush(p) : 0;
+	}
+	char b[6][24];
+	char *id = strndup(r->id, r->idlen);
+	if (!id)
+		return st_nomem(e->st);
+	const char *vals[10] = {pg_itoa(b[0], r->seq), pg_itoa(b[1], r->type), id,
+				pg_itoa(b[2], r->at), pg_itoa(b[3], r->booked),
+				r->ref1 ? pg_itoa(b[4], r->ref1) : NULL,
+				r->ref2 ? pg_itoa(b[5], r->ref2) : NULL, r->num, r->txt1, r->txt2};
+	int rc;
+	PGresult *res = exec_prepared(p, "referral_insert", insert_sql, 10, vals,
+				      "appending an event", &rc);
+	free(id);
+	if (!res)
+		return rc;
+	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
+	PQclear(res);
+	if (!rc)
+		memo_note(p, r->ref1, r->type, r->at);
+	return rc;
+}
+
+/* ---- what ingest and points read -------------------------------------------------- */
+
+int pg_count_type(struct engine *e, int type, long *out)
+{
+	struct pg_ints iv;
+	int rc = pg_flush_for(pg(e), 1u << type, 0);
+	if (rc)
+		return rc;
+	PGresult *res = pg_exec(pg(e), "SELECT count(*) FROM events WHERE type = $1", 1, PG_INTS(iv, type),
+				"counting ids", &rc);
+	if (res)
+		*out = (long)pg_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+struct ids_ctx {
+	int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at);
+	void *ctx;
+};
+
+static int id_row(void *ctx, const PGresult *res, int i)
+{
+	struct ids_ctx *c = ctx;
+	return c->cb(c->ctx, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0), pg_int(res, i, 1),
+		     pg_int(res, i, 2));
+}
+
+int pg_ids(struct engine *e, int type,
+	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx)
+{
+	struct pg_ints iv;
+	struct ids_ctx c = {cb, ctx};
+	int rc = pg_flush_for(pg(e), 1u << type, 0);
+	if (rc)
+		return rc;
+	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, PG_INTS(iv, type),
+		       id_row, &c, "loading ids");
+}
+
+/* The instant of the first event of `type` whose ref1 is `ref1`: 1 with
+ * it, 0 if none, or a negative status. Remembered for the transaction. */
+static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
+{
+	struct pg_ints iv;
+	struct memo_entry *m = memo_find(p, ref1, type);
+	if (m && m->found >= 0) {
+		if (m->found && at)
+			*at = m->at;
+		return m->found;
+	}
+	int rc = pg_flush_for(p, 1u << type, 0);
+	if (rc)
+		return -rc;
+	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
+				   " ORDER BY at, seq LIMIT 1", 2, PG_INTS(iv, ref1, type), what, &rc);
+	if (!res)
+		return -rc;
+	int found = PQntuples(res) > 0;
+	int64_t first = found ? pg_int(res, 0, 0) : 0;
+	if (found && at)
+		*at = first;
+	PQclear(res);
+	if (m)
+		*m = (struct memo_entry){ref1, type, found, first};
+	return found;
+}
+
+int pg_termination(struct engine *e, int64_t dist, int64_t *at)
+{
+	return first_by_ref(pg(e), dist, REFERRAL_EV_TERMINATE, at, "looking up a termination");
+}
+
+int pg_has_sharer(struct engine *e, int64_t member)
+{
+	return first_by_ref(pg(e), member, REFERRAL_EV_SHARE_BENEFITS, NULL, "reading sharers");
+}
+
+struct binding_ctx {
+	int (*cb)(void *ctx, int64_t at, int months, int64_t dist);
+	void *ctx;
+};
+
+static int binding_row(void *ctx, const PGresult *res, int i)
+{
+	struct binding_ctx *c = ctx;
+	return c->cb(c->ctx, pg_int(res, i, 0), (int)pg_int(res, i, 1), pg_int(res, i, 2));
+}
+
+int pg_bindings(struct engine *e, int64_t member,
+		int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx)
+{
+	struct pg_ints iv;
+	struct binding_ctx c = {cb, ctx};
+	/* the member's own event (any seq pending) and binds */
+	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_BIND, member);
+	if (rc)
+		return rc;
+	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
+			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7",
+		       1, PG_INTS(iv, member), binding_row, &c, "reading bindings");
+}
+
+int pg_last_binding(struct engine *e, int64_t dist, int64_t *at)
+{
+	struct pg_ints iv;
+	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_MEMBER | 1u << REFERRAL_EV_BIND, 0);
+	if (rc)
+		return -rc;
+	PGresult *res = pg_exec(pg(e), "SELECT max(at) FROM events WHERE ref2 = $1 AND type IN (6, 7)",
+				1, PG_INTS(iv, dist), "reading bindings", &rc);
+	if (!res)
+		return -rc;
+	int found = !PQgetisnull(res, 0, 0);
+	if (found)
+		*at = pg_int(res, 0, 0);
+	PQclear(res);
+	return found;
+}
+
+struct refund_ctx {
+	int (*cb)(void *ctx, const char *amount);
+	void *ctx;
+};
+
+static int refund_row(void *ctx, const PGresult *res, int i)
+{
+	struct refund_ctx *c = ctx;
+	return c->cb(c->ctx, pg_text(res, i, 0));
+}
+
+int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char *amount), void *ctx)
+{
+	struct pg_ints iv;
+	struct refund_ctx c = {cb, ctx};
+	struct pg_engine *p = pg(e);
+	int mine = 0;
+	for (size_t i = 0; i < p->npending_orders && !mine; i++)
+		mine = p->pending_orders[i] == order;
+	int rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0);
+	if (rc)
+		return rc;
+	/* type + 0: the stream's index, partial over orders, refunds and
+	 * shares, is never the one to look up by order (the planner may take
+	 * it while the statistics are behind) */
+	return pg_each(p, "SELECT num FROM events WHERE ref1 = $1 AND type + 0 = 10 ORDER BY at, seq",
+		       1, PG_INTS(iv, order), refund_row, &c, "reading refunds");
+}
+
+struct sharer_ctx {
+	int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at);
+	void *ctx;
+};
+
+static int sharer_row(void *ctx, const PGresult *res, int i)
+{
+	struct sharer_ctx *c = ctx;
+	return c->cb(c->ctx, pg_int(res, i, 0), pg_int(res, i, 1), pg_int(res, i, 2));
+}
+
+int pg_sharers(struct engine *e, int64_t from,
+	       int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at), void *ctx)
+{
+	struct pg_ints iv;
+	struct sharer_ctx c = {cb, ctx};
+	return pg_each(pg(e), from > 0 ? "SELECT ref1, ref2, at FROM events WHERE ref2 = $1 AND type = 8"
+					 " ORDER BY seq"
+				       : "SELECT ref1, ref2, at FROM events WHERE type = 8 ORDER BY seq",
+		       from > 0 ? 1 : 0, PG_INTS(iv, from), sharer_row, &c, "reading sharers");
+}
+
+/* Rows: type, at, booked, member (ref1, or the order's member), num, txt1,
+ * the order's member, instant and booking period (refunds). */
+static const char points_all[] =
+	"SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
+	" FROM events e LEFT JOIN events o ON e.type = 10 AND o.seq = e.ref1"
+	" WHERE e.type IN (9, 10, 11, 12) ORDER BY e.seq";
+
+/* Her events and those of the members she shares with, up to $2. */
+static const char points_of_member[] =
+	"WITH mem(seq) AS (SELECT $1::bigint UNION SELECT ref1 FROM events WHERE ref2 = $1 AND type = 8) "
+	"SELECT * FROM ("
+	/* own orders, shares, redeems */
+	"SELECT e.seq AS s, e.type, e.at, e.booked, e.ref1, e.num, e.txt1, 0::bigint, 0::bigint, 0"
+	" FROM mem JOIN events e ON e.ref1 = mem.seq AND e.type IN (9, 11, 12)"
+	" WHERE e.at <= $2"
+	" UNION ALL " /* refunds of their orders */
+	"SELECT e.seq, e.type, e.at, e.booked, o.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
+	" FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type + 0 = 9"
+	" JOIN events e ON e.ref1 = o.seq AND e.type + 0 = 10 WHERE e.at <= $2) AS x ORDER BY s";
+
+struct points_ctx {
+	points_cb cb;
+	void *ctx;
+	int first; /* the column of the type */
+};
+
+static int points_row(void *ctx, const PGresult *res, int i)
+{
+	struct points_ctx *c = ctx;
+	int f = c->first;
+	const char *txt1 = pg_text_or_null(res, i, f + 5);
+	struct points_row r = {
+		.type = (int)pg_int(res, i, f),
+		.at = pg_int(res, i, f + 1),
+		.booked = (int)pg_int(res, i, f + 2),
+		.member = pg_int(res, i, f + 3),
+		.num = pg_text_or_null(res, i, f + 4),
+		.by_member = txt1 && !strcmp(txt1, "member"),
+		.order_member = pg_int(res, i, f + 6),
+		.order_at = pg_int(res, i, f + 7),
+		.order_booked = (int)pg_int(res, i, f + 8),
+	};
+	return c->cb(c->ctx, &r);
+}
+
+int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
+{
+	struct pg_ints iv;
+	struct points_ctx c = {cb, ctx, member > 0 ? 1 : 0};
+	return pg_each(pg(e), member > 0 ? points_of_member : points_all, member > 0 ? 2 : 0,
+		       PG_INTS(iv, member, at_max), points_row, &c, "reading points events");
+}
+
+struct events_ctx {
+	ev_cb cb;
+	void *ctx;
+};
+
+static int event_row(void *ctx, const PGresult *res, int i)
+{
+	struct events_ctx *c = ctx;
+	struct ev_row r;
+	pg_event_row(res, i, &r);
+	return c->cb(c->ctx, &r);
+}
+
+int pg_events(struct engine *e, int type, ev_cb cb, void *ctx)
+{
+	struct pg_ints iv;
+	struct events_ctx c = {cb, ctx};
+	return pg_each(pg(e), "SELECT " EVENT_COLS " FROM events WHERE type = $1 ORDER BY seq", 1,
+		       PG_INTS(iv, type), event_row, &c, "reading events");
+}
+
+void pg_id_of(struct engine *e, int64_t seq, char *buf, size_t cap)
+{
+	struct ev_row row;
+	int found = pg_get(e, seq, &row);
+	snprintf(buf, cap, "%s", found == 1 ? row.id : "?");
+}

@@ -1,0 +1,745 @@
+/*
+ * test_postgres.c — what only a PostgreSQL store does: brands in one
+ * database, the schema's triggers seen from another connection, processes
+ * ingesting and settling one brand at once, missing rights and a lost
+ * connection. Runs when REFERRAL_TEST_PG names a database
+ * (./scripts/test.sh --postgres); skipped otherwise.
+ *
+ * Expected values are counted from what the tests send: N processes each
+ * sending ORDERS orders of their own and the same SHARED orders store
+ * ORDERS * N + SHARED orders, and nothing twice.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "scenario.h"
+
+#define NETWORK                                                                    \
+	EV_STORE("s1", "2026-01-01T09:00:00")                                      \
+	EV_DIST("D1", "2026-01-02T09:00:00", "s1")                                 \
+	EV_RECRUIT("R0", "2026-01-03T09:00:00", "s1", "D1")                        \
+	EV_MEMBER("m1", "2026-01-04T09:00:00", "D1")
+
+static void need_pg(void)
+{
+	if (!test_pg())
+		cr_skip_test("REFERRAL_TEST_PG is not set (run ./scripts/test.sh --postgres)");
+}
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* A connection of the test's own to the database (not through the library). */
+static PGconn *admin(void)
+{
+	PGconn *c = PQconnectdb(test_pg());
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+static void admin_sql(PGconn *c, const char *sql)
+{
+	PGresult *res = PQexec(c, sql);
+	cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+		  "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+}
+
+/* The brand of a store's URI ("...?brand=NAME"). */
+static const char *brand_of(const char *uri)
+{
+	return strstr(uri, "brand=") + 6;
+}
+
+static referral_store *open_store(const char *uri)
+{
+	referral_store *st = NULL;
+	int rc = referral_store_open(&st, uri);
+	cr_assert_eq(rc, REFERRAL_OK, "open: %s", referral_errmsg(st));
+	return st;
+}
+
+/* A new brand at a fresh URI (into uri) holding the events of `jsonl`. */
+static void new_brand(char *uri, size_t cap, const char *jsonl)
+{
+	snprintf(uri, cap, "%s", test_db_path());
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, jsonl);
+	referral_store_free(st);
+}
+
+/* A new brand (its URI into uri) with one order, January closed; open. */
+static referral_store *closed_brand(char *uri, size_t cap)
+{
+	snprintf(uri, cap, "%s", test_db_path());
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	close_period(st, "2026-01");
+	return st;
+}
+
+/* ---- brands --------------------------------------------------------------------- */
+
+Test(brand, init_of_an_existing_brand_is_refused_and_changes_nothing)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri, NETWORK);
+
+	char *text = test_reference_plan();
+	referral_store *st = NULL;
+	int rc = referral_store_create(&st, uri, text);
+	free(text);
+	cr_assert_eq(rc, REFERRAL_ESTATE, "create again: %d %s", rc, referral_errmsg(st));
+	char want[200];
+	snprintf(want, sizeof want, "brand \"%s\" already exists", brand_of(uri));
+	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+	referral_store_free(st);
+	/* the four events are there, once, and the one plan */
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), 4);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM plans"), 1);
+}
+
+Test(brand, a_missing_brand_is_named)
+{
+	need_pg();
+	referral_store *st = NULL;
+	int rc = referral_store_open(&st, test_db_path());
+	cr_assert_eq(rc, REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "does not exist"), "%s", referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "brand \"t_"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+Test(brand, a_bad_brand_name_is_a_usage_error_naming_it)
+{
+	need_pg();
+	static const char *const bad[] = {"Acme", "1acme", "ac-me", "",
+					  "a234567890123456789012345678901234567890123456789012345678901234"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char uri[700];
+		snprintf(uri, sizeof uri, "%s?brand=%s", test_pg(), bad[i]);
+		referral_store *st = NULL;
+		int rc = referral_store_open(&st, uri);
+		cr_assert_eq(rc, REFERRAL_EUSAGE, "%s: %d %s", bad[i], rc, referral_errmsg(st));
+		char want[100];
+		snprintf(want, sizeof want, "brand \"%s\"", bad[i]);
+		cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+		referral_store_free(st);
+	}
+}
+
+Test(brand, two_brands_in_one_database_are_independent)
+{
+	need_pg();
+	char a[600], b[600], open[16];
+	snprintf(a, sizeof a, "%s", test_db_path());
+	snprintf(b, sizeof b, "%s", test_db_path());
+	referral_store *sa = store_at(a, NULL), *sb = store_at(b, NULL);
+	ingest(sa, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	ingest(sb, EV_STORE("s1", "2026-01-01T09:00:00"));
+	close_period(sa, "2026-01");
+
+	cr_assert_eq(test_store_int(a, "SELECT count(*) FROM events"), 5);
+	cr_assert_eq(test_store_int(b, "SELECT count(*) FROM events"), 1);
+	cr_assert_eq(test_store_int(b, "SELECT count(*) FROM closes"), 0);
+	cr_assert_eq(referral_open_period(sb, open, sizeof open), REFERRAL_OK);
+	cr_assert_str_eq(open, "2026-01");
+	/* the same ids in the other brand are new there */
+	struct ingest_result r = ingest_try(sb, NETWORK);
+	cr_assert_eq(r.rc, REFERRAL_OK, "%s", r.first_error);
+	cr_assert_eq(r.ingested, 3);
+	cr_assert_eq(r.duplicates, 1);
+	referral_store_free(sa);
+	referral_store_free(sb);
+}
+
+/* ---- the schema's triggers ----------------------------------------------------------- */
+
+Test(schema, the_event_log_refuses_update_and_delete)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	cr_assert_neq(test_store_sql(uri, "UPDATE events SET num = '100.01' WHERE id = 'o1'"), 0);
+	cr_assert(strstr(test_store_error(), "append-only"), "%s", test_store_error());
+	cr_assert_neq(test_store_sql(uri, "DELETE FROM events WHERE id = 'o1'"), 0);
+	cr_assert_neq(test_store_sql(uri, "TRUNCATE events"), 0);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events WHERE num = '100.00'"), 1);
+}
+
+Test(schema, a_closed_period_is_immutable)
+{
+	need_pg();
+	char uri[600];
+	referral_store *st = closed_brand(uri, sizeof uri);
+	referral_store_free(st);
+	static const char *const writes[] = {
+		"UPDATE statements SET payable = '1.00'",
+		"DELETE FROM statements",
+		"INSERT INTO statements SELECT * FROM statements LIMIT 0",
+		"UPDATE grades SET next_grade = 4",
+		"DELETE FROM snapshots",
+		"DELETE FROM holds",
+		"DELETE FROM closes",
+		"UPDATE closes SET last_seq = 1",
+	};
+	for (size_t i = 0; i < sizeof writes / sizeof *writes; i++) {
+		int rc = test_store_sql(uri, writes[i]);
+		/* an INSERT of no rows fires no row trigger: insert one for real */
+		if (!strncmp(writes[i], "INSERT", 6)) {
+			rc = test_store_sql(uri, "INSERT INTO statements(period, dist, store, grade,"
+						 " opening_carry, commission, bounty, override, accrued,"
+						 " total, payable, closing_carry, members, sales, shares,"
+						 " released, held) SELECT period, dist + 1000, store, grade,"
+						 " opening_carry, commission, bounty, override, accrued,"
+						 " total, payable, closing_carry, members, sales, shares,"
+						 " released, held FROM statements");
+		}
+		cr_assert_neq(rc, 0, "%s was allowed", writes[i]);
+		cr_assert(strstr(test_store_error(), "closed periods are immutable"), "%s: %s", writes[i],
+			  test_store_error());
+	}
+}
+
+Test(schema, an_event_amount_altered_behind_the_triggers_is_caught_by_verify)
+{
+	need_pg();
+	char uri[600];
+	referral_store *st = closed_brand(uri, sizeof uri);
+	assert_verifies(st);
+	/* as a superuser may: the trigger disabled, then the amount changed */
+	PGconn *c = admin();
+	char sql[300];
+	snprintf(sql, sizeof sql,
+		 "ALTER TABLE %s.events DISABLE TRIGGER events_append_only;"
+		 " UPDATE %s.events SET num = '100.01' WHERE type = 9 AND id = 'o1';"
+		 " ALTER TABLE %s.events ENABLE TRIGGER events_append_only",
+		 brand_of(uri), brand_of(uri), brand_of(uri));
+	admin_sql(c, sql);
+	PQfinish(c);
+	int rc = referral_verify(st);
+	cr_assert_eq(rc, REFERRAL_EVERIFY, "verify: %d %s", rc, referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "D1"), "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+/* ---- processes at once ----------------------------------------------------------------- */
+
+#define PROCS 6
+#define ORDERS 40
+#define SHARED 15
+
+/* The order stored before the processes start. */
+#define PRE EV_ORDER("pre", "2026-01-09T12:00:00", "m1", "10.00")
+
+/* The batch of process `i`: the SHARED orders every process sends, then
+ * ORDERS of its own; `conflict`: and the order PRE with another amount. */
+static char *batch_of(int i, int conflict)
+{
+	struct text t = {0};
+	for (int k = 0; k < SHARED; k++)
+		text_printf(&t,
+			    "{\"type\":\"order\",\"id\":\"sh%d\",\"at\":\"2026-01-10T12:00:00\","
+			    "\"member\":\"m1\",\"amount\":\"10.00\"}\n",
+			    k);
+	if (conflict) {
+		char *line = replace_once(strdup(PRE), "10.00", "99.99");
+		text_printf(&t, "%s", line);
+		free(line);
+	}
+	for (int k = 0; k < ORDERS; k++)
+		text_printf(&t,
+			    "{\"type\":\"order\",\"id\":\"p%d_%d\",\"at\":\"2026-01-11T12:00:00\","
+			    "\"member\":\"m1\",\"amount\":\"1.00\"}\n",
+			    i, k);
+	return text_take(&t);
+}
+
+/* In a child: ingests the batch on a handle of its own, line by line or,
+ * for an odd `i`, as a file (prefetched, sent by COPY); exits with the
+ * batch's status (the parent's handles are left alone: _exit). */
+static void child_ingest(const char *uri, int i, int conflict)
+{
+	referral_store *st = NULL;
+	if (referral_store_open(&st, uri) != REFERRAL_OK)
+		_exit(100);
+	char *jsonl = batch_of(i, conflict);
+	referral_batch *b = NULL;
+	if (referral_batch_begin(st, &b, "batch") != REFERRAL_OK)
+		_exit(101);
+	if (i % 2) {
+		char path[400];
+		snprintf(path, sizeof path, "%s/child%d-%d.jsonl", test_tmpdir(), i, (int)getpid());
+		FILE *f = fopen(path, "w");
+		if (!f || fputs(jsonl, f) < 0 || fclose(f))
+			_exit(103);
+		if (referral_batch_add_file(b, path) != REFERRAL_OK)
+			_exit(102);
+	}
+	long line = 0;
+	for (char *p = jsonl; *p && !(i % 2);) {
+		char *nl = strchr(p, '\n');
+		int rc = referral_batch_add_json(b, p, (size_t)(nl - p), ++line);
+		if (rc == REFERRAL_EIO)
+			_exit(102);
+		p = nl + 1;
+	}
+	int rc = referral_batch_commit(b);
+	referral_batch_free(b);
+	referral_store_free(st);
+	free(jsonl);
+	_exit(rc);
+}
+
+static int wait_status(pid_t pid)
+{
+	int status = 0;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "a child died");
+	return WEXITSTATUS(status);
+}
+
+Test(concurrency, processes_ingesting_one_brand_store_every_event_once_with_dense_seqs,
+     .timeout = 120)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri, NETWORK PRE);
+
+	/* PROCS good batches and two that conflict with PRE (lines, a file) */
+	pid_t pids[PROCS + 2];
+	for (int i = 0; i < PROCS + 2; i++) {
+		pids[i] = fork();
+		cr_assert_neq(pids[i], -1);
+		if (!pids[i])
+			child_ingest(uri, i, i >= PROCS);
+	}
+	for (int i = 0; i < PROCS; i++)
+		cr_assert_eq(wait_status(pids[i]), REFERRAL_OK, "process %d", i);
+	/* the conflicting batches are refused whole */
+	for (int i = PROCS; i < PROCS + 2; i++) {
+		int rc = wait_status(pids[i]);
+		cr_assert_eq(rc, REFERRAL_ESTATE, "the conflicting batch %d: %d", i, rc);
+	}
+
+	long long events = 5 + SHARED + (long long)PROCS * ORDERS;
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), events);
+	cr_assert_eq(test_store_int(uri, "SELECT count(DISTINCT (type, id)) FROM events"), events);
+	cr_assert_eq(test_store_int(uri, "SELECT min(seq) FROM events"), 1);
+	cr_assert_eq(test_store_int(uri, "SELECT max(seq) FROM events"), events);
+	for (int i = 0; i < PROCS; i++) {
+		char sql[120];
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE id LIKE 'p%d\\_%%'", i);
+		cr_assert_eq(test_store_int(uri, sql), ORDERS, "process %d's orders", i);
+	}
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events WHERE id ~ '^p[67]_'"), 0,
+		     "the refused batch stored some of its orders");
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events WHERE num = '99.99'"), 0);
+	/* a batch's events have consecutive seqs: batches never interleave */
+	for (int i = 0; i < PROCS; i++) {
+		char sql[200];
+		snprintf(sql, sizeof sql,
+			 "SELECT max(seq) - min(seq) + 1 FROM events WHERE id LIKE 'p%d\\_%%'", i);
+		cr_assert_eq(test_store_int(uri, sql), ORDERS, "process %d's orders interleaved", i);
+	}
+	referral_store *st = open_store(uri);
+	close_period(st, "2026-01");
+	assert_verifies(st);
+	referral_store_free(st);
+}
+
+Test(concurrency, the_same_batch_sent_twice_at_once_is_stored_once, .timeout = 60)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri, NETWORK);
+	pid_t a = fork();
+	if (!a)
+		child_ingest(uri, 0, 0);
+	pid_t b = fork();
+	if (!b)
+		child_ingest(uri, 0, 0);
+	/* and the same as a file (its own orders are p1_...) twice at once */
+	pid_t c = fork();
+	if (!c)
+		child_ingest(uri, 1, 0);
+	pid_t d = fork();
+	if (!d)
+		child_ingest(uri, 1, 0);
+	cr_assert_eq(wait_status(c), REFERRAL_OK);
+	cr_assert_eq(wait_status(d), REFERRAL_OK);
+	cr_assert_eq(wait_status(a), REFERRAL_OK);
+	cr_assert_eq(wait_status(b), REFERRAL_OK);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), 4 + SHARED + 2 * ORDERS);
+	cr_assert_eq(test_store_int(uri, "SELECT max(seq) FROM events"), 4 + SHARED + 2 * ORDERS);
+}
+
+/* The key of the brand's settle lock, as postgres.c makes it. */
+static long long settle_key(PGconn *c, const char *brand)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql,
+		 "SELECT ((x'52460002'::bigint) << 32) | oid::bigint FROM pg_namespace"
+		 " WHERE nspname = '%s'", brand);
+	PGresult *res = PQexec(c, sql);
+	cr_assert_eq(PQntuples(res), 1, "%s", PQresultErrorMessage(res));
+	long long key = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return key;
+}
+
+Test(concurrency, a_settle_while_another_runs_is_refused_as_busy, .timeout = 60)
+{
+	need_pg();
+	char uri[600], other[600], sql[120];
+	snprintf(uri, sizeof uri, "%s", test_db_path());
+	snprintf(other, sizeof other, "%s", test_db_path());
+	referral_store *st = store_at(uri, NULL);
+	referral_store *so = store_at(other, NULL);
+	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	ingest(so, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+
+	/* another process holds the brand's settle lock, as a settle does */
+	PGconn *c = admin();
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%lld)", settle_key(c, brand_of(uri)));
+	admin_sql(c, sql);
+	int rc = referral_settle(st, "2026-01");
+	cr_assert_eq(rc, REFERRAL_ESTATE, "settle: %d %s", rc, referral_errmsg(st));
+	char want[200];
+	snprintf(want, sizeof want, "brand \"%s\" is being settled", brand_of(uri));
+	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_ESTATE);
+	cr_assert_eq(referral_verify(st), REFERRAL_ESTATE);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM statements"), 0);
+	/* ingest goes on meanwhile, and the other brand settles */
+	ingest(st, EV_ORDER("o2", "2026-01-11T12:00:00", "m1", "50.00"));
+	settle(so, "2026-01");
+	PQfinish(c); /* the lock goes with the session */
+	settle(st, "2026-01");
+	referral_store_free(st);
+	referral_store_free(so);
+}
+
+Test(concurrency, two_processes_settling_at_once_do_not_both_write, .timeout = 60)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	pid_t pids[2];
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (!pids[i]) {
+			referral_store *s = NULL;
+			if (referral_store_open(&s, uri) != REFERRAL_OK)
+				_exit(100);
+			int rc = referral_close(s, "2026-01");
+			referral_store_free(s);
+			_exit(rc);
+		}
+	}
+	int a = wait_status(pids[0]), b = wait_status(pids[1]);
+	/* one closes; the other waited and then found it closed, or gave up */
+	cr_assert((a == 0 && b == REFERRAL_ESTATE) || (a == REFERRAL_ESTATE && b == 0),
+		  "closes returned %d and %d", a, b);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM closes"), 1);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM statements"), 2);
+}
+
+/* ---- rights and connections --------------------------------------------------------------- */
+
+Test(rights, a_role_without_insert_on_statements_cannot_settle_and_changes_nothing)
+{
+	need_pg();
+	char uri[600], as_role[800], role[64], sql[600];
+	snprintf(uri, sizeof uri, "%s", test_db_path());
+	const char *brand = brand_of(uri);
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	referral_store_free(st);
+
+	snprintf(role, sizeof role, "t_ingest_%d", (int)getpid());
+	PGconn *c = admin();
+	snprintf(sql, sizeof sql,
+		 "DROP ROLE IF EXISTS %s; CREATE ROLE %s NOLOGIN;"
+		 " GRANT USAGE ON SCHEMA %s TO %s;"
+		 " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;"
+		 " REVOKE INSERT ON %s.statements FROM %s; GRANT %s TO CURRENT_USER",
+		 role, role, brand, role, brand, role, brand, role, role);
+	admin_sql(c, sql);
+	/* the session becomes the role at once (options=-c role=...) */
+	snprintf(as_role, sizeof as_role, "%s?options=-c%%20role%%3D%s&brand=%s", test_pg(), role,
+		 brand);
+	st = open_store(as_role);
+	int rc = referral_settle(st, "2026-01");
+	cr_assert_eq(rc, REFERRAL_EIO, "settle: %d %s", rc, referral_errmsg(st));
+	char want[200];
+	snprintf(want, sizeof want, "the role %s lacks the right to INSERT on statements", role);
+	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+	referral_store_free(st);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM statements"), 0);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM drafts"), 0);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM snapshots"), 0);
+	/* and without USAGE on the schema, opening says so */
+	snprintf(sql, sizeof sql, "REVOKE USAGE ON SCHEMA %s FROM %s", brand, role);
+	admin_sql(c, sql);
+	st = NULL;
+	cr_assert_eq(referral_store_open(&st, as_role), REFERRAL_EIO);
+	snprintf(want, sizeof want, "the role %s lacks the right to USAGE on schema %s", role, brand);
+	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+	referral_store_free(st);
+	snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+	admin_sql(c, sql);
+	PQfinish(c);
+}
+
+Test(connection, a_lost_connection_is_a_clear_storage_error)
+{
+	need_pg();
+	char uri[600], app[800], name[64], sql[300];
+	new_brand(uri, sizeof uri, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	snprintf(name, sizeof name, "t_lost_%d", (int)getpid());
+	snprintf(app, sizeof app, "%s?application_name=%s&brand=%s", test_pg(), name, brand_of(uri));
+	referral_store *st = open_store(app);
+
+	PGconn *c = admin();
+	snprintf(sql, sizeof sql,
+		 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'",
+		 name);
+	admin_sql(c, sql);
+	PQfinish(c);
+	int rc = referral_settle(st, "2026-01");
+	cr_assert_eq(rc, REFERRAL_EIO, "settle: %d %s", rc, referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "lost the connection to the PostgreSQL server"), "%s",
+		  referral_errmsg(st));
+	referral_store_free(st);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM drafts"), 0);
+}
+
+Test(connection, a_server_that_cannot_be_reached_is_named)
+{
+	need_pg();
+	referral_store *st = NULL;
+	int rc = referral_store_open(&st, "postgresql://127.0.0.1:1/nothing?brand=acme&connect_timeout=2");
+	cr_assert_eq(rc, REFERRAL_EIO);
+	cr_assert(strstr(referral_errmsg(st), "brand \"acme\": cannot connect"), "%s",
+		  referral_errmsg(st));
+	referral_store_free(st);
+}
+
+/* ---- prefetch ----------------------------------------------------------------------- */
+
+Test(prefetch, answers_a_chunks_keys_and_a_key_appended_since)
+{
+	need_pg();
+	referral_store *st = store_with(NULL);
+	ingest(st, NETWORK);
+	struct engine *e = st->eng;
+	cr_assert_eq(ENG(st, begin, TX_APPEND), 0, "%s", referral_errmsg(st));
+	int types[3] = {REFERRAL_EV_STORE, REFERRAL_EV_MEMBER, REFERRAL_EV_MEMBER};
+	const char *ids[3] = {"s1", "m1", "m2"};
+	size_t lens[3] = {2, 2, 2};
+	struct prefetch want = {3, types, ids, lens};
+	cr_assert_eq(e->ops->prefetch(e, &want), 0, "%s", referral_errmsg(st));
+	struct ev_row row;
+	/* the log holds s1 (seq 1) and m1 (seq 4, the fourth event) */
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_STORE, "s1", 2, &row), 1);
+	cr_assert_eq(row.seq, 1);
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m1", 2, &row), 1);
+	cr_assert_eq(row.seq, 4);
+	cr_assert_str_eq(row.id, "m1");
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m2", 2, &row), 0);
+	/* a key not asked for is looked up */
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_DISTRIBUTOR, "D1", 2, &row), 1);
+	cr_assert_eq(row.seq, 2);
+	/* m2 appended: no longer answered as missing */
+	struct ev_row m2 = {.seq = 5, .at = 1, .type = REFERRAL_EV_MEMBER, .booked = 2026 * 12,
+			    .id = "m2", .idlen = 2};
+	cr_assert_eq(ENG(st, append, &m2, 1), 0, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m2", 2, &row), 1);
+	cr_assert_eq(row.seq, 5);
+	/* the same key again: ENGINE_EXISTS, and the transaction goes on */
+	cr_assert_eq(ENG(st, append, &m2, 1), ENGINE_EXISTS);
+	struct ev_row two[2] = {m2, m2};
+	two[0].seq = 6, two[0].id = "m3";
+	two[1].seq = 7;
+	cr_assert_eq(ENG(st, append, two, 2), ENGINE_EXISTS, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, find, REFERRAL_EV_MEMBER, "m3", 2, &row), 0, "half a COPY was kept");
+	ENG(st, rollback);
+	referral_store_free(st);
+}
+
+/* ---- a file's batch: keys fetched a chunk at a time, events sent by COPY ---------------- */
+
+#define FILE_MEMBERS 1500 /* two chunks of lines and more */
+
+/* Writes the lines of a file: FILE_MEMBERS members bound to D1 and an order
+ * of each, then a repeat of m1 (stored before), a repeat of the file's own
+ * fm5, and `extra` (NULL: none). Returns its path (static). */
+static const char *write_batch_file(const char *extra)
+{
+	static char path[400];
+	static int n;
+	snprintf(path, sizeof path, "%s/batch%d-%d.jsonl", test_tmpdir(), (int)getpid(), n++);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < FILE_MEMBERS; i++)
+		fprintf(f,
+			"{\"type\":\"member\",\"id\":\"fm%d\",\"at\":\"2026-01-05T09:00:00\","
+			"\"distributor\":\"D1\"}\n"
+			"{\"type\":\"order\",\"id\":\"fo%d\",\"at\":\"2026-01-06T10:00:00\","
+			"\"member\":\"fm%d\",\"amount\":\"1.%02d\"}\n",
+			i, i, i, i % 100);
+	fprintf(f, "%s%s%s", EV_MEMBER("m1", "2026-01-04T09:00:00", "D1"),
+		EV_MEMBER("fm5", "2026-01-05T09:00:00", "D1"), extra ? extra : "");
+	fclose(f);
+	return path;
+}
+
+static int ingest_file(referral_store *st, const char *path, long *ingested, long *dups)
+{
+	referral_batch *b = NULL;
+	cr_assert_eq(referral_batch_begin(st, &b, "file"), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s", referral_errmsg(st));
+	int rc = referral_batch_commit(b);
+	if (rc && referral_batch_error_count(b))
+		cr_log_info("%s", referral_batch_error(b, 0));
+	*ingested = referral_batch_ingested(b);
+	*dups = referral_batch_duplicates(b);
+	referral_batch_free(b);
+	return rc;
+}
+
+Test(file_batch, stores_what_sqlite_stores_once_each_with_dense_seqs, .timeout = 120)
+{
+	need_pg();
+	char uri[600], file[400];
+	long in = 0, dups = 0;
+	new_brand(uri, sizeof uri, NETWORK);
+	snprintf(file, sizeof file, "%s/file.db", test_tmpdir());
+	remove(file);
+	referral_store *pg = open_store(uri), *sq = store_at(file, NULL);
+	ingest(sq, NETWORK);
+	char path[400];
+	snprintf(path, sizeof path, "%s", write_batch_file(NULL));
+	cr_assert_eq(ingest_file(pg, path, &in, &dups), REFERRAL_OK, "%s", referral_errmsg(pg));
+	cr_assert_eq(in, 2 * FILE_MEMBERS);
+	cr_assert_eq(dups, 2);
+	cr_assert_eq(ingest_file(sq, path, &in, &dups), REFERRAL_OK);
+
+	long long events = 4 + 2 * FILE_MEMBERS;
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), events);
+	cr_assert_eq(test_store_int(uri, "SELECT max(seq) FROM events"), events);
+	/* each order names its own member */
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events o JOIN events m ON m.seq = o.ref1"
+					 " WHERE o.type = 9 AND m.type = 6"
+					 " AND substr(o.id, 3) = substr(m.id, 3)"),
+		     FILE_MEMBERS);
+	/* a line conflicting at the end refuses the whole file, which adds more */
+	const char *bad = write_batch_file(EV_ORDER("fo9", "2026-01-06T10:00:00", "fm9", "2.00")
+					   EV_ORDER("late", "2026-01-07T10:00:00", "fm1", "1.00"));
+	cr_assert_eq(ingest_file(pg, bad, &in, &dups), REFERRAL_ESTATE);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), events);
+	/* the file again: every line a duplicate */
+	cr_assert_eq(ingest_file(pg, path, &in, &dups), REFERRAL_OK);
+	cr_assert_eq(in, 0);
+	cr_assert_eq(dups, 2 * FILE_MEMBERS + 2);
+
+	close_period(pg, "2026-01");
+	close_period(sq, "2026-01");
+	char *a = export_all(pg), *b = export_all(sq);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	assert_verifies(pg);
+	referral_store_free(pg);
+	referral_store_free(sq);
+}
+
+/* The rules see the file's own earlier events, pending or not: each file
+ * gives the status, counts and first message it gives on a SQLite file. */
+Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 120)
+{
+	need_pg();
+	static const char *const tails[] = {
+		/* a second refund of fo1 beyond its amount 1.01 */
+		EV_REFUND("rf1", "2026-01-08T10:00:00", "fo1", "1.00")
+		EV_REFUND("rf2", "2026-01-08T11:00:00", "fo1", "0.02"),
+		/* refunds that fit */
+		EV_REFUND("rf1", "2026-01-08T10:00:00", "fo1", "1.00")
+		EV_REFUND("rf2", "2026-01-08T11:00:00", "fo1", "0.01"),
+		/* a distributor of the file terminated, then bound to */
+		EV_DIST("D7", "2026-01-02T09:00:00", "s1")
+		EV_TERM("t7", "2026-01-03T09:00:00", "D7")
+		EV_MEMBER("m77", "2026-01-04T09:00:00", "D7"),
+		/* a member of the file bound again while she is bound */
+		EV_BIND("b1", "2026-01-09T09:00:00", "fm3", "R0"),
+		/* an order of a member the file made after it */
+		EV_ORDER("early", "2026-01-01T10:00:00", "fm4", "1.00"),
+	};
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		char uri[600], file[400], path[400];
+		long in[2], dups[2];
+		int rc[2];
+		new_brand(uri, sizeof uri, NETWORK);
+		snprintf(file, sizeof file, "%s/rules%zu-%d.db", test_tmpdir(), i, (int)getpid());
+		snprintf(path, sizeof path, "%s", write_batch_file(tails[i]));
+		referral_store *st[2] = {open_store(uri), store_at(file, NULL)};
+		ingest(st[1], NETWORK);
+		char first[2][600];
+		for (int k = 0; k < 2; k++) {
+			referral_batch *b = NULL;
+			cr_assert_eq(referral_batch_begin(st[k], &b, "file"), REFERRAL_OK);
+			cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s",
+				     referral_errmsg(st[k]));
+			rc[k] = referral_batch_commit(b);
+			in[k] = referral_batch_ingested(b);
+			dups[k] = referral_batch_duplicates(b);
+			const char *m = referral_batch_error_count(b) ? referral_batch_error(b, 0) : "";
+			snprintf(first[k], sizeof first[k], "%s", m ? m : "?");
+			referral_batch_free(b);
+		}
+		cr_assert_eq(rc[0], rc[1], "case %zu: %d on PostgreSQL, %d on SQLite", i, rc[0], rc[1]);
+		cr_assert_eq(in[0], in[1], "case %zu", i);
+		cr_assert_eq(dups[0], dups[1], "case %zu", i);
+		cr_assert_str_eq(first[0], first[1], "case %zu", i);
+		long long want = rc[0] ? 4 : 4 + in[0];
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), want, "case %zu", i);
+		referral_store_free(st[0]);
+		referral_store_free(st[1]);
+	}
+}
+
+Test(concurrency, two_inits_of_one_brand_at_once_make_it_once, .timeout = 60)
+{
+	need_pg();
+	char uri[600];
+	snprintf(uri, sizeof uri, "%s", test_db_path());
+	pid_t pids[2];
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (!pids[i]) {
+			char *text = test_reference_plan();
+			referral_store *s = NULL;
+			int rc = referral_store_create(&s, uri, text);
+			_exit(rc == REFERRAL_ESTATE && !strstr(referral_errmsg(s), "already exists") ? 99
+												   : rc);
+		}
+	}
+	int a = wait_status(pids[0]), b = wait_status(pids[1]);
+	cr_assert((a == 0 && b == REFERRAL_ESTATE) || (a == REFERRAL_ESTATE && b == 0),
+		  "inits returned %d and %d", a, b);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM plans"), 1);
+	referral_store_free(open_store(uri));
+}
