@@ -38,7 +38,7 @@ if [ "${1:-}" = "--postgres" ]; then
 	drop_test_brands
 	trap drop_test_brands EXIT
 	ctest --output-on-failure -j2 -R \
-		'^(prepare_tmpdir|test_store|test_settle|test_release|test_properties|test_month_end|test_points|test_ingest|test_postgres|e2e_test_postgres)$'
+		'^(prepare_tmpdir|test_store|test_settle|test_release|test_properties|test_month_end|test_points|test_ingest|test_postgres|test_pg_faults|e2e_test_postgres|e2e_test_postgres_roles|e2e_test_crash|e2e_test_batch_lookups|python_test_payouts|python_test_month_end|python_test_pandas)$'
 	exit
 fi
 ctest --output-on-failure -j2

@@ -1,0 +1,76 @@
+"""What a batch looks up of its own earlier lines, on both engines.
+
+An engine may remember the answers of its lookups for the length of a batch
+(the PostgreSQL engine remembers terminations and sharers, and sends new
+events to the server only when a lookup may read them). Each line below is
+checked against the lines before it in the same file: a member bound to a
+distributor terminated three lines earlier, a second sharer, a second
+termination, a refund beyond what the order and its earlier refunds leave.
+Expected messages follow from SPEC §4's rules by hand; nothing may be
+stored.
+"""
+import os
+import unittest
+
+from helpers import INPUT, OK, StoreCase, jsonl, run, write
+from test_postgres import PgStore
+
+
+def ev(type_, id_, day, **fields):
+    e = {"type": type_, "id": id_, "at": "2026-01-%02dT09:00:00+08:00" % day}
+    e.update(fields)
+    return e
+
+
+BATCH = [
+    ev("store", "s1", 1, name="Store One", region="east"),
+    ev("distributor", "D", 2, kind="mom", store="s1", recruiter=None),
+    ev("member", "m1", 4, distributor="D"),          # D is looked up: not terminated
+    ev("member", "m2", 4, distributor=None),
+    ev("member", "m3", 4, distributor=None),
+    ev("share_benefits", "sb1", 6, **{"from": "m1", "to": "m2"}),
+    ev("order", "o1", 8, member="m1", amount="100.00"),
+    ev("refund", "f1", 9, order="o1", amount="60.00"),
+    ev("terminate", "t1", 20, distributor="D"),
+    ev("member", "m4", 25, distributor="D"),         # line 10: after t1
+    ev("share_benefits", "sb2", 7, **{"from": "m3", "to": "m2"}),  # line 11: m2 has sb1
+    ev("terminate", "t2", 21, distributor="D"),     # line 12: t1 came first
+    ev("refund", "f2", 10, order="o1", amount="40.01"),  # line 13: 100.00 - 60.00 = 40.00 left
+]
+
+EXPECTED = [
+    'batch.jsonl:10: member "m4": distributor "D" is terminated at or before '
+    '2026-01-25T09:00:00+08:00',
+    'batch.jsonl:11: share_benefits "sb2": member "m2" already has a sharer',
+    'batch.jsonl:12: terminate "t2": distributor "D" is already terminated',
+    'batch.jsonl:13: refund "f2": the refunds of order "o1" would exceed its amount',
+]
+
+
+class BatchLookups(StoreCase):
+    def test_each_line_is_checked_against_the_lines_before_it(self):
+        self.init()
+        path = write(os.path.join(self.dir, "batch.jsonl"), jsonl(BATCH))
+        r = run("ingest", self.db, path)
+        self.assertEqual(r.code, INPUT, r)
+        for line in EXPECTED:
+            self.assertIn(line, r.err)
+        self.assertIn("4 bad lines: nothing was stored", r.err)
+        exported = run("export", self.db, "members")
+        self.assertEqual(exported.code, OK, exported)
+        self.assertEqual(len(exported.out.splitlines()), 1, "a rejected batch stored members")
+
+    def test_the_good_lines_alone_are_stored(self):
+        self.init()
+        good = BATCH[:9]
+        path = write(os.path.join(self.dir, "batch.jsonl"), jsonl(good))
+        r = run("ingest", self.db, path)
+        self.assertEqual((r.code, r.out), (OK, "ingested 9, duplicates 0\n"), r)
+
+
+class BatchLookupsOnPostgres(PgStore, BatchLookups):
+    """The same lines on a brand."""
+
+
+if __name__ == "__main__":
+    unittest.main()
