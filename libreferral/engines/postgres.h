@@ -79,6 +79,7 @@ struct pg_engine {
 	size_t npending_orders, cap_pending_orders;
 	/* the answers of first_by_ref() this transaction (postgres_log.c) */
 	struct pg_memo *memo;
+	struct ev_stream *stream; /* the stream open, if any */
 };
 
 static inline struct pg_engine *pg(struct engine *e) { return (struct pg_engine *)e; }
@@ -203,6 +204,9 @@ int pg_stream_open(struct engine *e, int period, int64_t limit, struct ev_stream
 int pg_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n);
 void pg_stream_close(struct ev_stream *s);
 int pg_stream_count(struct engine *e, int period, int64_t limit, long long *out);
+/* The order `seq` of a refund of the stream's current chunk: 1 with its
+ * row (lent until the next chunk), 0 if the chunk has no such refund. */
+int pg_stream_order(struct pg_engine *p, int64_t seq, struct ev_row *out);
 
 int pg_lines_reset(struct engine *e);
 int pg_put_lines(struct engine *e, const struct line_row *rows, size_t n);

@@ -361,6 +361,8 @@ int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 {
 	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
+	if (pg_stream_order(p, seq, out))
+		return 1;
 	int rc = pg_flush_for(p, 0, seq);
 	if (rc)
 		return -rc;
