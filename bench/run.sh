@@ -225,6 +225,7 @@ for run in $(seq 1 "$RUNS"); do
 	# ingest of JSONL through the command, then the late refunds
 	copy_store "$BASE" "$TMP/run.db"
 	timed cli "$REFERRAL" ingest "$TMP/run.db" "$DATA/month2.jsonl"
+	cli_s=$T_WALL
 	record cli_s "$T_WALL"; record cli_cpu "$T_CPU"
 	record cli_lps "$(awk -v n="$M2_LINES" -v t="$T_WALL" 'BEGIN { printf "%.0f", n / t }')"
 	log "  referral ingest month2.jsonl: ${T_WALL}s ($(cat "$TMP/cli.out"))"
