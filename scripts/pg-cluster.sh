@@ -13,12 +13,23 @@ fi
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
 cluster=$(pg_lsclusters -h 2>/dev/null | awk 'NR == 1 { print $1 " " $2 }')
 [ -n "$cluster" ] || cluster="15 main"
+as_postgres() { "${sudo[@]}" runuser -u postgres -- "$@"; }
 if ! pg_isready -q; then
 	# shellcheck disable=SC2086
 	"${sudo[@]}" pg_ctlcluster $cluster start >&2
 	for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
+else
+	# a server left running across an upgrade of its package runs the old
+	# binary against the new libraries (PL/pgSQL fails to load): restart it
+	running=$(as_postgres psql -Atqc "SHOW server_version" | awk '{ print $1 }')
+	installed=$("/usr/lib/postgresql/${cluster%% *}/bin/postgres" --version 2>/dev/null | awk '{ print $3 }')
+	if [ -n "$installed" ] && [ "$running" != "$installed" ]; then
+		echo "pg-cluster.sh: the server runs $running, the package is $installed: restarting it" >&2
+		# shellcheck disable=SC2086
+		"${sudo[@]}" pg_ctlcluster $cluster restart >&2
+		for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
+	fi
 fi
-as_postgres() { "${sudo[@]}" runuser -u postgres -- "$@"; }
 me=$(id -un)
 if [ "$(as_postgres psql -Atqc "SELECT 1 FROM pg_roles WHERE rolname = '$me'")" != 1 ]; then
 	as_postgres psql -qc "CREATE ROLE \"$me\" LOGIN SUPERUSER" >&2
