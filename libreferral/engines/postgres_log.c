@@ -239,66 +239,46 @@ struct memo_entry {
 	int64_t at;
 };
 
+#define MEMO_SLOTS (1u << 14) /* a power of two */
+
 struct pg_memo {
-	struct memo_entry *slot;
-	size_t cap, used; /* cap a power of two */
+	struct memo_entry slot[MEMO_SLOTS];
+	size_t used;
 };
 
-#define MEMO_MAX (1u << 18) /* entries kept at most; then the table starts over */
-
-static size_t memo_hash(int64_t ref1, int type, size_t cap)
+static size_t memo_hash(int64_t ref1, int type)
 {
 	uint64_t h = (uint64_t)ref1 * 0x9E3779B97F4A7C15ULL ^ (uint64_t)type * 0xC2B2AE3D27D4EB4FULL;
-	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+	return (size_t)(h ^ (h >> 29)) & (MEMO_SLOTS - 1);
 }
 
 static void memo_clear(struct pg_memo *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
+	for (size_t i = 0; i < MEMO_SLOTS; i++)
 		m->slot[i].found = -1;
 	m->used = 0;
 }
 
-/* The entry of (ref1, type), made free (found -1) to be filled when it is
- * new; NULL when memory is short (the lookup then asks the server). */
+/* The entry of (ref1, type), free (found -1) to be filled when it is new;
+ * NULL when memory is short (the lookup then asks the server). A table
+ * half full starts over. */
 static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
 {
 	struct pg_memo *m = p->memo;
 	if (!m) {
-		if (!(m = calloc(1, sizeof *m)) || !(m->slot = malloc(1024 * sizeof *m->slot))) {
-			free(m);
+		if (!(m = malloc(sizeof *m)))
 			return NULL;
-		}
-		m->cap = 1024;
 		memo_clear(m);
 		p->memo = m;
 	}
-	if (2 * (m->used + 1) > m->cap) {
-		size_t cap = m->cap * 2;
-		struct memo_entry *slot = cap <= 2 * MEMO_MAX ? malloc(cap * sizeof *slot) : NULL;
-		if (!slot) {
-			memo_clear(m);
-		} else {
-			for (size_t i = 0; i < cap; i++)
-				slot[i].found = -1;
-			for (size_t i = 0; i < m->cap; i++) {
-				if (m->slot[i].found < 0)
-					continue;
-				size_t j = memo_hash(m->slot[i].ref1, m->slot[i].type, cap);
-				while (slot[j].found >= 0)
-					j = (j + 1) & (cap - 1);
-				slot[j] = m->slot[i];
-			}
-			free(m->slot);
-			m->slot = slot;
-			m->cap = cap;
-		}
-	}
-	size_t i = memo_hash(ref1, type, m->cap);
+	size_t i = memo_hash(ref1, type);
 	while (m->slot[i].found >= 0 && (m->slot[i].ref1 != ref1 || m->slot[i].type != type))
-		i = (i + 1) & (m->cap - 1);
-	if (m->slot[i].found < 0)
-		m->used++; /* counted once it is filled or not: either way a slot */
+		i = (i + 1) & (MEMO_SLOTS - 1);
+	if (m->slot[i].found < 0 && 2 * ++m->used > MEMO_SLOTS) {
+		memo_clear(m);
+		m->used = 1;
+		i = memo_hash(ref1, type);
+	}
 	return &m->slot[i];
 }
 
@@ -309,8 +289,8 @@ static void memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
 	struct pg_memo *m = p->memo;
 	if (!m || !m->used)
 		return;
-	size_t i = memo_hash(ref1, type, m->cap);
-	for (; m->slot[i].found >= 0; i = (i + 1) & (m->cap - 1)) {
+	size_t i = memo_hash(ref1, type);
+	for (; m->slot[i].found >= 0; i = (i + 1) & (MEMO_SLOTS - 1)) {
 		struct memo_entry *x = &m->slot[i];
 		if (x->ref1 == ref1 && x->type == type) {
 			if (!x->found || at < x->at) /* (at, seq): a later seq ties no earlier */
@@ -323,11 +303,8 @@ static void memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
 void pg_lookups_forget(struct pg_engine *p)
 {
 	pg_prefetch_forget(p);
-	if (p->memo) {
-		free(p->memo->slot);
-		free(p->memo);
-		p->memo = NULL;
-	}
+	free(p->memo);
+	p->memo = NULL;
 	sb_reset(&p->pending);
 	p->npending = 0;
 	p->pending_types = 0;
