@@ -529,7 +529,11 @@ static int pg_open(struct engine *e)
 		return st_fail(e->st, REFERRAL_EIO,
 			       "brand \"%s\": the role %s lacks the right to USAGE on schema %s", p->brand,
 			       p->role, p->brand);
-	PGresult *res = PQexec(p->conn, "SELECT version FROM meta");
+	/* a store's tables beside meta, as the SQLite engine asks of a file */
+	static const char version_sql[] =
+		"SELECT version, pg_catalog.to_regclass('plans') IS NOT NULL"
+		" AND pg_catalog.to_regclass('events') IS NOT NULL FROM meta";
+	PGresult *res = PQexec(p->conn, version_sql);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 		if (state && !strcmp(state, "42P01")) {
@@ -538,16 +542,21 @@ static int pg_open(struct engine *e)
 				       "brand \"%s\": the schema \"%s\" is not a libreferral store",
 				       p->brand, p->brand);
 		}
-		p->sql = "SELECT version FROM meta";
+		p->sql = version_sql;
 		return pg_fail(p, res, "reading the schema version");
 	}
 	int version = PQntuples(res) == 1 ? (int)pg_int(res, 0, 0) : 0;
+	int ours = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	if (version > SCHEMA_VERSION)
 		return st_fail(e->st, REFERRAL_EIO,
 			       "brand \"%s\": schema version %d is newer than this library's %d",
 			       p->brand, version, SCHEMA_VERSION);
-	if (version < 1)
+	if (version < 0)
+		return st_fail(e->st, REFERRAL_EIO,
+			       "brand \"%s\": schema version %d is unknown (this library knows 1 to %d)",
+			       p->brand, version, SCHEMA_VERSION);
+	if (version == 0 || !ours)
 		return st_fail(e->st, REFERRAL_EIO, "brand \"%s\": not a libreferral store", p->brand);
 	return 0;
 }
