@@ -2,16 +2,18 @@
 # The month end as finance runs it, on a small generated brand, with the
 # `referral` command: January and February 2026, one late refund.
 #
-#   ./examples/monthly_settlement/run.sh [OUTPUT_DIR]
+#   ./examples/monthly_settlement/run.sh [OUTPUT_DIR [STORE]]
 #
 # OUTPUT_DIR (default: a new temporary directory, kept) receives
 #   data/      the generated event batches (.jsonl)
-#   brand.db   the settlement store (SQLite)
+#   brand.db   the settlement store (SQLite), unless STORE names another:
+#              a file, or a brand on a PostgreSQL server
+#              ('postgresql://finance@db1/referral?brand=acme'), made anew
 #   export/    statements.csv, lines.csv, grades.csv, members.csv,
 #              payouts.csv, stores.csv, distributors.csv, tree.csv, tree.dot
 #              and draft-2026-01-statements.csv
 #   report-2026-02.html   February's month end as a page to open or print
-# It must not hold a brand.db already. The `referral` command is taken from
+# It must not hold the store already. The `referral` command is taken from
 # $REFERRAL_CLI, else `referral` on PATH, else ../../build/referral.
 # Any failing step stops the run with a non-zero exit status.
 set -euo pipefail
@@ -38,11 +40,11 @@ if [ -z "$out" ]; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-db=$out/brand.db
+db=${2:-$out/brand.db}
 data=$out/data
 export_dir=$out/export
-if [ -e "$db" ]; then
-	echo "run.sh: $db already exists: give an empty output directory" >&2
+if [ -e "$db" ]; then # a brand that exists already, init refuses
+	echo "run.sh: $db already exists: give an empty output directory or a new store" >&2
 	exit 2
 fi
 mkdir -p "$data" "$export_dir"
@@ -103,5 +105,5 @@ step "The statements"
 "$python" "$here/report.py" final "$export_dir" --events "$data"
 
 echo
-echo "Done. The store, the batches and the CSV files are in $out"
+echo "Done. The batches and the CSV files are in $out (the store too, unless given)"
 echo "The month-end page: $out/report-2026-02.html"
