@@ -3,19 +3,33 @@
 The command under test is $REFERRAL_CLI (default: build/referral). The
 reference plan and the worked example are the repository's own fixtures,
 $REFERRAL_SOURCE_DIR/tests/fixtures. Standard library only.
+
+The stores are SQLite files, or brands of the PostgreSQL database that
+REFERRAL_TEST_PG names (tests/python/engine.py, shared with the binding's
+tests): a test makes every store of its own with StoreCase.store_name().
 """
 import json
 import time
 import pty
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.append(os.path.join(os.path.dirname(HERE), "python"))
+import engine  # noqa: E402
+from engine import (PG, brand_of, drop_store, foreign_store, sqlite_only,  # noqa: E402,F401
+                    store_exists, store_named, store_sql)
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 CLI = os.environ.get("REFERRAL_CLI") or os.path.join(SOURCE_DIR, "build", "referral")
 FIXTURES_DIR = os.path.join(SOURCE_DIR, "tests", "fixtures")
+
+
+def store_name(directory, name):
+    """The store NAME of a test's DIRECTORY: the file, or a brand e2e_PID_..."""
+    return engine.store_name(directory, name, prefix="e2e")
 
 
 def fixture(name):
@@ -95,19 +109,25 @@ def order(oid, day, amount, member="m1", month=1):
 
 
 class StoreCase(unittest.TestCase):
-    """A test with a fresh temporary folder; self.db is a store path in it
-    (not created: call self.init())."""
+    """A test with a fresh temporary folder; self.db is a fresh store of its
+    own (not created: call self.init())."""
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="referral-e2e-")
         self.dir = self._tmp.name
-        self.db = os.path.join(self.dir, "store.db")
+        self.db = self.store_name("store.db")
 
     def tearDown(self):
         self._tmp.cleanup()
 
     def path(self, name):
+        """A file in the test's folder."""
         return os.path.join(self.dir, name)
+
+    def store_name(self, name):
+        """The store NAME of this test: the file of that name in its folder,
+        or a brand of its own on PostgreSQL (the same name, the same store)."""
+        return store_name(self.dir, name)
 
     def cli(self, *args, **kw):
         return run(*args, **kw)

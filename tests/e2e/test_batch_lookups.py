@@ -7,13 +7,12 @@ checked against the lines before it in the same file: a member bound to a
 distributor terminated three lines earlier, a second sharer, a second
 termination, a refund beyond what the order and its earlier refunds leave.
 Expected messages follow from SPEC §4's rules by hand; nothing may be
-stored.
+stored. Both engines: the PostgreSQL pass runs it on a brand.
 """
 import os
 import unittest
 
 from helpers import INPUT, OK, StoreCase, jsonl, run, write
-from test_postgres import PgStore
 
 
 def ev(type_, id_, day, **fields):
@@ -66,10 +65,6 @@ class BatchLookups(StoreCase):
         path = write(os.path.join(self.dir, "batch.jsonl"), jsonl(good))
         r = run("ingest", self.db, path)
         self.assertEqual((r.code, r.out), (OK, "ingested 9, duplicates 0\n"), r)
-
-
-class BatchLookupsOnPostgres(PgStore, BatchLookups):
-    """The same lines on a brand."""
 
 
 if __name__ == "__main__":

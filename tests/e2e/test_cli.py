@@ -7,11 +7,11 @@ Expected values are computed by hand from SPEC.md on the reference plan
 import json
 import os
 import re
-import sqlite3
 import unittest
 
 from helpers import (BASE_EVENTS, INPUT, IO, OK, REFERENCE_PLAN, STATE, VERIFY,
-                     StoreCase, at, jsonl, on_terminal, order, run, write)
+                     StoreCase, at, foreign_store, jsonl, on_terminal, order, run, store_exists,
+                     store_named, store_sql, write)
 
 COMMANDS = ["init", "plan", "ingest", "settle", "close", "export", "verify"]
 
@@ -174,12 +174,12 @@ class Ingest(CliCase):
 class ExitCodes(CliCase):
 
     def test_usage_errors_exit_2(self):
-        db, plan = self.db, REFERENCE_PLAN
+        db, plan, new = self.db, REFERENCE_PLAN, self.store_name("new.db")
         cases = [
             ([], "usage"),
             (["bogus"], "bogus"),
             (["init"], "init"),
-            (["init", self.path("new.db")], "init"),
+            (["init", new], "init"),
             (["plan", db], "plan"),
             (["plan", db, plan], "plan"),              # no --from
             (["ingest", db], "ingest"),
@@ -202,7 +202,7 @@ class ExitCodes(CliCase):
                 r = run(*args)
                 self.assert_usage(r)
                 self.assertIn(culprit, r.err)
-        self.assertFalse(os.path.exists(self.path("new.db")))
+        self.assertFalse(store_exists(new))
         self.assert_nothing_new()
 
     def test_bad_plan_at_init_exits_3_and_names_the_key(self):
@@ -214,7 +214,7 @@ class ExitCodes(CliCase):
         ]
         for i, (plan, key) in enumerate(cases):
             with self.subTest(key=key):
-                db = self.path("bad%d.db" % i)
+                db = self.store_name("bad%d.db" % i)
                 path = write(self.path("plan%d.json" % i), json.dumps(plan))
                 r = self.expect(INPUT, "init", db, "--plan", path)
                 self.assertIn(key, r.err)
@@ -225,8 +225,9 @@ class ExitCodes(CliCase):
         # Like an unreadable plan (no file is created), a rejected plan should not
         # leave a file at DB that is not a store (finance runbooks test for it).
         path = write(self.path("typo.json"), json.dumps(plan_with(min_payout=None)))
-        db = self.path("never.db")
+        db = self.store_name("never.db")
         self.expect(INPUT, "init", db, "--plan", path)
+        self.assertFalse(store_exists(db))
         self.assertEqual([f for f in os.listdir(self.dir) if f.startswith("never.db")], [])
 
     def test_bad_plan_version_exits_3_and_changes_nothing(self):
@@ -237,7 +238,7 @@ class ExitCodes(CliCase):
 
     def test_init_twice_exits_4(self):
         r = self.expect(STATE, "init", self.db, "--plan", REFERENCE_PLAN)
-        self.assertIn("store.db", r.err)
+        self.assertIn(store_named(self.db), r.err)
         self.assert_nothing_new()
 
     def test_refusals_by_period_state_exit_4(self):
@@ -263,16 +264,16 @@ class ExitCodes(CliCase):
             "2026-01,R1,1,0,0.00,0,0.00,1\n"))
 
     def test_storage_failures_exit_5(self):
-        missing = self.path("missing.db")
-        plan = REFERENCE_PLAN
+        missing, new = self.store_name("missing.db"), self.store_name("new.db")
+        plan, named = REFERENCE_PLAN, store_named(missing)
         cases = [
-            (["plan", missing, plan, "--from", "2026-02"], "missing.db"),
-            (["ingest", missing, self.path("base.jsonl")], "missing.db"),
-            (["settle", missing, "2026-01"], "missing.db"),
-            (["close", missing, "2026-01"], "missing.db"),
-            (["export", missing, "members"], "missing.db"),
-            (["verify", missing], "missing.db"),
-            (["init", self.path("new.db"), "--plan", self.path("noplan.json")], "noplan.json"),
+            (["plan", missing, plan, "--from", "2026-02"], named),
+            (["ingest", missing, self.path("base.jsonl")], named),
+            (["settle", missing, "2026-01"], named),
+            (["close", missing, "2026-01"], named),
+            (["export", missing, "members"], named),
+            (["verify", missing], named),
+            (["init", new, "--plan", self.path("noplan.json")], "noplan.json"),
             (["plan", self.db, self.path("noplan.json"), "--from", "2026-02"], "noplan.json"),
             (["ingest", self.db, self.path("nofile.jsonl")], "nofile.jsonl"),
         ]
@@ -281,25 +282,25 @@ class ExitCodes(CliCase):
                 r = run(*args)
                 self.assertEqual(r.code, IO, r)
                 self.assertIn(culprit, r.err)
-        self.assertFalse(os.path.exists(missing))
-        self.assertFalse(os.path.exists(self.path("new.db")))
+        self.assertFalse(store_exists(missing))
+        self.assertFalse(store_exists(new))
         self.assert_nothing_new()
 
     def test_file_that_is_not_a_store_exits_5(self):
-        junk = write(self.path("junk.db"), "this is not a SQLite database\n" * 100)
+        # on PostgreSQL: a schema of the brand's name, of another program
+        junk = self.store_name("junk.db")
+        foreign_store(junk, "this is not a SQLite database\n" * 100)
         r = self.expect(IO, "verify", junk)
-        self.assertIn("junk.db", r.err)
+        self.assertIn(store_named(junk), r.err)
 
     def test_verify_after_tampering_exits_6(self):
         self.expect(OK, "close", self.db, "2026-01")
         r = self.expect(OK, "verify", self.db)
-        con = sqlite3.connect(self.db)
-        with con:
-            # lines are re-derived, never stored: alter what they come from
-            con.execute("DROP TRIGGER statements_frozen_u")
-            con.execute("UPDATE statements SET commission='999.00'"
-                        " WHERE dist = (SELECT min(dist) FROM statements)")
-        con.close()
+        # lines are re-derived, never stored: alter what they come from
+        change = ("UPDATE statements SET commission='999.00'"
+                  " WHERE dist = (SELECT min(dist) FROM statements)")
+        store_sql(self.db, "DROP TRIGGER statements_frozen_u; " + change,
+                  pg="ALTER TABLE statements DISABLE TRIGGER USER; " + change)
         r = self.expect(VERIFY, "verify", self.db)
         self.assertIn("2026-01", r.err)
 

@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from helpers import (BASE_EVENTS, CLI, INPUT, IO, OK, SOURCE_DIR, USAGE, StoreCase, at, jsonl,
-                     on_terminal, order, run, write)
+                     on_terminal, order, run, store_exists, write)
 
 PAGE = os.path.join(SOURCE_DIR, "docs", "referral.1")
 BOM = b"\xef\xbb\xbf"
@@ -221,13 +221,13 @@ class Options(Initialised):
             (["close", "-f", self.db, "2026-01"], 'referral close: unknown option "-f"'),
             (["verify", self.db, "--period", "2026-01"],
              'referral verify: unknown option "--period"'),
-            (["init", self.path("new.db"), "--plans", "p.json"],
+            (["init", self.store_name("new.db"), "--plans", "p.json"],
              'referral init: unknown option "--plans"'),
         ]
         for args, message in cases:
             with self.subTest(args=args[:1] + args[2:]):
                 self.assert_usage_names(run(*args), message)
-        self.assertFalse(os.path.exists(self.path("new.db")))
+        self.assertFalse(store_exists(self.store_name("new.db")))
 
     def test_option_without_its_value_is_named(self):
         cases = [
@@ -237,12 +237,13 @@ class Options(Initialised):
              'referral export: option "--format" needs a value'),
             (["plan", self.db, "plan.json", "--from"],
              'referral plan: option "--from" needs a value'),
-            (["init", self.path("new.db"), "--plan"],
+            (["init", self.store_name("new.db"), "--plan"],
              'referral init: option "--plan" needs a value'),
         ]
         for args, message in cases:
             with self.subTest(args=args[:1] + args[2:]):
                 self.assert_usage_names(run(*args), message)
+        self.assertFalse(store_exists(self.store_name("new.db")))
 
     def test_options_anywhere_and_with_equals(self):
         self.ingest_events([order("o1", 10, "1000.00")], "o1.jsonl")

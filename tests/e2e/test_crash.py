@@ -32,9 +32,8 @@ import tempfile
 import time
 import unittest
 
-from helpers import CLI, OK, REFERENCE_PLAN, STATE, jsonl, run, write
+from helpers import CLI, OK, PG, REFERENCE_PLAN, STATE, drop_store, jsonl, run, store_name, write
 
-PG = os.environ.get("REFERRAL_TEST_PG")
 # 200 kill points; the sanitizer run of CI lowers it, the plain run keeps 200
 ITERATIONS = (int(os.environ.get("REFERRAL_CRASH_ITERATIONS_PG", "40")) if PG else
               int(os.environ.get("REFERRAL_CRASH_ITERATIONS", "200")))
@@ -102,16 +101,9 @@ def store_files(db):
     return [db, db + "-wal", db + "-shm"]
 
 
-def brand_uri(name):
-    return "%s%sbrand=%s" % (PG, "&" if "?" in PG else "?", name)
-
-
 def make_store(db, events_path):
     """A store at DB (a file, or a brand on PostgreSQL) holding the events."""
-    if PG:
-        brand = db.rsplit("brand=", 1)[1]
-        subprocess.run(["psql", "-X", "-q", "-d", PG, "-c", "SET client_min_messages = warning;"
-                        " DROP SCHEMA IF EXISTS %s CASCADE" % brand], check=True)
+    drop_store(db)
     for args in (["init", db, "--plan", REFERENCE_PLAN], ["ingest", db, events_path]):
         r = run(*args)
         if r.code != OK:
@@ -150,19 +142,12 @@ class CrashDuringClose(unittest.TestCase):
         tmp = tempfile.TemporaryDirectory(prefix="referral-crash-")
         cls.addClassCleanup(tmp.cleanup)
         cls.dir = tmp.name
-        cls.template = (brand_uri("crash_%d_template" % os.getpid()) if PG else
-                        os.path.join(cls.dir, "template.db"))
-        cls.copy = (brand_uri("crash_%d_copy" % os.getpid()) if PG else
-                    os.path.join(cls.dir, "copy.db"))
+        cls.template = store_name(cls.dir, "template.db")
+        cls.copy = store_name(cls.dir, "copy.db")
         events = generate_events(SEED)
         cls.n_events = len(events)
         cls.events_path = write(os.path.join(cls.dir, "events.jsonl"), jsonl(events))
         r = make_store(cls.template, cls.events_path)
-        if PG:
-            cls.addClassCleanup(subprocess.run, [
-                "psql", "-X", "-q", "-d", PG, "-c", "SET client_min_messages = warning;"
-                " DROP SCHEMA IF EXISTS crash_%d_template CASCADE;"
-                " DROP SCHEMA IF EXISTS crash_%d_copy CASCADE" % (os.getpid(), os.getpid())])
         assert r.out == "ingested %d, duplicates 0\n" % len(events), r
 
     def timed_close(self, db):

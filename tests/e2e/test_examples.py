@@ -10,7 +10,9 @@ the rules that hold for every row (SPEC §7: carry, rounding, conservation)
 and that every total report.py prints equals the sum of the exported CSV.
 
 Environment: REFERRAL_CLI (the `referral` command), REFERRAL_SOURCE_DIR (the
-repository). Standard library only; every amount is a decimal.Decimal.
+repository), REFERRAL_TEST_PG (a database: the store is a brand of it, given
+to run.sh after the output directory). Standard library only; every amount
+is a decimal.Decimal.
 """
 import csv
 import os
@@ -22,7 +24,7 @@ import unittest
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from helpers import PageTables, chromium, png_pixels, screenshot
+from helpers import PG, PageTables, brand_of, chromium, png_pixels, run, screenshot, store_name
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
@@ -37,8 +39,11 @@ CENT = Decimal("0.01")
 # --- helpers ----------------------------------------------------------------------
 
 def run_example(out_dir, cli=CLI, cwd=None, timeout=120):
+    """run.sh into OUT_DIR; on PostgreSQL its store is a brand of its own
+    (out_dir/brand.db's)."""
     env = dict(os.environ, REFERRAL_CLI=cli)
-    return subprocess.run([RUN_SH, out_dir], env=env, cwd=cwd, timeout=timeout,
+    store = [store_name(out_dir, "brand.db")] if PG else []
+    return subprocess.run([RUN_SH, out_dir] + store, env=env, cwd=cwd, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -445,12 +450,22 @@ class MonthlySettlementFailures(unittest.TestCase):
     def test_output_directory_already_holding_a_store(self):
         out = os.path.join(self.tmp, "out")
         os.makedirs(out)
-        with open(os.path.join(out, "brand.db"), "w"):
-            pass
+        store = store_name(out, "brand.db")
+        if PG:  # a brand that exists: init refuses it, changing nothing
+            self.assertEqual(run("init", store, "--plan", os.path.join(EXAMPLE_DIR, "plan.json"))
+                             .code, 0)
+        else:
+            with open(store, "w"):
+                pass
         proc = run_example(out)
         self.assertNotEqual(proc.returncode, 0)
-        self.assertIn("brand.db already exists", proc.stderr)
-        self.assertEqual(os.path.getsize(os.path.join(out, "brand.db")), 0)
+        if PG:
+            self.assertIn('brand "%s" already exists' % brand_of(store), proc.stderr)
+            self.assertEqual(run("export", store, "members").out,
+                             "member,lifetime,balance,tier,sharer,effective_tier\n")
+        else:
+            self.assertIn("brand.db already exists", proc.stderr)
+            self.assertEqual(os.path.getsize(store), 0)
 
     def test_a_failing_verify_stops_the_run(self):
         fake = os.path.join(self.tmp, "referral")

@@ -2,12 +2,14 @@
 command shows it: numbers in unknown fields, files that are not stores, a
 directory or a plan with a NUL byte given as input, an unknown schema
 version. The library's side of each is tested in tests/test_findings.c.
+On PostgreSQL a store that is not one is a schema of the brand's name that
+another program made.
 """
 import os
-import sqlite3
 import unittest
 
-from helpers import BASE_EVENTS, INPUT, IO, OK, REFERENCE_PLAN, StoreCase, write
+from helpers import (BASE_EVENTS, INPUT, IO, OK, PG, REFERENCE_PLAN, StoreCase, brand_of,
+                     foreign_store, sqlite_only, store_exists, store_sql, write)
 
 
 class Hostile(StoreCase):
@@ -25,23 +27,34 @@ class Hostile(StoreCase):
         r = self.expect(OK, "ingest", self.db, write(self.path("x.jsonl"), lines))
         self.assertEqual(r.out, "ingested 2, duplicates 0\n")
 
-    def test_a_foreign_database_is_not_switched_to_wal(self):
-        other = self.path("other.db")
-        con = sqlite3.connect(other)
-        con.execute("CREATE TABLE t(x)")
-        con.commit()
-        con.close()
-        with open(other, "rb") as f:
-            before = f.read()
+    @staticmethod
+    def contents(name):
+        """What another program keeps at NAME: the file's bytes, or the
+        tables of the brand's schema and the rows of its table t."""
+        if PG:
+            return store_sql(name, "", pg="SELECT string_agg(table_name, ',' ORDER BY table_name)"
+                             " FROM information_schema.tables"
+                             " WHERE table_schema = current_schema(); SELECT * FROM t")
+        with open(name, "rb") as f:
+            return f.read()
+
+    def test_a_foreign_database_is_not_written(self):
+        other = self.store_name("other.db")
+        foreign_store(other)
+        if PG:
+            want = 'referral: brand "%s": the schema "%s" is not a libreferral store\n' % (
+                (brand_of(other),) * 2)
+        else:
+            want = 'referral: store "%s": not a libreferral store\n' % other
+        before = self.contents(other)
         for args in (["export", other, "members"], ["verify", other]):
             r = self.expect(IO, *args)
-            self.assertEqual(r.err, 'referral: store "%s": not a libreferral store\n' % other)
-        with open(other, "rb") as f:
-            self.assertEqual(f.read(), before)
-        con = sqlite3.connect(other)
-        self.assertEqual(con.execute("PRAGMA journal_mode").fetchone()[0], "delete")
-        con.close()
+            self.assertEqual(r.err, want)
+        self.assertEqual(self.contents(other), before)
+        if not PG:  # not switched to WAL
+            self.assertEqual(store_sql(other, "PRAGMA journal_mode"), [("delete",)])
 
+    @sqlite_only("an empty file (an empty schema is a foreign one: the test above)")
     def test_an_empty_file_stays_empty(self):
         empty = write(self.path("empty.db"), "")
         r = self.expect(IO, "verify", empty)
@@ -49,12 +62,15 @@ class Hostile(StoreCase):
         self.assertEqual(os.path.getsize(empty), 0)
 
     def test_an_unknown_schema_version_is_named(self):
-        con = sqlite3.connect(self.db)
-        con.execute("PRAGMA user_version = -1")
-        con.close()
+        store_sql(self.db, "PRAGMA user_version = -1", pg="UPDATE meta SET version = -1")
         r = self.expect(IO, "verify", self.db)
-        self.assertEqual(r.err, 'referral: store "%s": schema version -1 is unknown (this '
-                         'library knows 1 to 3)\n' % self.db)
+        # schema versions: SQLite files 1 to 3, PostgreSQL brands 1 (docs/design.md)
+        if PG:
+            want = 'brand "%s": schema version -1 is unknown (this library knows 1 to 1)' % (
+                brand_of(self.db))
+        else:
+            want = 'store "%s": schema version -1 is unknown (this library knows 1 to 3)' % self.db
+        self.assertEqual(r.err, "referral: %s\n" % want)
 
     def test_a_directory_as_input_says_so(self):
         r = self.expect(IO, "ingest", self.db, self.dir)
@@ -66,10 +82,11 @@ class Hostile(StoreCase):
         plan = self.path("nul.json")
         with open(plan, "wb") as f:
             f.write(text + b"\0garbage")
-        r = self.expect(INPUT, "init", self.path("new.db"), "--plan", plan)
+        new = self.store_name("new.db")
+        r = self.expect(INPUT, "init", new, "--plan", plan)
         self.assertEqual(r.err, 'referral: plan "%s": a NUL byte at offset %d: a plan is JSON '
                          'text\n' % (plan, len(text)))
-        self.assertFalse(os.path.exists(self.path("new.db")))
+        self.assertFalse(store_exists(new))
         self.expect(INPUT, "plan", self.db, plan, "--from", "2026-02")
 
     def test_a_byte_order_mark_inside_a_line_is_named(self):

@@ -1,50 +1,33 @@
-"""The `referral` command on a PostgreSQL store: the worked example of
-tests/fixtures/basic replayed with DB a brand's URI gives every expected file
-byte for byte, as on a SQLite file (the same test class, another DB), and
-every other output of it is the bytes the SQLite file gives; init of an
-existing brand exits 4, a bad brand name exits 2 naming it.
+"""The `referral` command on a PostgreSQL store: every output of the worked
+example of tests/fixtures/basic on a brand is the bytes a SQLite file gives;
+init of an existing brand exits 4, a bad brand name exits 2 naming it. (The
+worked example itself, and every other end-to-end test, runs on a brand in
+the PostgreSQL pass: tests/python/engine.py.)
 
 Runs when REFERRAL_TEST_PG names a database (./scripts/test.sh --postgres
-sets it), skipped otherwise. Each test makes a brand of its own and drops it.
+sets it), skipped otherwise.
 """
-import os
-import subprocess
 import unittest
 
 import test_basic_example as basic
-from helpers import BASIC_DIR, OK, STATE, USAGE, StoreCase, run
-
-PG = os.environ.get("REFERRAL_TEST_PG")
-_count = [0]
+from helpers import BASIC_DIR, OK, PG, STATE, USAGE, StoreCase, brand_of, run
 
 
 def brand_uri(base, brand):
     return "%s%sbrand=%s" % (base, "&" if "?" in base else "?", brand)
 
 
-def drop_brand(brand):
-    subprocess.run(["psql", "-q", "-d", PG, "-c", 'DROP SCHEMA IF EXISTS "%s" CASCADE' % brand],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-
-
-class PgStore:
-    """Mixed into a StoreCase: self.db is a fresh brand of REFERRAL_TEST_PG."""
+class PgStore(StoreCase):
+    """A StoreCase whose self.db is a brand of REFERRAL_TEST_PG, self.brand."""
 
     def setUp(self):
         if not PG:
             self.skipTest("REFERRAL_TEST_PG is not set (run ./scripts/test.sh --postgres)")
         super().setUp()
-        _count[0] += 1
-        self.brand = "e2e_%d_%d" % (os.getpid(), _count[0])
-        self.db = brand_uri(PG, self.brand)
-        self.addCleanup(drop_brand, self.brand)
+        self.brand = brand_of(self.db)
 
 
-class BasicExampleOnPostgres(PgStore, basic.BasicExample):
-    """Every test of test_basic_example.py, on a brand."""
-
-
-class SameAsSqlite(PgStore, StoreCase):
+class SameAsSqlite(PgStore):
     """The worked example on a brand and in a SQLite file: every export, in
     every format, explain and the month-end page are the same bytes."""
 
@@ -80,7 +63,7 @@ class SameAsSqlite(PgStore, StoreCase):
             self.assertEqual(a.read(), b.read(), "the month-end pages differ")
 
 
-class Brands(PgStore, StoreCase):
+class Brands(PgStore):
 
     def test_init_of_an_existing_brand_exits_4(self):
         r = run("init", self.db, "--plan", "plan.json", cwd=BASIC_DIR)

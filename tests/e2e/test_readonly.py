@@ -6,7 +6,8 @@ read-only, and the file is left as it was.
 Run as root (as CI is), permissions do not stop a write, so the store is
 put on a small tmpfs mounted for the test and remounted read-only; as
 another user, in a directory of mode 555. The test is skipped, saying why,
-only when neither can be had.
+only when neither can be had, and on PostgreSQL, where what may not be
+written is a role's rights (tests/e2e/test_postgres_roles.py).
 """
 import hashlib
 import os
@@ -16,7 +17,7 @@ import tempfile
 import unittest
 
 from helpers import (BASE_EVENTS, IO, OK, REFERENCE_PLAN, StoreCase, jsonl, order, run,
-                     write)
+                     sqlite_only, write)
 
 
 def digest(path):
@@ -29,6 +30,8 @@ def mount(*args):
                           stderr=subprocess.PIPE).returncode == 0
 
 
+@sqlite_only("a file on a read-only file system or in a read-only directory"
+             " (a role's rights on PostgreSQL: test_postgres_roles.py)")
 class ReadOnly(StoreCase):
 
     def setUp(self):

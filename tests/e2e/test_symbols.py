@@ -19,6 +19,8 @@ import subprocess
 import tempfile
 import unittest
 
+from helpers import store_name
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR") or os.path.dirname(os.path.dirname(HERE))
 BUILD_DIR = os.path.dirname(os.environ.get("REFERRAL_CLI") or os.path.join(SOURCE_DIR, "build", "referral"))
@@ -169,7 +171,8 @@ class ProgramDefiningInternalNames(unittest.TestCase):
                               timeout=120)
         self.assertEqual(proc.returncode, 0, "%s\n%s" % (" ".join(cmd), proc.stdout))
 
-        run = subprocess.run([exe, os.path.join(self.dir, "store.db"), PLAN],
+        # the store is a file, or a brand in the PostgreSQL pass
+        run = subprocess.run([exe, store_name(self.dir, "store.db"), PLAN],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
         self.assertEqual(run.returncode, 0, run.stderr)
         header = open(os.path.join(SOURCE_DIR, "include", "referral", "referral.h"),

@@ -20,7 +20,6 @@ import json
 import os
 import pathlib
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from decimal import Decimal
 import referral
 from referral import (ConflictError, InputError, ReferralError, StateError, StorageError, Store,
                       UsageError, VerifyError)
+
+from engine import PG, foreign_store, store_exists, store_name, store_named, store_sql
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -104,8 +105,13 @@ class TempDirTest(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
+    def store_name(self, name):
+        """The store NAME of this test: a file in its folder, or a brand of
+        its own on PostgreSQL (engine.py)."""
+        return store_name(self.dir, name)
+
     def new_store(self, name="s.db", plan=None):
-        store = Store.create(self.path(name), plan if plan is not None else reference_plan())
+        store = Store.create(self.store_name(name), plan if plan is not None else reference_plan())
         self.addCleanup(store.close)
         return store
 
@@ -200,25 +206,25 @@ class StoreLifecycle(TempDirTest):
         plan_text = example_text("plan.json")
         for name, plan in (("dict.db", reference_plan()), ("text.db", plan_text),
                            ("bytes.db", plan_text.encode()), ("path.db", pathlib.Path(example("plan.json")))):
-            with Store.create(self.path(name), plan) as store:
+            with Store.create(self.store_name(name), plan) as store:
                 self.assertEqual(store.open_period(), "2026-01")  # the plan's start_period
-            with Store.open(self.path(name)) as store:
+            with Store.open(self.store_name(name)) as store:
                 self.assertEqual(store.open_period(), "2026-01")
 
     def test_create_refuses_a_store_already_there(self):
         self.basic_store().close()
         with self.assertRaises(StateError) as cm:
-            Store.create(self.path("s.db"), reference_plan())
+            Store.create(self.store_name("s.db"), reference_plan())
         self.assertEqual(cm.exception.status, 4)
-        self.assertIn("already initialised", str(cm.exception))
-        self.assertIn("s.db", str(cm.exception))
-        with Store.open(self.path("s.db")) as store:  # untouched
+        self.assertIn("already exists" if PG else "already initialised", str(cm.exception))
+        self.assertIn(store_named(self.store_name("s.db")), str(cm.exception))
+        with Store.open(self.store_name("s.db")) as store:  # untouched
             self.assertEqual(store.member("m1").lifetime, Decimal("2391.37"))
 
     def test_create_refuses_an_invalid_plan_and_writes_nothing(self):
         plan = reference_plan()
         plan["rounding_mode"] = "half_up"  # unknown key: a typo must not silently pay someone
-        db = self.path("bad.db")
+        db = self.store_name("bad.db")
         with self.assertRaises(InputError) as cm:
             Store.create(db, plan)
         self.assertEqual(cm.exception.status, 3)
@@ -232,29 +238,29 @@ class StoreLifecycle(TempDirTest):
 
     def test_create_with_an_invalid_plan_leaves_no_file(self):
         # referral.h: "On any error nothing is written" (reported as py-1 in /tmp/bugs-py.md)
-        db = self.path("bad.db")
+        db = self.store_name("bad.db")
         with self.assertRaises(InputError):
             Store.create(db, {})
-        self.assertFalse(os.path.exists(db), "a failed create left %s behind" % db)
+        self.assertFalse(store_exists(db), "a failed create left %s behind" % db)
 
     def test_open_of_a_missing_file_is_a_storage_error_and_creates_nothing(self):
-        db = self.path("missing.db")
+        db = self.store_name("missing.db")
         with self.assertRaises(StorageError) as cm:
             Store.open(db)
         self.assertEqual(cm.exception.status, 5)
-        self.assertIn(db, str(cm.exception))
-        self.assertFalse(os.path.exists(db))
+        self.assertIn(store_named(db), str(cm.exception))
+        self.assertFalse(store_exists(db))
 
     def test_open_of_a_foreign_file_is_a_storage_error(self):
-        db = self.path("notes.txt")
-        with open(db, "w") as f:
-            f.write("not a database\n" * 100)
+        # on PostgreSQL: a schema of the brand's name, of another program
+        db = self.store_name("notes.txt")
+        foreign_store(db, "not a database\n" * 100)
         with self.assertRaises(StorageError) as cm:
             Store.open(db)
-        self.assertIn(db, str(cm.exception))
+        self.assertIn(store_named(db), str(cm.exception))
 
     def test_context_manager_closes_the_handle(self):
-        with Store.create(self.path("s.db"), reference_plan()) as store:
+        with Store.create(self.store_name("s.db"), reference_plan()) as store:
             self.assertFalse(store.closed)
         self.assertTrue(store.closed)
         self.assertIsNone(store._ptr)
@@ -263,7 +269,7 @@ class StoreLifecycle(TempDirTest):
 
     def test_context_manager_closes_on_an_exception_too(self):
         with self.assertRaises(KeyError):
-            with Store.create(self.path("s.db"), reference_plan()) as store:
+            with Store.create(self.store_name("s.db"), reference_plan()) as store:
                 raise KeyError("boom")
         self.assertTrue(store.closed)
 
@@ -320,12 +326,12 @@ class StoreLifecycle(TempDirTest):
         self.assertEqual(len(store._cursors), 0)
 
     def test_a_forgotten_store_is_closed_when_collected(self):
-        store = Store.create(self.path("s.db"), reference_plan())
+        store = Store.create(self.store_name("s.db"), reference_plan())
         store.ingest(example_events("batch1.jsonl"))
         it = store.members()  # an open cursor too
         del store, it
         gc.collect()
-        with Store.open(self.path("s.db")) as again:
+        with Store.open(self.store_name("s.db")) as again:
             self.assertEqual(again.ingest(example_events("batch1.jsonl")), (0, 5))
         # the guard: __del__ of a half-built Store does nothing
         Store.__new__(Store).__del__()
@@ -506,7 +512,7 @@ class Settlement(TempDirTest):
 
     def test_the_worked_example_replayed_matches_every_expected_file(self):
         expected = os.path.join(EXAMPLE, "expected")
-        store = Store.create(self.path("s.db"), example_text("plan.json"))
+        store = Store.create(self.store_name("s.db"), example_text("plan.json"))
         self.addCleanup(store.close)
         with open(os.path.join(expected, "ingest_batch1.jsonl.out")) as f:
             n, d = (int(x.split()[-1]) for x in f.read().strip().split(","))
@@ -602,13 +608,13 @@ class Settlement(TempDirTest):
         store.close()
         # someone edits a frozen payable: 139.57 -> 139.58 (the trigger guarding
         # closed periods has to go first)
-        db = sqlite3.connect(self.path("s.db"))
-        db.execute("DROP TRIGGER statements_frozen_u")
-        changed = db.execute("UPDATE statements SET payable = '139.58' WHERE payable = '139.57'")
-        self.assertEqual(changed.rowcount, 1)
-        db.commit()
-        db.close()
-        with Store.open(self.path("s.db")) as store:
+        change = "UPDATE statements SET payable = '139.58' WHERE payable = '139.57'"
+        store_sql(self.store_name("s.db"), "DROP TRIGGER statements_frozen_u; " + change,
+                  pg="ALTER TABLE statements DISABLE TRIGGER USER; " + change)
+        self.assertEqual(store_sql(self.store_name("s.db"),
+                                   "SELECT count(*) FROM statements WHERE payable = '139.58'"),
+                         [("1",)])
+        with Store.open(self.store_name("s.db")) as store:
             with self.assertRaises(VerifyError) as cm:
                 store.verify()
             self.assertEqual(cm.exception.status, 6)
@@ -703,7 +709,7 @@ class Scenario(TempDirTest):
 
     def setUp(self):
         super().setUp()
-        self.db = self.path("scenario.db")
+        self.db = self.store_name("scenario.db")
         with Store.create(self.db, reference_plan()) as store:
             self.assertEqual(store.ingest(JAN), (len(JAN), 0))
             store.close_period("2026-01")

@@ -3,13 +3,16 @@ the string early: every argument of the binding refuses one with
 ValueError("embedded null byte"), as os.open and open() do, before the
 library is called.
 
-Run by ctest with REFERRAL_LIB, REFERRAL_SOURCE_DIR and PYTHONPATH set.
+Run by ctest with REFERRAL_LIB, REFERRAL_SOURCE_DIR and PYTHONPATH set; the
+stores are files, or brands with REFERRAL_TEST_PG (engine.py).
 """
 import os
 import tempfile
 import unittest
 
 from referral import Store
+
+from engine import store_exists, store_name
 
 SOURCE_DIR = os.environ.get("REFERRAL_SOURCE_DIR",
                             os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -26,7 +29,7 @@ class EmbeddedNul(unittest.TestCase):
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="referral-nul-")
-        self.path = os.path.join(self._tmp.name, "store.db")
+        self.path = store_name(self._tmp.name, "store.db")
         self.st = Store.create(self.path, plan_text())
         self.st.ingest(os.path.join(BASIC, "batch1.jsonl"))
 
@@ -46,17 +49,16 @@ class EmbeddedNul(unittest.TestCase):
     def test_store_paths(self):
         self.assert_refused(Store.open, self.path + "\x00x")
         self.assert_refused(Store.open, os.fsencode(self.path) + b"\x00x")
-        other = os.path.join(self._tmp.name, "other.db")
+        other = store_name(self._tmp.name, "other.db")
         self.assert_refused(Store.create, other + "\x00x", plan_text())
-        self.assertFalse(os.path.exists(other))
+        self.assertFalse(store_exists(other))
 
     def test_plans(self):
-        self.assert_refused(Store.create, os.path.join(self._tmp.name, "p.db"),
-                            plan_text() + b"\x00garbage")
-        self.assert_refused(Store.create, os.path.join(self._tmp.name, "p.db"),
-                            plan_text().decode("utf-8") + "\x00garbage")
+        p = store_name(self._tmp.name, "p.db")
+        self.assert_refused(Store.create, p, plan_text() + b"\x00garbage")
+        self.assert_refused(Store.create, p, plan_text().decode("utf-8") + "\x00garbage")
         self.assert_refused(self.st.add_plan, plan_text() + b"\x00garbage", "2026-02")
-        self.assertFalse(os.path.exists(os.path.join(self._tmp.name, "p.db")))
+        self.assertFalse(store_exists(p))
 
     def test_periods_tables_formats_and_sources(self):
         self.assert_refused(self.st.settle, "2026-01\x00x")

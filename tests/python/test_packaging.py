@@ -32,11 +32,14 @@ import referral
 from referral import _native
 from test_pandas import EVENTS, PLAN
 
+from engine import store_name
+
 SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(referral.__file__)))  # bindings/python
 
-# What the installed copy reports about itself, as JSON; argv: plan, events.
+# What the installed copy reports about itself, as JSON; argv: plan, events,
+# the store to make (engine.store_name).
 PROBE = r"""
-import importlib.metadata, json, os, sys, tempfile
+import importlib.metadata, json, os, sys
 import referral
 from referral import _native
 
@@ -50,15 +53,14 @@ out = {
     "build_dirs": _native._build_dir_candidates(),
     "library": referral.library_path(),
 }
-with tempfile.TemporaryDirectory() as d:
-    db = os.path.join(d, "s.db")
-    with referral.Store.create(db, json.loads(sys.argv[1])) as store:
-        store.ingest(json.loads(sys.argv[2]))
-        store.close_period("2026-01")
-    with referral.Store.open(db) as store:
-        store.verify()
-        out["payables"] = [str(s.payable) for s in store.statements("2026-01")]
-        out["open_period"] = store.open_period()
+db = sys.argv[3]
+with referral.Store.create(db, json.loads(sys.argv[1])) as store:
+    store.ingest(json.loads(sys.argv[2]))
+    store.close_period("2026-01")
+with referral.Store.open(db) as store:
+    store.verify()
+    out["payables"] = [str(s.payable) for s in store.statements("2026-01")]
+    out["open_period"] = store.open_period()
 print(json.dumps(out))
 """
 
@@ -116,7 +118,8 @@ class Installed(unittest.TestCase):
         # the installed copy alone: PYTHONPATH is the target, the library the
         # one these tests loaded (REFERRAL_LIB under ctest)
         env = dict(os.environ, PYTHONPATH=cls.site, REFERRAL_LIB=referral.library_path())
-        probe = subprocess.run([sys.executable, "-c", PROBE, json.dumps(PLAN), json.dumps(EVENTS)],
+        probe = subprocess.run([sys.executable, "-c", PROBE, json.dumps(PLAN), json.dumps(EVENTS),
+                                store_name(cls.dir, "s.db")],
                                cwd=cls.dir, env=env, capture_output=True, text=True, timeout=120)
         if probe.returncode != 0:
             cls.problem = "the installed package failed:\n%s" % probe.stderr

@@ -329,19 +329,19 @@ class WithoutPandas(unittest.TestCase):
 
     def test_without_pandas_rows_as_dicts_works_and_to_pandas_says_what_to_install(self):
         code = (
-            "import json, os, sys, tempfile\n"
+            "import json, sys\n"
             "sys.modules['pandas'] = None  # as if pandas were not installed\n"
             "import referral\n"
-            "with tempfile.TemporaryDirectory() as d:\n"
-            "    with referral.Store.create(os.path.join(d, 's.db'), json.loads(sys.argv[1])) as s:\n"
-            "        s.ingest(json.loads(sys.argv[2]))\n"
-            "        s.settle('2026-01')\n"
-            "        print(s.rows_as_dicts('statements')[0]['payable'])\n"
-            "        try:\n"
-            "            s.to_pandas('statements')\n"
-            "        except ImportError as e:\n"
-            "            print(e)\n")
-        proc = run_python(code, json.dumps(PLAN), json.dumps(EVENTS))
+            "with referral.Store.create(sys.argv[3], json.loads(sys.argv[1])) as s:\n"
+            "    s.ingest(json.loads(sys.argv[2]))\n"
+            "    s.settle('2026-01')\n"
+            "    print(s.rows_as_dicts('statements')[0]['payable'])\n"
+            "    try:\n"
+            "        s.to_pandas('statements')\n"
+            "    except ImportError as e:\n"
+            "        print(e)\n")
+        with tempfile.TemporaryDirectory() as d:
+            proc = run_python(code, json.dumps(PLAN), json.dumps(EVENTS), store_name(d, "s.db"))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         payable, message = proc.stdout.splitlines()
         self.assertEqual(payable, "70.17")
