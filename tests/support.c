@@ -276,6 +276,24 @@ int test_sql(const char *path, const char *sql)
 	return rc;
 }
 
+const char *test_brand(const char *store)
+{
+	static char brand[80];
+	char base[600];
+	if (strncmp(store, "postgres", 8))
+		return NULL;
+	split_uri(store, base, sizeof base, brand, sizeof brand);
+	return brand;
+}
+
+const char *test_store_named(const char *store)
+{
+	static char named[700];
+	const char *brand = test_brand(store);
+	snprintf(named, sizeof named, "%s \"%s\"", brand ? "brand" : "store", brand ? brand : store);
+	return named;
+}
+
 void test_store_drop(const char *store)
 {
 	char base[600], brand[80], sql[200];

@@ -25,6 +25,11 @@ int test_store_sql(const char *store, const char *sql);
 const char *test_store_error(void);
 /* The integer a one-row, one-column query on a store gives (NULL: 0). */
 long long test_store_int(const char *store, const char *sql);
+/* The brand of a PostgreSQL store, NULL for a file. Static buffer. */
+const char *test_brand(const char *store);
+/* How the library's messages name a store: store "PATH" for a file, brand
+ * "NAME" for a brand (never its URI). Static buffer. */
+const char *test_store_named(const char *store);
 /* Drops a PostgreSQL store's brand; nothing for a file. */
 void test_store_drop(const char *store);
 /* The whole of a file as a malloc'd NUL-terminated string (abort-free: NULL

@@ -446,6 +446,8 @@ static const char *grouped(char *buf, long v)
 
 static void report(const struct op *op)
 {
+	TEST_SQLITE_ONLY("SQLite's allocator, VFS and locks fail here (test_pg_faults.c: a lost"
+			 " connection)");
 	long alloc = loop(op, FAULT_ALLOC);
 	long io = loop(op, FAULT_IO);
 	long busy = loop(op, FAULT_BUSY);
@@ -469,6 +471,7 @@ Test(faults, open) { report(&ops[7]); }
  * message names the store, and nothing of the call is stored. */
 Test(faults, a_full_disk_names_the_store)
 {
+	TEST_SQLITE_ONLY("a full disk under a SQLite file");
 	char path[600], want[700];
 	snprintf(path, sizeof path, "%s/full.db", scratch_dir());
 	make_store(path, CLOSE2);

@@ -2,7 +2,9 @@
  * test_findings.c — lines and stores that a hostile test of the library
  * found to be handled wrongly, each a test of its own: numbers in unknown
  * fields, files that are not stores, unknown schema versions, and the
- * messages of storage failures (a busy store, a full disk).
+ * messages of storage failures (a busy store, a full disk). On PostgreSQL
+ * a store that is not one is a schema of the brand's name that another
+ * program made.
  *
  * JSON lines are written with ' for " to stay readable; dq() swaps them.
  */
@@ -230,6 +232,34 @@ static char *slurp(const char *path, long *n)
 
 #define raw_sql test_sql
 
+/* What a PostgreSQL brand's schema holds, as a number to compare: a digest
+ * of the names and kinds of its objects and of the rows of its tables. */
+static long long schema_state(const char *store)
+{
+	return test_store_int(
+		store, "SELECT coalesce(('x' || left(md5(string_agg("
+		       "c.relname::text || c.relkind::text || CASE c.relkind WHEN 'r' THEN"
+		       " query_to_xml(format('SELECT * FROM %I.%I', n.nspname, c.relname),"
+		       " true, false, '')::text ELSE '' END, ',' ORDER BY c.relname)), 15))"
+		       "::bit(60)::bigint, 0)"
+		       " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+		       " WHERE n.nspname = current_schema()");
+}
+
+/* Runs SQL on a store, failing the test if it fails. */
+static void store_sql_ok(const char *store, const char *sql)
+{
+	cr_assert_eq(test_store_sql(store, sql), 0, "%s: %s", sql, test_store_error());
+}
+
+/* On PostgreSQL: the brand's schema made empty, as another program would. */
+static void empty_schema(const char *store)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "CREATE SCHEMA \"%s\"", test_brand(store));
+	store_sql_ok(store, sql);
+}
+
 /* A file at a fresh path holding `text` `times` times, into path. */
 static void make_file(char *path, size_t cap, const char *text, int times)
 {
@@ -243,11 +273,13 @@ static void make_file(char *path, size_t cap, const char *text, int times)
 
 /* Opening `path` (and creating a store at it when `create`) fails with
  * `status` and a message holding `needle`, and leaves the file byte for
- * byte as it was, with no write-ahead log beside it. */
+ * byte as it was, with no write-ahead log beside it; on PostgreSQL, the
+ * brand's schema as it was. */
 static void refused_untouched(const char *path, int create, int status, const char *needle)
 {
-	long before_n, after_n;
-	char *before = slurp(path, &before_n), wal[600];
+	long before_n = 0, after_n;
+	long long state = test_pg() ? schema_state(path) : 0;
+	char *before = test_pg() ? NULL : slurp(path, &before_n), wal[600];
 	cr_assert_geq(before_n, 0);
 	referral_store *st = NULL;
 	int rc;
@@ -262,6 +294,10 @@ static void refused_untouched(const char *path, int create, int status, const ch
 	cr_assert(strstr(referral_errmsg(st), needle), "%s: \"%s\" lacks \"%s\"", path,
 		  referral_errmsg(st), needle);
 	referral_store_free(st);
+	if (test_pg()) {
+		cr_assert_eq(schema_state(path), state, "%s was changed", path);
+		return;
+	}
 	char *after = slurp(path, &after_n);
 	cr_assert_eq(after_n, before_n, "%s: %ld bytes became %ld", path, before_n, after_n);
 	cr_assert(before_n == 0 || !memcmp(before, after, (size_t)before_n), "%s was changed", path);
@@ -272,11 +308,23 @@ static void refused_untouched(const char *path, int create, int status, const ch
 }
 
 /* A SQLite database of another program is neither switched to WAL nor
- * otherwise written, by an open or an init. */
+ * otherwise written, by an open or an init; nor is a schema of another
+ * program on PostgreSQL. */
 Test(not_a_store, a_foreign_database_is_never_written)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s", test_db_path());
+	if (test_pg()) {
+		empty_schema(path);
+		store_sql_ok(path, "CREATE TABLE t(x integer); INSERT INTO t VALUES (1)");
+		refused_untouched(path, 0, REFERRAL_EIO, "is not a libreferral store");
+		refused_untouched(path, 1, REFERRAL_ESTATE, "already exists");
+		/* the schema version of ours on tables of someone else's */
+		store_sql_ok(path, "CREATE TABLE meta(version integer); INSERT INTO meta VALUES (1)");
+		refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
+		refused_untouched(path, 1, REFERRAL_ESTATE, "already exists");
+		return;
+	}
 	cr_assert_eq(raw_sql(path, "CREATE TABLE t(x); INSERT INTO t VALUES(1)"), SQLITE_OK);
 	refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
 	refused_untouched(path, 1, REFERRAL_ESTATE, "already holds other data");
@@ -286,10 +334,17 @@ Test(not_a_store, a_foreign_database_is_never_written)
 	refused_untouched(path, 1, REFERRAL_ESTATE, "already initialised");
 }
 
-/* An empty file stays empty when opened (init makes a store of it). */
+/* An empty file stays empty when opened (init makes a store of it); an
+ * empty schema on PostgreSQL is another program's (init refuses it). */
 Test(not_a_store, an_empty_file_stays_empty)
 {
 	char path[600];
+	if (test_pg()) {
+		snprintf(path, sizeof path, "%s", test_db_path());
+		empty_schema(path);
+		refused_untouched(path, 0, REFERRAL_EIO, "is not a libreferral store");
+		return;
+	}
 	make_file(path, sizeof path, "", 0);
 	refused_untouched(path, 0, REFERRAL_EIO, "not initialised (run init)");
 }
@@ -297,27 +352,37 @@ Test(not_a_store, an_empty_file_stays_empty)
 /* A file of text is reported as not a store, and not changed. */
 Test(not_a_store, a_text_file_is_not_changed)
 {
+	TEST_SQLITE_ONLY("a file of text (another program's schema:"
+			 " a_foreign_database_is_never_written)");
 	char path[600];
 	make_file(path, sizeof path, "this is not a SQLite database\n", 100);
 	refused_untouched(path, 0, REFERRAL_EIO, "not a libreferral store");
 	refused_untouched(path, 1, REFERRAL_EIO, "not a usable SQLite file");
 }
 
-/* A store whose schema version is none this library knows says so. */
+/* A store whose schema version is none this library knows says so. The
+ * schema versions are 1 to 3 of a SQLite file, 1 of a PostgreSQL brand
+ * (docs/design.md). */
 Test(not_a_store, an_unknown_schema_version_is_named)
 {
+	const char *set = test_pg() ? "UPDATE meta SET version = %d" : "PRAGMA user_version = %d";
+	int newest = test_pg() ? 1 : 3;
+	char sql[80], want[800];
 	referral_store *st = network();
 	referral_store_free(st);
-	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = -1"), SQLITE_OK);
+	snprintf(sql, sizeof sql, set, -1);
+	store_sql_ok(db_path, sql);
 	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
-	char want[800];
-	snprintf(want, sizeof want,
-		 "store \"%s\": schema version -1 is unknown (this library knows 1 to 3)", db_path);
+	snprintf(want, sizeof want, "%s: schema version -1 is unknown (this library knows 1 to %d)",
+		 test_store_named(db_path), newest);
 	cr_assert_str_eq(referral_errmsg(st), want);
 	referral_store_free(st);
-	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = 4"), SQLITE_OK);
+	snprintf(sql, sizeof sql, set, newest + 1);
+	store_sql_ok(db_path, sql);
 	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
-	cr_assert(strstr(referral_errmsg(st), "schema version 4 is newer"), "%s", referral_errmsg(st));
+	snprintf(want, sizeof want, "%s: schema version %d is newer than this library's %d",
+		 test_store_named(db_path), newest + 1, newest);
+	cr_assert_str_eq(referral_errmsg(st), want);
 	referral_store_free(st);
 }
 
@@ -384,6 +449,8 @@ static void assert_busy(referral_store *st, int rc)
 
 Test(messages, a_store_locked_against_readers_is_busy, .timeout = 30)
 {
+	TEST_SQLITE_ONLY("a file locked by SQLite (on PostgreSQL readers never wait; a settle, close"
+			 " or verify while another runs: test_postgres.c)");
 	referral_store *st = network();
 	referral_store_free(st);
 	sqlite3 *other;
@@ -398,6 +465,8 @@ Test(messages, a_store_locked_against_readers_is_busy, .timeout = 30)
 
 Test(messages, a_store_being_written_is_busy, .timeout = 30)
 {
+	TEST_SQLITE_ONLY("SQLite's write lock of a file (on PostgreSQL batches wait for one"
+			 " another; a settle, close or verify while another runs: test_postgres.c)");
 	referral_store *st = network();
 	sqlite3 *other;
 	referral_batch *b = NULL;
