@@ -93,12 +93,35 @@ struct key {
 	int appended; /* keys[]: appended since (it is no longer missing) */
 };
 
+struct seq_row {
+	int64_t seq;
+	int row;
+};
+
+/* A refund of an order prefetch() found: the order's seq and the amount,
+ * lent by refunds_res or, appended since, owned. */
+struct known_refund {
+	int64_t order;
+	char *amount;
+};
+
 struct pg_prefetched {
 	PGresult *res;
 	struct key *rows; /* res's rows by key */
 	int nrows;
+	struct seq_row *by_seq; /* res's rows by seq, for get() */
 	struct key *keys;
 	size_t nkeys;
+	/* the stored refunds of the orders res holds, by order, so that a
+	 * refund's check of what its order has left costs no round trip; and
+	 * the refunds the batch appended since */
+	PGresult *refunds_res;
+	struct known_refund *refunds;
+	int nrefunds;
+	int64_t *orders; /* the orders res holds, sorted */
+	int norders;
+	struct known_refund *added;
+	size_t nadded, cap_added;
 };
 
 void pg_prefetch_forget(struct pg_engine *p)
@@ -108,8 +131,15 @@ void pg_prefetch_forget(struct pg_engine *p)
 		return;
 	for (size_t i = 0; i < f->nkeys; i++)
 		free(f->keys[i].id);
+	for (size_t i = 0; i < f->nadded; i++)
+		free(f->added[i].amount);
 	free(f->keys);
 	free(f->rows);
+	free(f->by_seq);
+	free(f->refunds);
+	free(f->orders);
+	free(f->added);
+	PQclear(f->refunds_res);
 	PQclear(f->res);
 	free(f);
 	p->pre = NULL;
@@ -136,6 +166,71 @@ static int array_elem(struct strbuf *b, const char *s, size_t n, int first)
 	for (size_t i = 0; i < n && !bad; i++)
 		bad = (s[i] == '"' || s[i] == '\\') && sb_putc(b, '\\') ? 1 : sb_putc(b, s[i]);
 	return bad || sb_putc(b, '"');
+}
+
+static int seq_rows_cmp(const void *x, const void *y)
+{
+	const struct seq_row *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int seqs_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int refunds_cmp(const void *x, const void *y)
+{
+	return seqs_cmp(&((const struct known_refund *)x)->order,
+			&((const struct known_refund *)y)->order);
+}
+
+/* Sorts what prefetch() found by seq, and fetches the stored refunds of
+ * the orders among it in one more query. */
+static int index_rows(struct pg_engine *p, struct pg_prefetched *f)
+{
+	struct strbuf list = {0};
+	int rc = 0;
+	f->by_seq = malloc(((size_t)f->nrows + 1) * sizeof *f->by_seq);
+	f->orders = malloc(((size_t)f->nrows + 1) * sizeof *f->orders);
+	if (!f->by_seq || !f->orders)
+		return st_nomem(p->base.st);
+	for (int i = 0; i < f->nrows; i++) {
+		f->by_seq[i] = (struct seq_row){pg_int(f->res, i, 0), i};
+		if (pg_int(f->res, i, 8) != REFERRAL_EV_ORDER)
+			continue;
+		int64_t order = pg_int(f->res, i, 0);
+		if (sb_printf(&list, "%c%lld", f->norders ? ',' : '{', (long long)order)) {
+			sb_free(&list);
+			return st_nomem(p->base.st);
+		}
+		f->orders[f->norders++] = order;
+	}
+	qsort(f->by_seq, (size_t)f->nrows, sizeof *f->by_seq, seq_rows_cmp);
+	if (!f->norders)
+		return 0;
+	qsort(f->orders, (size_t)f->norders, sizeof *f->orders, seqs_cmp);
+	const char *vals[1] = {sb_putc(&list, '}') ? NULL : sb_str(&list)};
+	if (!vals[0]) {
+		sb_free(&list);
+		return st_nomem(p->base.st);
+	}
+	/* type + 0: never the stream's index (see pg_refunds) */
+	f->refunds_res = pg_exec(p, "SELECT ref1, num FROM events WHERE ref1 = ANY($1::bigint[])"
+				    " AND type + 0 = 10",
+				 1, vals, "reading refunds", &rc);
+	sb_free(&list);
+	if (!f->refunds_res)
+		return rc;
+	f->nrefunds = PQntuples(f->refunds_res);
+	if (!(f->refunds = malloc(((size_t)f->nrefunds + 1) * sizeof *f->refunds)))
+		return st_nomem(p->base.st);
+	for (int i = 0; i < f->nrefunds; i++)
+		f->refunds[i] = (struct known_refund){pg_int(f->refunds_res, i, 0),
+						      PQgetvalue(f->refunds_res, i, 1)};
+	qsort(f->refunds, (size_t)f->nrefunds, sizeof *f->refunds, refunds_cmp);
+	return 0;
 }
 
 int pg_prefetch(struct engine *e, const struct prefetch *want)
@@ -195,6 +290,7 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 		f->rows[i] = (struct key){(int)pg_int(f->res, i, 8), (size_t)PQgetlength(f->res, i, 9),
 					  PQgetvalue(f->res, i, 9), i, 0};
 	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, keys_cmp);
+	rc = index_rows(p, f);
 out:
 	sb_free(&types);
 	sb_free(&ids);
@@ -223,6 +319,61 @@ static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, s
 		return -1;
 	if (missing)
 		*missing = asked;
+	return 0;
+}
+
+/* The row of seq that prefetch() found: 1 (in *out) or 0. */
+static int prefetched_seq(struct pg_engine *p, int64_t seq, struct ev_row *out)
+{
+	struct pg_prefetched *f = p->pre;
+	struct seq_row k = {seq, 0};
+	const struct seq_row *hit =
+		f && f->by_seq ? bsearch(&k, f->by_seq, (size_t)f->nrows, sizeof k, seq_rows_cmp) : NULL;
+	if (hit)
+		pg_event_row(f->res, hit->row, out);
+	return hit != NULL;
+}
+
+/* Calls cb with the amount of each refund of `order`, when prefetch()
+ * knows them all: 1 (with cb's status in *rc) or 0. */
+static int prefetched_refunds(struct pg_engine *p, int64_t order,
+			      int (*cb)(void *ctx, const char *amount), void *ctx, int *rc)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || !f->norders || !bsearch(&order, f->orders, (size_t)f->norders, sizeof order, seqs_cmp))
+		return 0;
+	struct known_refund k = {order, NULL};
+	const struct known_refund *r =
+		bsearch(&k, f->refunds, (size_t)f->nrefunds, sizeof k, refunds_cmp);
+	*rc = 0;
+	while (r && r > f->refunds && r[-1].order == order)
+		r--;
+	for (; r && r < f->refunds + f->nrefunds && r->order == order && !*rc; r++)
+		*rc = cb(ctx, r->amount);
+	for (size_t i = 0; i < f->nadded && !*rc; i++)
+		if (f->added[i].order == order)
+			*rc = cb(ctx, f->added[i].amount);
+	return 1;
+}
+
+/* A refund was appended: prefetch()'s answers about its order include it
+ * from now on. 0, or 1 when memory is short. */
+static int prefetch_note(struct pg_engine *p, const struct ev_row *r)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || r->type != REFERRAL_EV_REFUND || !f->norders)
+		return 0;
+	if (f->nadded == f->cap_added) {
+		size_t cap = f->cap_added ? 2 * f->cap_added : 16;
+		struct known_refund *a = realloc(f->added, cap * sizeof *a);
+		if (!a)
+			return 1;
+		f->added = a;
+		f->cap_added = cap;
+	}
+	if (!(f->added[f->nadded].amount = strdup(r->num ? r->num : "")))
+		return 1;
+	f->added[f->nadded++].order = r->ref1;
 	return 0;
 }
 
@@ -338,7 +489,7 @@ int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 {
 	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
-	if (pg_stream_order(p, seq, out))
+	if (pg_stream_order(p, seq, out) || prefetched_seq(p, seq, out))
 		return 1;
 	int rc = pg_flush_for(p, 0, seq);
 	if (rc)
@@ -450,7 +601,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return ENGINE_EXISTS;
 	if (known == 0) {
 		missing->appended = 1;
-		if (put_event((void *)r, 0, &p->pending) || note_pending_order(p, r))
+		if (put_event((void *)r, 0, &p->pending) || note_pending_order(p, r) ||
+		    prefetch_note(p, r))
 			return st_nomem(e->st);
 		memo_note(p, r->ref1, r->type, r->at);
 		if (!p->npending++)
@@ -474,6 +626,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return rc;
 	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
 	PQclear(res);
+	if (!rc && prefetch_note(p, r))
+		rc = st_nomem(e->st);
 	if (!rc)
 		memo_note(p, r->ref1, r->type, r->at);
 	return rc;
@@ -615,11 +769,12 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 	struct pg_ints iv;
 	struct refund_ctx c = {cb, ctx};
 	struct pg_engine *p = pg(e);
-	int mine = 0;
+	int mine = 0, rc;
+	if (prefetched_refunds(p, order, cb, ctx, &rc))
+		return rc;
 	for (size_t i = 0; i < p->npending_orders && !mine; i++)
 		mine = p->pending_orders[i] == order;
-	int rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0);
-	if (rc)
+	if ((rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0)))
 		return rc;
 	/* type + 0: the stream's index, partial over orders, refunds and
 	 * shares, is never the one to look up by order (the planner may take

@@ -67,6 +67,28 @@ class BatchLookups(StoreCase):
         r = run("ingest", self.db, path)
         self.assertEqual((r.code, r.out), (OK, "ingested 9, duplicates 0\n"), r)
 
+    def test_refunds_of_a_stored_order_count_those_stored_and_those_before(self):
+        # o1 (100.00) and its refund f1 (30.00) are stored by a first batch;
+        # the second batch's refunds of o1 each see f1 and the lines before
+        self.init()
+        first = BATCH[:7] + [ev("refund", "f1", 9, order="o1", amount="30.00")]
+        r = run("ingest", self.db, write(os.path.join(self.dir, "first.jsonl"), jsonl(first)))
+        self.assertEqual(r.code, OK, r)
+        second = [ev("refund", "f2", 10, order="o1", amount="30.00"),
+                  ev("refund", "f3", 11, order="o1", amount="40.01")]  # 100 - 30 - 30 = 40.00 left
+        path = write(os.path.join(self.dir, "second.jsonl"), jsonl(second))
+        r = run("ingest", self.db, path)
+        self.assertEqual(r.code, INPUT, r)
+        self.assertIn('second.jsonl:2: refund "f3": the refunds of order "o1" would exceed its amount',
+                      r.err)
+        second[1]["amount"] = "40.00"
+        r = run("ingest", self.db, write(path, jsonl(second)))
+        self.assertEqual((r.code, r.out), (OK, "ingested 2, duplicates 0\n"), r)
+        third = [ev("refund", "f4", 12, order="o1", amount="0.01")]  # nothing is left
+        r = run("ingest", self.db, write(path, jsonl(third)))
+        self.assertEqual(r.code, INPUT, r)
+        self.assertIn('refund "f4": the refunds of order "o1" would exceed its amount', r.err)
+
 
 class BatchLookupsOnPostgres(PgStore, BatchLookups):
     """The same lines on a brand."""
