@@ -71,19 +71,24 @@ const char *pg_text_or_null(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
+void pg_event_row_at(const PGresult *res, int row, int first, struct ev_row *out)
+{
+	out->seq = pg_int(res, row, first);
+	out->at = pg_int(res, row, first + 1);
+	out->booked = (int)pg_int(res, row, first + 2);
+	out->ref1 = pg_int(res, row, first + 3);
+	out->ref2 = pg_int(res, row, first + 4);
+	out->num = pg_text_or_null(res, row, first + 5);
+	out->txt1 = pg_text_or_null(res, row, first + 6);
+	out->txt2 = pg_text_or_null(res, row, first + 7);
+	out->type = (int)pg_int(res, row, first + 8);
+	out->id = pg_text(res, row, first + 9);
+	out->idlen = (size_t)PQgetlength(res, row, first + 9);
+}
+
 void pg_event_row(const PGresult *res, int row, struct ev_row *out)
 {
-	out->seq = pg_int(res, row, 0);
-	out->at = pg_int(res, row, 1);
-	out->booked = (int)pg_int(res, row, 2);
-	out->ref1 = pg_int(res, row, 3);
-	out->ref2 = pg_int(res, row, 4);
-	out->num = pg_text_or_null(res, row, 5);
-	out->txt1 = pg_text_or_null(res, row, 6);
-	out->txt2 = pg_text_or_null(res, row, 7);
-	out->type = (int)pg_int(res, row, 8);
-	out->id = pg_text(res, row, 9);
-	out->idlen = (size_t)PQgetlength(res, row, 9);
+	pg_event_row_at(res, row, 0, out);
 }
 
 const char *pg_cursor_name(struct pg_engine *p, char *buf)
@@ -98,6 +103,7 @@ void pg_close_cursor(struct pg_engine *p, const char *name)
 	if (PQstatus(p->conn) != CONNECTION_OK || PQtransactionStatus(p->conn) == PQTRANS_INERROR)
 		return;
 	snprintf(sql, sizeof sql, "CLOSE %s", name);
+	pg_stream_collect(p);
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -208,6 +214,7 @@ PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const
 		return NULL;
 	p->keep_pending = 0;
 	p->sql = sql;
+	pg_stream_collect(p);
 	/* without parameters, a text of several statements (the schema) */
 	PGresult *res = n ? PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0)
 			  : PQexec(p->conn, sql);
@@ -244,6 +251,7 @@ int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals
 	if (rc)
 		return rc;
 	p->sql = sql;
+	pg_stream_collect(p);
 	if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0))
 		return pg_fail(p, NULL, what);
 	if (!PQsetSingleRowMode(p->conn))
@@ -290,6 +298,7 @@ int pg_copy_int(struct strbuf *line, int64_t v, char end)
 static int copy_start(struct pg_engine *p, const char *copy_sql, const char *what)
 {
 	p->sql = copy_sql;
+	pg_stream_collect(p);
 	PGresult *res = PQexec(p->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_fail(p, res, what);
@@ -596,6 +605,7 @@ static void settle_unlock(struct pg_engine *p)
 		return; /* the server released it with the session */
 	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_unlock(%lld)",
 		 pg_lock_key(p, PG_LOCK_SETTLE));
+	pg_stream_collect(p);
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -650,8 +660,10 @@ static void pg_rollback(struct engine *e)
 	struct pg_engine *p = pg(e);
 	pg_lookups_forget(p); /* what is pending was never sent: nothing to undo */
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+	    PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+		pg_stream_collect(p);
 		PQclear(PQexec(p->conn, "ROLLBACK"));
+	}
 	if (p->conn)
 		settle_unlock(p);
 }

@@ -137,6 +137,8 @@ const char *const *pg_ints(struct pg_ints *b, const int64_t *v, size_t n);
 /* An event row of a result whose columns are seq, at, booked, ref1, ref2,
  * num, txt1, txt2, type, id from `first`; its texts are lent by `res`. */
 void pg_event_row(const PGresult *res, int row, struct ev_row *out);
+/* The same from column `first` on. */
+void pg_event_row_at(const PGresult *res, int row, int first, struct ev_row *out);
 /* A fresh cursor name into buf (at least 32 bytes). */
 const char *pg_cursor_name(struct pg_engine *p, char *buf);
 /* Closes a cursor, quietly (the store's message is kept). */
@@ -207,6 +209,10 @@ int pg_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 /* The order `seq` of a refund of the stream's current chunk: 1 with its
  * row (lent until the next chunk), 0 if the chunk has no such refund. */
 int pg_stream_order(struct pg_engine *p, int64_t seq, struct ev_row *out);
+/* Reads the result of the stream's fetch in flight, if any, so that the
+ * connection can take another statement: every statement sent while a
+ * stream is open calls it first. */
+void pg_stream_collect(struct pg_engine *p);
 
 int pg_lines_reset(struct engine *e);
 int pg_put_lines(struct engine *e, const struct line_row *rows, size_t n);

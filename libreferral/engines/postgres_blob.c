@@ -53,6 +53,7 @@ static int flush_part(struct pg_blob *b)
 	if (!b->buf)
 		vals[2] = (const char *)none;
 	b->p->sql = sql;
+	pg_stream_collect(b->p);
 	PGresult *res = PQexecParams(b->p->conn, sql, b->kind == BLOB_NETWORK ? 4 : 3, NULL, vals,
 				     lens, fmts, 0);
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -120,6 +121,7 @@ static int fetch_part(struct pg_blob *b)
 	if (rc)
 		return rc;
 	b->p->sql = sql;
+	pg_stream_collect(b->p);
 	PGresult *res = PQexecParams(b->p->conn, sql, 2, NULL, PG_INTS(iv, b->period, b->part), NULL,
 				     NULL, 1);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)

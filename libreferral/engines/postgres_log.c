@@ -37,6 +37,7 @@ static int prepare_all(struct pg_engine *p)
 	const char *const sql[] = {find_sql, get_sql, insert_sql};
 	for (int i = 0; i < 3; i++) {
 		p->sql = sql[i];
+		pg_stream_collect(p);
 		PGresult *res = PQprepare(p->conn, names[i], sql[i], 0, NULL);
 		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
 			return pg_fail(p, res, "preparing a statement");
@@ -56,6 +57,7 @@ static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char
 		return NULL;
 	p->keep_pending = 0;
 	p->sql = sql;
+	pg_stream_collect(p);
 	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
 	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
