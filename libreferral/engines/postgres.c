@@ -103,7 +103,7 @@ void pg_close_cursor(struct pg_engine *p, const char *name)
 	if (PQstatus(p->conn) != CONNECTION_OK || PQtransactionStatus(p->conn) == PQTRANS_INERROR)
 		return;
 	snprintf(sql, sizeof sql, "CLOSE %s", name);
-	pg_stream_collect(p);
+	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -213,8 +213,9 @@ PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const
 	if (p->npending && !p->keep_pending && (*rc = pg_flush(p)))
 		return NULL;
 	p->keep_pending = 0;
+	if ((*rc = pg_idle(p)))
+		return NULL;
 	p->sql = sql;
-	pg_stream_collect(p);
 	/* without parameters, a text of several statements (the schema) */
 	PGresult *res = n ? PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0)
 			  : PQexec(p->conn, sql);
@@ -250,8 +251,9 @@ int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals
 	p->keep_pending = 0;
 	if (rc)
 		return rc;
+	if ((rc = pg_idle(p)))
+		return rc;
 	p->sql = sql;
-	pg_stream_collect(p);
 	if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0))
 		return pg_fail(p, NULL, what);
 	if (!PQsetSingleRowMode(p->conn))
@@ -297,8 +299,10 @@ int pg_copy_int(struct strbuf *line, int64_t v, char end)
 /* Starts `COPY ... FROM STDIN`: 0 or the failure. */
 static int copy_start(struct pg_engine *p, const char *copy_sql, const char *what)
 {
+	int rc = pg_idle(p);
+	if (rc)
+		return rc;
 	p->sql = copy_sql;
-	pg_stream_collect(p);
 	PGresult *res = PQexec(p->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN)
 		return pg_fail(p, res, what);
@@ -318,6 +322,39 @@ static int copy_end(struct pg_engine *p, int rc, const char *what)
 			rc = pg_fail(p, res, what);
 		else
 			PQclear(res);
+	}
+	return rc;
+}
+
+int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
+		 const char *what)
+{
+	int rc = copy_start(p, copy_sql, what);
+	if (rc)
+		return rc;
+	if (len > INT32_MAX || PQputCopyData(p->conn, data, (int)len) != 1)
+		return copy_end(p, pg_fail(p, NULL, what), what);
+	if (PQputCopyEnd(p->conn, NULL) != 1)
+		return copy_end(p, pg_fail(p, NULL, what), what);
+	p->copy_inflight = 1;
+	return 0;
+}
+
+int pg_idle(struct pg_engine *p)
+{
+	PGresult *res;
+	int rc = 0;
+	pg_stream_collect(p);
+	if (!p->copy_inflight)
+		return 0;
+	p->copy_inflight = 0;
+	while ((res = PQgetResult(p->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc) {
+			p->sql = "COPY events"; /* for the rights messages */
+			rc = pg_fail(p, res, "appending events");
+		} else {
+			PQclear(res);
+		}
 	}
 	return rc;
 }
@@ -605,7 +642,7 @@ static void settle_unlock(struct pg_engine *p)
 		return; /* the server released it with the session */
 	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_unlock(%lld)",
 		 pg_lock_key(p, PG_LOCK_SETTLE));
-	pg_stream_collect(p);
+	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -661,7 +698,7 @@ static void pg_rollback(struct engine *e)
 	pg_lookups_forget(p); /* what is pending was never sent: nothing to undo */
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
-		pg_stream_collect(p);
+		(void)pg_idle(p); /* rolled back whatever it says */
 		PQclear(PQexec(p->conn, "ROLLBACK"));
 	}
 	if (p->conn)
@@ -771,7 +808,8 @@ static void pg_free(struct engine *e)
 	pg_rollback(e);
 	PQclear(p->row_res);
 	sb_free(&p->pending);
-	free(p->pending_orders);
+	pg_lookups_forget(p);
+	free(p->pending_refunds);
 	PQfinish(p->conn);
 	free(p->brand);
 	free(p->conninfo);

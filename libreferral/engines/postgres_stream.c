@@ -11,7 +11,7 @@
  * The next chunk is asked for as soon as one is handed out, and settlement
  * works on the rows while the server reads the next ones. The connection
  * is busy meanwhile: every other statement of the engine first collects
- * the fetch in flight (pg_stream_collect), so settlement may still call the
+ * the fetch in flight (pg_idle), so settlement may still call the
  * engine's other operations while the stream is open.
  */
 #include <stdio.h>
@@ -109,6 +109,9 @@ int pg_stream_order(struct pg_engine *p, int64_t seq, struct ev_row *out)
 static int send_fetch(struct ev_stream *s)
 {
 	char sql[64];
+	int rc = pg_idle(s->p);
+	if (rc)
+		return rc;
 	snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", CHUNK, s->cursor);
 	s->p->sql = "FETCH";
 	if (!PQsendQueryParams(s->p->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
