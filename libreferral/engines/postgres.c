@@ -71,19 +71,24 @@ const char *pg_text_or_null(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
+void pg_event_row_at(const PGresult *res, int row, int first, struct ev_row *out)
+{
+	out->seq = pg_int(res, row, first);
+	out->at = pg_int(res, row, first + 1);
+	out->booked = (int)pg_int(res, row, first + 2);
+	out->ref1 = pg_int(res, row, first + 3);
+	out->ref2 = pg_int(res, row, first + 4);
+	out->num = pg_text_or_null(res, row, first + 5);
+	out->txt1 = pg_text_or_null(res, row, first + 6);
+	out->txt2 = pg_text_or_null(res, row, first + 7);
+	out->type = (int)pg_int(res, row, first + 8);
+	out->id = pg_text(res, row, first + 9);
+	out->idlen = (size_t)PQgetlength(res, row, first + 9);
+}
+
 void pg_event_row(const PGresult *res, int row, struct ev_row *out)
 {
-	out->seq = pg_int(res, row, 0);
-	out->at = pg_int(res, row, 1);
-	out->booked = (int)pg_int(res, row, 2);
-	out->ref1 = pg_int(res, row, 3);
-	out->ref2 = pg_int(res, row, 4);
-	out->num = pg_text_or_null(res, row, 5);
-	out->txt1 = pg_text_or_null(res, row, 6);
-	out->txt2 = pg_text_or_null(res, row, 7);
-	out->type = (int)pg_int(res, row, 8);
-	out->id = pg_text(res, row, 9);
-	out->idlen = (size_t)PQgetlength(res, row, 9);
+	pg_event_row_at(res, row, 0, out);
 }
 
 const char *pg_cursor_name(struct pg_engine *p, char *buf)
@@ -98,6 +103,7 @@ void pg_close_cursor(struct pg_engine *p, const char *name)
 	if (PQstatus(p->conn) != CONNECTION_OK || PQtransactionStatus(p->conn) == PQTRANS_INERROR)
 		return;
 	snprintf(sql, sizeof sql, "CLOSE %s", name);
+	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -207,6 +213,8 @@ PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const
 	if (p->npending && !p->keep_pending && (*rc = pg_flush(p)))
 		return NULL;
 	p->keep_pending = 0;
+	if ((*rc = pg_idle(p)))
+		return NULL;
 	p->sql = sql;
 	/* without parameters, a text of several statements (the schema) */
 	PGresult *res = n ? PQexecParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0)
@@ -242,6 +250,8 @@ int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals
 	PGresult *res;
 	p->keep_pending = 0;
 	if (rc)
+		return rc;
+	if ((rc = pg_idle(p)))
 		return rc;
 	p->sql = sql;
 	if (!PQsendQueryParams(p->conn, sql, n, NULL, vals, NULL, NULL, 0))
@@ -289,6 +299,9 @@ int pg_copy_int(struct strbuf *line, int64_t v, char end)
 /* Starts `COPY ... FROM STDIN`: 0 or the failure. */
 static int copy_start(struct pg_engine *p, const char *copy_sql, const char *what)
 {
+	int rc = pg_idle(p);
+	if (rc)
+		return rc;
 	p->sql = copy_sql;
 	PGresult *res = PQexec(p->conn, copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN)
@@ -309,6 +322,39 @@ static int copy_end(struct pg_engine *p, int rc, const char *what)
 			rc = pg_fail(p, res, what);
 		else
 			PQclear(res);
+	}
+	return rc;
+}
+
+int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
+		 const char *what)
+{
+	int rc = copy_start(p, copy_sql, what);
+	if (rc)
+		return rc;
+	if (len > INT32_MAX || PQputCopyData(p->conn, data, (int)len) != 1)
+		return copy_end(p, pg_fail(p, NULL, what), what);
+	if (PQputCopyEnd(p->conn, NULL) != 1)
+		return copy_end(p, pg_fail(p, NULL, what), what);
+	p->copy_inflight = 1;
+	return 0;
+}
+
+int pg_idle(struct pg_engine *p)
+{
+	PGresult *res;
+	int rc = 0;
+	pg_stream_collect(p);
+	if (!p->copy_inflight)
+		return 0;
+	p->copy_inflight = 0;
+	while ((res = PQgetResult(p->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc) {
+			p->sql = "COPY events"; /* for the rights messages */
+			rc = pg_fail(p, res, "appending events");
+		} else {
+			PQclear(res);
+		}
 	}
 	return rc;
 }
@@ -605,6 +651,7 @@ static void settle_unlock(struct pg_engine *p)
 		return; /* the server released it with the session */
 	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_unlock(%lld)",
 		 pg_lock_key(p, PG_LOCK_SETTLE));
+	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
 }
 
@@ -659,8 +706,10 @@ static void pg_rollback(struct engine *e)
 	struct pg_engine *p = pg(e);
 	pg_lookups_forget(p); /* what is pending was never sent: nothing to undo */
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+	    PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
+		(void)pg_idle(p); /* rolled back whatever it says */
 		PQclear(PQexec(p->conn, "ROLLBACK"));
+	}
 	if (p->conn)
 		settle_unlock(p);
 }
@@ -768,7 +817,8 @@ static void pg_free(struct engine *e)
 	pg_rollback(e);
 	PQclear(p->row_res);
 	sb_free(&p->pending);
-	free(p->pending_orders);
+	pg_lookups_forget(p);
+	free(p->pending_refunds);
 	PQfinish(p->conn);
 	free(p->brand);
 	free(p->conninfo);

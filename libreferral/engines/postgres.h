@@ -51,6 +51,13 @@
 #define PG_LOCK_APPEND 1
 #define PG_LOCK_SETTLE 2
 
+/* A refund of an order, by the order's seq: its amount (owned or lent, as
+ * its list says). */
+struct pg_refund {
+	int64_t order;
+	char *amount;
+};
+
 struct pg_engine {
 	struct engine base;
 	PGconn *conn;
@@ -73,10 +80,14 @@ struct pg_engine {
 	unsigned pending_types; /* bit t: an event of type t is pending */
 	int64_t pending_from;   /* the first pending seq */
 	int keep_pending;       /* the next statement reads nothing pending */
-	/* the orders of the pending refunds, so that a lookup of another
-	 * order's refunds need not send them first */
-	int64_t *pending_orders;
-	size_t npending_orders, cap_pending_orders;
+	/* the pending refunds (amounts owned), so that a lookup of another
+	 * order's refunds need not send them first, and prefetch() knows
+	 * what the server does not yet hold */
+	struct pg_refund *pending_refunds;
+	size_t npending_refunds, cap_pending_refunds;
+	/* a COPY of pending events was sent and its result not read yet
+	 * (pg_idle) */
+	int copy_inflight;
 	/* the answers of first_by_ref() this transaction (postgres_log.c) */
 	struct pg_memo *memo;
 	struct ev_stream *stream; /* the stream open, if any */
@@ -137,6 +148,8 @@ const char *const *pg_ints(struct pg_ints *b, const int64_t *v, size_t n);
 /* An event row of a result whose columns are seq, at, booked, ref1, ref2,
  * num, txt1, txt2, type, id from `first`; its texts are lent by `res`. */
 void pg_event_row(const PGresult *res, int row, struct ev_row *out);
+/* The same from column `first` on. */
+void pg_event_row_at(const PGresult *res, int row, int first, struct ev_row *out);
 /* A fresh cursor name into buf (at least 32 bytes). */
 const char *pg_cursor_name(struct pg_engine *p, char *buf);
 /* Closes a cursor, quietly (the store's message is kept). */
@@ -154,6 +167,15 @@ int pg_flush(struct pg_engine *p);
  * of them, or lets the lookup's statement go before it (keep_pending). */
 int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq);
 /* Sends `len` bytes of COPY text to `COPY ... FROM STDIN`. */
+/* Sends the COPY of `data` without waiting for its result: pg_idle()
+ * reads it before the connection's next statement. */
+int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
+		 const char *what);
+/* Reads what the connection still owes (a COPY sent by pg_copy_send, the
+ * stream's fetch in flight), so that it can take a statement: 0, or the
+ * failure of that COPY. Every function that sends a statement calls it
+ * first. */
+int pg_idle(struct pg_engine *p);
 int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
 		 const char *what);
 
@@ -207,6 +229,10 @@ int pg_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 /* The order `seq` of a refund of the stream's current chunk: 1 with its
  * row (lent until the next chunk), 0 if the chunk has no such refund. */
 int pg_stream_order(struct pg_engine *p, int64_t seq, struct ev_row *out);
+/* Reads the result of the stream's fetch in flight, if any, so that the
+ * connection can take another statement: every statement sent while a
+ * stream is open calls it first. */
+void pg_stream_collect(struct pg_engine *p);
 
 int pg_lines_reset(struct engine *e);
 int pg_put_lines(struct engine *e, const struct line_row *rows, size_t n);

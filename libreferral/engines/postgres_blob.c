@@ -52,6 +52,8 @@ static int flush_part(struct pg_blob *b)
 		return rc;
 	if (!b->buf)
 		vals[2] = (const char *)none;
+	if ((rc = pg_idle(b->p)))
+		return rc;
 	b->p->sql = sql;
 	PGresult *res = PQexecParams(b->p->conn, sql, b->kind == BLOB_NETWORK ? 4 : 3, NULL, vals,
 				     lens, fmts, 0);
@@ -118,6 +120,8 @@ static int fetch_part(struct pg_blob *b)
 	b->res = NULL;
 	int rc = b->p->npending ? pg_flush(b->p) : 0;
 	if (rc)
+		return rc;
+	if ((rc = pg_idle(b->p)))
 		return rc;
 	b->p->sql = sql;
 	PGresult *res = PQexecParams(b->p->conn, sql, 2, NULL, PG_INTS(iv, b->period, b->part), NULL,

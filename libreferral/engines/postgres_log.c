@@ -36,6 +36,9 @@ static int prepare_all(struct pg_engine *p)
 	static const char *const names[] = {"referral_find", "referral_get", "referral_insert"};
 	const char *const sql[] = {find_sql, get_sql, insert_sql};
 	for (int i = 0; i < 3; i++) {
+		int rc = pg_idle(p);
+		if (rc)
+			return rc;
 		p->sql = sql[i];
 		PGresult *res = PQprepare(p->conn, names[i], sql[i], 0, NULL);
 		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -55,6 +58,8 @@ static PGresult *exec_prepared(struct pg_engine *p, const char *name, const char
 	    (p->npending && !p->keep_pending && (*rc = pg_flush(p))))
 		return NULL;
 	p->keep_pending = 0;
+	if ((*rc = pg_idle(p)))
+		return NULL;
 	p->sql = sql;
 	PGresult *res = PQexecPrepared(p->conn, name, n, vals, NULL, NULL, 0);
 	ExecStatusType status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -93,13 +98,36 @@ struct key {
 	int appended; /* keys[]: appended since (it is no longer missing) */
 };
 
+struct seq_row {
+	int64_t seq;
+	int row;
+};
+
 struct pg_prefetched {
 	PGresult *res;
 	struct key *rows; /* res's rows by key */
 	int nrows;
+	struct seq_row *by_seq; /* res's rows by seq, for get() */
 	struct key *keys;
 	size_t nkeys;
+	/* the stored refunds of the orders res holds, by order (amounts lent
+	 * by refunds_res), so that a refund's check of what its order has
+	 * left costs no round trip; and the refunds the server did not hold
+	 * when they were read: those pending then, and those the batch
+	 * appended since (amounts owned) */
+	PGresult *refunds_res;
+	struct pg_refund *refunds;
+	int nrefunds;
+	int64_t *orders; /* the orders res holds, sorted */
+	int norders;
+	struct pg_refund *added;
+	size_t nadded, cap_added;
 };
+
+static int refund_push(struct pg_refund **list, size_t *n, size_t *cap, int64_t order,
+		       const char *amount);
+static void refunds_clear(struct pg_refund *list, size_t *n);
+static int flush(struct pg_engine *p, int wait);
 
 void pg_prefetch_forget(struct pg_engine *p)
 {
@@ -108,8 +136,15 @@ void pg_prefetch_forget(struct pg_engine *p)
 		return;
 	for (size_t i = 0; i < f->nkeys; i++)
 		free(f->keys[i].id);
+	for (size_t i = 0; i < f->nadded; i++)
+		free(f->added[i].amount);
 	free(f->keys);
 	free(f->rows);
+	free(f->by_seq);
+	free(f->refunds);
+	free(f->orders);
+	free(f->added);
+	PQclear(f->refunds_res);
 	PQclear(f->res);
 	free(f);
 	p->pre = NULL;
@@ -138,18 +173,126 @@ static int array_elem(struct strbuf *b, const char *s, size_t n, int first)
 	return bad || sb_putc(b, '"');
 }
 
+static int seq_rows_cmp(const void *x, const void *y)
+{
+	const struct seq_row *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int seqs_cmp(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int refunds_cmp(const void *x, const void *y)
+{
+	return seqs_cmp(&((const struct pg_refund *)x)->order,
+			&((const struct pg_refund *)y)->order);
+}
+
+/* Sorts what prefetch() found by seq, and fetches the stored refunds of
+ * the orders among it in one more query. */
+static int index_rows(struct pg_engine *p, struct pg_prefetched *f)
+{
+	struct strbuf list = {0};
+	int rc = 0;
+	f->by_seq = malloc(((size_t)f->nrows + 1) * sizeof *f->by_seq);
+	f->orders = malloc(((size_t)f->nrows + 1) * sizeof *f->orders);
+	if (!f->by_seq || !f->orders)
+		return st_nomem(p->base.st);
+	for (int i = 0; i < f->nrows; i++) {
+		f->by_seq[i] = (struct seq_row){pg_int(f->res, i, 0), i};
+		if (pg_int(f->res, i, 8) != REFERRAL_EV_ORDER)
+			continue;
+		int64_t order = pg_int(f->res, i, 0);
+		if (sb_printf(&list, "%c%lld", f->norders ? ',' : '{', (long long)order)) {
+			sb_free(&list);
+			return st_nomem(p->base.st);
+		}
+		f->orders[f->norders++] = order;
+	}
+	qsort(f->by_seq, (size_t)f->nrows, sizeof *f->by_seq, seq_rows_cmp);
+	if (!f->norders)
+		return 0;
+	qsort(f->orders, (size_t)f->norders, sizeof *f->orders, seqs_cmp);
+	const char *vals[1] = {sb_putc(&list, '}') ? NULL : sb_str(&list)};
+	if (!vals[0]) {
+		sb_free(&list);
+		return st_nomem(p->base.st);
+	}
+	/* type + 0: never the stream's index (see pg_refunds) */
+	p->keep_pending = 1;
+	f->refunds_res = pg_exec(p, "SELECT ref1, num FROM events WHERE ref1 = ANY($1::bigint[])"
+				    " AND type + 0 = 10",
+				 1, vals, "reading refunds", &rc);
+	sb_free(&list);
+	if (!f->refunds_res)
+		return rc;
+	f->nrefunds = PQntuples(f->refunds_res);
+	if (!(f->refunds = malloc(((size_t)f->nrefunds + 1) * sizeof *f->refunds)))
+		return st_nomem(p->base.st);
+	for (int i = 0; i < f->nrefunds; i++)
+		f->refunds[i] = (struct pg_refund){pg_int(f->refunds_res, i, 0),
+						      PQgetvalue(f->refunds_res, i, 1)};
+	qsort(f->refunds, (size_t)f->nrefunds, sizeof *f->refunds, refunds_cmp);
+	return 0;
+}
+
+/* The keys the last prefetch() found missing and the batch appended
+ * since, while those events are still pending: the next query cannot see
+ * them. Takes their ids out of p->pre (sorted as its keys are). */
+static struct key *pending_keys(struct pg_engine *p, size_t *n)
+{
+	struct pg_prefetched *f = p->pre;
+	*n = 0;
+	if (!f || !p->npending)
+		return NULL;
+	struct key *k = malloc((f->nkeys + 1) * sizeof *k);
+	for (size_t i = 0; k && i < f->nkeys; i++)
+		if (f->keys[i].appended) {
+			k[(*n)++] = f->keys[i];
+			f->keys[i].id = NULL;
+		}
+	return k;
+}
+
+/* Of the keys asked for, those still pending are appended events (1), to
+ * be looked up once sent; and the refunds pending are what the stored
+ * ones lack. Then sends what is pending, without waiting: the server
+ * stores it while the batch checks the chunk. */
+static int after_prefetch(struct pg_engine *p, struct key *carried, size_t ncarried)
+{
+	struct pg_prefetched *f = p->pre;
+	for (size_t i = 0; i < ncarried; i++) {
+		struct key *asked = bsearch(&carried[i], f->keys, f->nkeys, sizeof *f->keys, keys_cmp);
+		if (asked)
+			asked->appended = 1;
+	}
+	for (size_t i = 0; i < p->npending_refunds; i++)
+		if (refund_push(&f->added, &f->nadded, &f->cap_added, p->pending_refunds[i].order,
+				p->pending_refunds[i].amount))
+			return st_nomem(p->base.st);
+	return flush(p, 0);
+}
+
 int pg_prefetch(struct engine *e, const struct prefetch *want)
 {
 	struct pg_engine *p = pg(e);
 	struct strbuf types = {0}, ids = {0};
 	int rc = 0, bad = 0;
-	pg_prefetch_forget(p);
-	if (!want->n)
-		return 0;
-	struct pg_prefetched *f = calloc(1, sizeof *f);
-	if (!f || !(f->keys = calloc(want->n, sizeof *f->keys))) {
-		free(f);
+	size_t ncarried = 0;
+	struct key *carried = pending_keys(p, &ncarried);
+	if (p->npending && p->pre && !carried)
 		return st_nomem(e->st);
+	pg_prefetch_forget(p);
+	struct pg_prefetched *f = want->n ? calloc(1, sizeof *f) : NULL;
+	if (!want->n || !f || !(f->keys = calloc(want->n, sizeof *f->keys))) {
+		free(f);
+		for (size_t i = 0; i < ncarried; i++)
+			free(carried[i].id);
+		free(carried);
+		return want->n ? st_nomem(e->st) : 0;
 	}
 	p->pre = f;
 	for (size_t i = 0; i < want->n && !bad; i++) {
@@ -176,6 +319,7 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 	}
 	f->nkeys = kept;
 	const char *vals[2] = {sb_str(&types), sb_str(&ids)};
+	p->keep_pending = 1; /* sent after the query: see after_prefetch() */
 	/* one probe of the key's index a key: LIMIT keeps the planner from
 	 * joining the keys by hashing the whole log, which it does when the
 	 * statistics have not caught up with a large first load */
@@ -195,7 +339,12 @@ int pg_prefetch(struct engine *e, const struct prefetch *want)
 		f->rows[i] = (struct key){(int)pg_int(f->res, i, 8), (size_t)PQgetlength(f->res, i, 9),
 					  PQgetvalue(f->res, i, 9), i, 0};
 	qsort(f->rows, (size_t)f->nrows, sizeof *f->rows, keys_cmp);
+	if (!(rc = index_rows(p, f)))
+		rc = after_prefetch(p, carried, ncarried);
 out:
+	for (size_t i = 0; i < ncarried; i++)
+		free(carried[i].id);
+	free(carried);
 	sb_free(&types);
 	sb_free(&ids);
 	if (rc)
@@ -224,6 +373,50 @@ static int prefetched(struct pg_engine *p, int type, const char *id, size_t n, s
 	if (missing)
 		*missing = asked;
 	return 0;
+}
+
+/* The row of seq that prefetch() found: 1 (in *out) or 0. */
+static int prefetched_seq(struct pg_engine *p, int64_t seq, struct ev_row *out)
+{
+	struct pg_prefetched *f = p->pre;
+	struct seq_row k = {seq, 0};
+	const struct seq_row *hit =
+		f && f->by_seq ? bsearch(&k, f->by_seq, (size_t)f->nrows, sizeof k, seq_rows_cmp) : NULL;
+	if (hit)
+		pg_event_row(f->res, hit->row, out);
+	return hit != NULL;
+}
+
+/* Calls cb with the amount of each refund of `order`, when prefetch()
+ * knows them all: 1 (with cb's status in *rc) or 0. */
+static int prefetched_refunds(struct pg_engine *p, int64_t order,
+			      int (*cb)(void *ctx, const char *amount), void *ctx, int *rc)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || !f->norders || !bsearch(&order, f->orders, (size_t)f->norders, sizeof order, seqs_cmp))
+		return 0;
+	struct pg_refund k = {order, NULL};
+	const struct pg_refund *r =
+		bsearch(&k, f->refunds, (size_t)f->nrefunds, sizeof k, refunds_cmp);
+	*rc = 0;
+	while (r && r > f->refunds && r[-1].order == order)
+		r--;
+	for (; r && r < f->refunds + f->nrefunds && r->order == order && !*rc; r++)
+		*rc = cb(ctx, r->amount);
+	for (size_t i = 0; i < f->nadded && !*rc; i++)
+		if (f->added[i].order == order)
+			*rc = cb(ctx, f->added[i].amount);
+	return 1;
+}
+
+/* A refund was appended: prefetch()'s answers about its order include it
+ * from now on. 0, or 1 when memory is short. */
+static int prefetch_note(struct pg_engine *p, const struct ev_row *r)
+{
+	struct pg_prefetched *f = p->pre;
+	if (!f || r->type != REFERRAL_EV_REFUND || !f->norders)
+		return 0;
+	return refund_push(&f->added, &f->nadded, &f->cap_added, r->ref1, r->num);
 }
 
 /* ---- what the transaction's lookups remember ---------------------------------- */
@@ -309,7 +502,7 @@ void pg_lookups_forget(struct pg_engine *p)
 	p->npending = 0;
 	p->pending_types = 0;
 	p->keep_pending = 0;
-	p->npending_orders = 0;
+	refunds_clear(p->pending_refunds, &p->npending_refunds);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -338,7 +531,7 @@ int pg_get(struct engine *e, int64_t seq, struct ev_row *out)
 {
 	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
-	if (pg_stream_order(p, seq, out))
+	if (pg_stream_order(p, seq, out) || prefetched_seq(p, seq, out))
 		return 1;
 	int rc = pg_flush_for(p, 0, seq);
 	if (rc)
@@ -393,18 +586,24 @@ static int append_many(struct pg_engine *p, const struct ev_row *rows, size_t n)
 /* the pending COPY text is sent once it reaches this */
 #define PENDING_MAX (1u << 20)
 
-int pg_flush(struct pg_engine *p)
+/* Sends the pending events, waiting for the server to store them or not. */
+static int flush(struct pg_engine *p, int wait)
 {
 	if (!p->npending)
 		return 0;
 	p->npending = 0; /* the COPY below runs no pg_flush of its own */
 	p->pending_types = 0;
 	p->keep_pending = 0;
-	p->npending_orders = 0;
-	int rc = pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
+	refunds_clear(p->pending_refunds, &p->npending_refunds);
+	int rc = wait ? pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len,
+				     "appending events")
+		      : pg_copy_send(p, EVENTS_COPY, p->pending.data, p->pending.len,
+				     "appending events");
 	sb_reset(&p->pending);
 	return rc;
 }
+
+int pg_flush(struct pg_engine *p) { return flush(p, 1); }
 
 int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq)
 {
@@ -416,21 +615,37 @@ int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq)
 	return 0;
 }
 
-/* Notes that the order of refund `r` has a refund pending. */
-static int note_pending_order(struct pg_engine *p, const struct ev_row *r)
+/* Adds a copy of (order, amount) to a list: 0, or 1 when memory is short. */
+static int refund_push(struct pg_refund **list, size_t *n, size_t *cap, int64_t order,
+		       const char *amount)
 {
-	if (r->type != REFERRAL_EV_REFUND)
-		return 0;
-	if (p->npending_orders == p->cap_pending_orders) {
-		size_t cap = p->cap_pending_orders ? 2 * p->cap_pending_orders : 64;
-		int64_t *o = realloc(p->pending_orders, cap * sizeof *o);
-		if (!o)
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		struct pg_refund *l = realloc(*list, c * sizeof *l);
+		if (!l)
 			return 1;
-		p->pending_orders = o;
-		p->cap_pending_orders = cap;
+		*list = l;
+		*cap = c;
 	}
-	p->pending_orders[p->npending_orders++] = r->ref1;
+	if (!((*list)[*n].amount = strdup(amount ? amount : "")))
+		return 1;
+	(*list)[(*n)++].order = order;
 	return 0;
+}
+
+static void refunds_clear(struct pg_refund *list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(list[i].amount);
+	*n = 0;
+}
+
+/* Notes refund `r` as pending. */
+static int note_pending_refund(struct pg_engine *p, const struct ev_row *r)
+{
+	return r->type == REFERRAL_EV_REFUND &&
+	       refund_push(&p->pending_refunds, &p->npending_refunds, &p->cap_pending_refunds, r->ref1,
+			   r->num);
 }
 
 int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
@@ -450,7 +665,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return ENGINE_EXISTS;
 	if (known == 0) {
 		missing->appended = 1;
-		if (put_event((void *)r, 0, &p->pending) || note_pending_order(p, r))
+		if (put_event((void *)r, 0, &p->pending) || note_pending_refund(p, r) ||
+		    prefetch_note(p, r))
 			return st_nomem(e->st);
 		memo_note(p, r->ref1, r->type, r->at);
 		if (!p->npending++)
@@ -474,6 +690,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return rc;
 	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
 	PQclear(res);
+	if (!rc && prefetch_note(p, r))
+		rc = st_nomem(e->st);
 	if (!rc)
 		memo_note(p, r->ref1, r->type, r->at);
 	return rc;
@@ -615,11 +833,12 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 	struct pg_ints iv;
 	struct refund_ctx c = {cb, ctx};
 	struct pg_engine *p = pg(e);
-	int mine = 0;
-	for (size_t i = 0; i < p->npending_orders && !mine; i++)
-		mine = p->pending_orders[i] == order;
-	int rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0);
-	if (rc)
+	int mine = 0, rc;
+	if (prefetched_refunds(p, order, cb, ctx, &rc))
+		return rc;
+	for (size_t i = 0; i < p->npending_refunds && !mine; i++)
+		mine = p->pending_refunds[i].order == order;
+	if ((rc = mine ? pg_flush(p) : pg_flush_for(p, 0, 0)))
 		return rc;
 	/* type + 0: the stream's index, partial over orders, refunds and
 	 * shares, is never the one to look up by order (the planner may take

@@ -2,12 +2,17 @@
  * postgres_stream.c — the orders, refunds and shares booked in a period, in
  * (at, seq) order, as settlement reads them: a server-side cursor over the
  * index events_stream, fetched CHUNK rows at a time. The cursor belongs to
- * the settlement's transaction, and the connection is free between two
- * fetches, so settlement calls the engine's other operations while the
- * stream is open; memory stays at one chunk whatever the period holds. The
- * rows are those with seq <= the limit: the log is append-only, so what
- * the stream yields is fixed. The orders of a chunk's refunds are read
- * with it, one query, and kept for get() (pg_stream_order).
+ * the settlement's transaction; memory stays at one chunk (and the one in
+ * flight) whatever the period holds. The rows are those with seq <= the
+ * limit: the log is append-only, so what the stream yields is fixed. Each
+ * refund's row carries its order (a lateral join on the key), kept for
+ * get() (pg_stream_order), so that a chunk costs one query.
+ *
+ * The next chunk is asked for as soon as one is handed out, and settlement
+ * works on the rows while the server reads the next ones. The connection
+ * is busy meanwhile: every other statement of the engine first collects
+ * the fetch in flight (pg_idle), so settlement may still call the
+ * engine's other operations while the stream is open.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +22,7 @@
 
 #define CHUNK 4096
 
-/* The order of a refund of the chunk: its seq and its row in orders_res
+/* The order of a refund of the chunk: its seq and its row in res
  * (pg_stream_order()). */
 struct chunk_order {
 	int64_t seq;
@@ -28,8 +33,10 @@ struct ev_stream {
 	struct pg_engine *p;
 	char cursor[32];
 	int done;
+	int inflight;                    /* a FETCH was sent, its result not read */
+	PGresult *next;                  /* its result, once collected */
 	struct stream_row rows[CHUNK];
-	PGresult *orders_res;            /* the orders of the chunk's refunds */
+	PGresult *res;                   /* the chunk handed out, with its refunds' orders */
 	struct chunk_order orders[CHUNK]; /* their rows in it, by seq */
 	int norders;
 };
@@ -47,10 +54,13 @@ int pg_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 	return rc;
 }
 
+/* The row's columns, then its order's when it is a refund (from ORDER_COL) */
+#define ORDER_COL 6
+
 int pg_stream_open(struct engine *e, int period, int64_t limit, struct ev_stream **out)
 {
 	struct pg_engine *p = pg(e);
-	char sql[400];
+	char sql[800];
 	struct ev_stream *s = calloc(1, sizeof *s);
 	*out = s;
 	if (!s)
@@ -60,8 +70,12 @@ int pg_stream_open(struct engine *e, int period, int64_t limit, struct ev_stream
 	/* outside a transaction a cursor must outlive the statement */
 	int hold = PQtransactionStatus(p->conn) == PQTRANS_IDLE;
 	snprintf(sql, sizeof sql,
-		 "DECLARE %s NO SCROLL CURSOR%s FOR SELECT seq, type, at, ref1, num, txt1 FROM events"
-		 " WHERE booked = %d AND seq <= %lld AND type IN (9, 10, 11) ORDER BY at, seq",
+		 "DECLARE %s NO SCROLL CURSOR%s FOR SELECT e.seq, e.type, e.at, e.ref1, e.num, e.txt1,"
+		 " o.seq, o.at, o.booked, o.ref1, o.ref2, o.num, o.txt1, o.txt2, o.type, o.id"
+		 " FROM events e LEFT JOIN LATERAL (SELECT * FROM events o WHERE o.seq = e.ref1"
+		 " AND e.type = 10 OFFSET 0) o ON true"
+		 " WHERE e.booked = %d AND e.seq <= %lld AND e.type IN (9, 10, 11)"
+		 " ORDER BY e.at, e.seq",
 		 s->cursor, hold ? " WITH HOLD" : "", period, (long long)limit);
 	int rc = pg_cmd(p, sql, "reading the period's events");
 	if (rc)
@@ -87,53 +101,56 @@ int pg_stream_order(struct pg_engine *p, int64_t seq, struct ev_row *out)
 						order_cmp);
 	if (!hit)
 		return 0;
-	pg_event_row(s->orders_res, hit->row, out);
+	pg_event_row_at(s->res, hit->row, ORDER_COL, out);
 	return 1;
 }
 
-/* The orders of the chunk's refunds, which settlement reads next (get()):
- * one query a chunk, not a round trip a refund. */
-static int fetch_orders(struct ev_stream *s, int got)
+/* Asks for the next chunk, without waiting for it. */
+static int send_fetch(struct ev_stream *s)
 {
-	struct strbuf seqs = {0};
-	int rc = 0, n = 0;
-	for (int i = 0; i < got && !rc; i++)
-		if (s->rows[i].type == REFERRAL_EV_REFUND)
-			rc = sb_printf(&seqs, "%c%lld", n++ ? ',' : '{', (long long)s->rows[i].ref1);
-	if (rc || (n && sb_putc(&seqs, '}'))) {
-		sb_free(&seqs);
-		return st_nomem(s->p->base.st);
-	}
-	if (!n)
-		return 0;
-	const char *vals[1] = {sb_str(&seqs)};
-	s->orders_res = pg_exec(s->p, "SELECT seq, at, booked, ref1, ref2, num, txt1, txt2, type, id"
-				      " FROM events WHERE seq = ANY($1::bigint[])",
-				1, vals, "reading the period's events", &rc);
-	sb_free(&seqs);
-	if (!s->orders_res)
+	char sql[64];
+	int rc = pg_idle(s->p);
+	if (rc)
 		return rc;
-	s->norders = PQntuples(s->orders_res);
-	for (int i = 0; i < s->norders; i++)
-		s->orders[i] = (struct chunk_order){pg_int(s->orders_res, i, 0), i};
-	qsort(s->orders, (size_t)s->norders, sizeof *s->orders, order_cmp);
+	snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", CHUNK, s->cursor);
+	s->p->sql = "FETCH";
+	if (!PQsendQueryParams(s->p->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+		return pg_fail(s->p, NULL, "reading the period's events");
+	s->inflight = 1;
 	return 0;
+}
+
+void pg_stream_collect(struct pg_engine *p)
+{
+	struct ev_stream *s = p->stream;
+	PGresult *res;
+	if (!s || !s->inflight)
+		return;
+	s->inflight = 0;
+	while ((res = PQgetResult(p->conn))) {
+		if (s->next)
+			PQclear(res); /* a FETCH has one result: anything more is noise */
+		else
+			s->next = res;
+	}
 }
 
 int pg_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n)
 {
-	char sql[64];
-	int rc;
 	*n = 0;
-	PQclear(s->orders_res); /* the orders of the rows handed out last */
-	s->orders_res = NULL;
+	PQclear(s->res); /* the rows handed out last, and their orders */
+	s->res = NULL;
 	s->norders = 0;
 	if (s->done)
 		return 0;
-	snprintf(sql, sizeof sql, "FETCH FORWARD %d FROM %s", CHUNK, s->cursor);
-	PGresult *res = pg_exec(s->p, sql, 0, NULL, "reading the period's events", &rc);
-	if (!res)
+	int rc = !s->inflight && !s->next ? send_fetch(s) : 0;
+	if (rc)
 		return rc;
+	pg_stream_collect(s->p);
+	PGresult *res = s->next;
+	s->next = NULL;
+	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+		return pg_fail(s->p, res, "reading the period's events");
 	int got = PQntuples(res);
 	for (int i = 0; i < got; i++) {
 		struct stream_row *r = &s->rows[i];
@@ -150,11 +167,14 @@ int pg_stream_next(struct ev_stream *s, const struct stream_row **rows, int *n)
 			return st_fail(s->p->base.st, REFERRAL_EIO,
 				       "storage: the amount of event %lld is not money", (long long)r->seq);
 		}
+		if (r->type == REFERRAL_EV_REFUND && !PQgetisnull(res, i, ORDER_COL))
+			s->orders[s->norders++] = (struct chunk_order){pg_int(res, i, ORDER_COL), i};
 	}
-	PQclear(res);
-	if ((rc = fetch_orders(s, got)))
-		return rc;
+	qsort(s->orders, (size_t)s->norders, sizeof *s->orders, order_cmp);
+	s->res = res;
 	s->done = got < CHUNK;
+	if (!s->done && (rc = send_fetch(s)))
+		return rc;
 	*rows = s->rows;
 	*n = got;
 	return 0;
@@ -164,9 +184,11 @@ void pg_stream_close(struct ev_stream *s)
 {
 	if (!s)
 		return;
+	pg_stream_collect(s->p);
 	if (s->p->stream == s)
 		s->p->stream = NULL;
-	PQclear(s->orders_res);
+	PQclear(s->next);
+	PQclear(s->res);
 	if (s->cursor[0])
 		pg_close_cursor(s->p, s->cursor);
 	free(s);
