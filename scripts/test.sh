@@ -7,6 +7,8 @@
 #                                  PostgreSQL database (build/): a local server is started
 #                                  if needed (scripts/pg-cluster.sh); REFERRAL_TEST_PG
 #                                  names another
+#   ./scripts/test.sh --sanitize --postgres   both at once (build-asan/)
+# Arguments after the options go to ctest (say -R REGEX to run some suites).
 # REFERRAL_TEST_PG is the one switch: tests/support.c (test_db_path) and
 # tests/python/engine.py (store_name, also for tests/e2e) make each store a
 # brand of that database when it is set. What only means something on a
@@ -26,9 +28,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh"
 
+sanitize=0 postgres=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sanitize) sanitize=1 ;;
+	--postgres) postgres=1 ;;
+	*) break ;;
+	esac
+	shift
+done
+
 build="$root/build"
 opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
-if [ "${1:-}" = "--sanitize" ]; then
+if [ $sanitize = 1 ]; then
 	build="$root/build-asan"
 	opts=(-DCMAKE_BUILD_TYPE=Debug -DREFERRAL_SANITIZE=ON)
 	# ctypes loads the library into an uninstrumented python: preload the runtime
@@ -40,7 +52,7 @@ fi
 cmake -S "$root" -B "$build" "${opts[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build"
-if [ "${1:-}" = "--postgres" ]; then
+if [ $postgres = 1 ]; then
 	REFERRAL_TEST_PG=$("$root/scripts/pg-cluster.sh")
 	export REFERRAL_TEST_PG
 	echo "PostgreSQL pass on $REFERRAL_TEST_PG" >&2
@@ -71,4 +83,4 @@ if [ "${1:-}" = "--postgres" ]; then
 	drop_test_brands
 	trap drop_test_brands EXIT
 fi
-ctest --output-on-failure -j2
+ctest --output-on-failure -j2 "$@"
