@@ -147,12 +147,14 @@ static char *export_text(referral_store *st, const char *table, const char *peri
 }
 
 /* The worked example, closed through 2026-03 by libreferral 0.1 (spec v1)
- * with schema version 1 (before the network cache) or 2, is migrated when
+ * with schema version 1 (before the network cache) or 2, or by 0.2 with
+ * version 3 (before the stream's index said BETWEEN), is migrated when
  * opened: its frozen statements release what they accrued and hold
- * nothing, every closed period verifies, and the next month closes. */
+ * nothing (version 3: what they stored), every closed period verifies,
+ * the next month closes, and the stream reads through its index. */
 static void migrates(const char *dump, int version)
 {
-	TEST_SQLITE_ONLY("migrations of SQLite files of schema versions 1 and 2");
+	TEST_SQLITE_ONLY("migrations of SQLite files of schema versions 1 to 3");
 	const char *path = test_db_path();
 	char file[512];
 	snprintf(file, sizeof file, "%s/stores/%s", REFERRAL_FIXTURES_DIR, dump);
@@ -188,7 +190,15 @@ static void migrates(const char *dump, int version)
 	sqlite3_stmt *q;
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(q, 0), 3);
+	cr_assert_eq(sqlite3_column_int(q, 0), 4);
+	sqlite3_finalize(q);
+	/* the period's stream is read from its index, not from the table */
+	cr_assert_eq(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN SELECT seq, type, at, ref1, num, txt1"
+				       " FROM events WHERE booked = 1 AND seq <= 99 AND type BETWEEN 9"
+				       " AND 11 ORDER BY at, seq", -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert(strstr((const char *)sqlite3_column_text(q, 3), "COVERING INDEX events_stream"),
+		  "v%d: %s", version, sqlite3_column_text(q, 3));
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 }
@@ -196,6 +206,8 @@ static void migrates(const char *dump, int version)
 Test(store, a_version_1_store_migrates) { migrates("basic-v1.sql", 1); }
 
 Test(store, a_version_2_store_migrates) { migrates("basic-v2.sql", 2); }
+
+Test(store, a_version_3_store_migrates) { migrates("basic-v3.sql", 3); }
 
 Test(store, the_store_uses_wal)
 {

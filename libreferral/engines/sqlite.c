@@ -21,7 +21,7 @@
 #include "sqlite.h"
 #include "timeutil.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* ---- errors and small helpers ------------------------------------------------ */
 
@@ -188,6 +188,16 @@ static const char schema_v3[] =
 	"CREATE INDEX events_stream ON events(booked, at, seq, type, ref1, num, txt1)"
 	" WHERE type IN (9, 10, 11);";
 
+/* Version 4: the stream's index over orders, refunds and shares says
+ * BETWEEN rather than IN: SQLite evaluates a partial index's condition at
+ * every insert, and an IN list makes each one build and drop a temporary
+ * table of its values (a fifth of the time of an ingest). The index holds
+ * the same rows; queries repeat its condition as the planner requires. */
+static const char schema_v4[] =
+	"DROP INDEX events_stream;"
+	"CREATE INDEX events_stream ON events(booked, at, seq, type, ref1, num, txt1)"
+	" WHERE type BETWEEN 9 AND 11;";
+
 /* The trigger version 3 dropped to migrate the statements, as it was. */
 static const char statements_frozen_u[] =
 	"CREATE TRIGGER statements_frozen_u BEFORE UPDATE ON statements"
@@ -238,7 +248,8 @@ static int user_version(struct sqlite_engine *q, int *out)
 
 /* Schema version 1 from nothing, then a step per later version:
  *   2  the network cache (table networks)
- *   3  released and held on statements, the holds (spec v2) */
+ *   3  released and held on statements, the holds (spec v2)
+ *   4  the stream's index without an IN list in its condition */
 static int migrate(struct sqlite_engine *q, int from)
 {
 	int rc = 0;
@@ -249,6 +260,8 @@ static int migrate(struct sqlite_engine *q, int from)
 		return rc;
 	if (from < 3 && ((rc = sq_exec(q, schema_v3)) || (rc = freeze(q, "holds")) ||
 			 (rc = sq_exec(q, statements_frozen_u))))
+		return rc;
+	if (from < 4 && (rc = sq_exec(q, schema_v4)))
 		return rc;
 	char pragma[64];
 	snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", SCHEMA_VERSION);

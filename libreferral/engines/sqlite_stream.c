@@ -27,7 +27,7 @@
 
 static const char stream_sql[] =
 	"SELECT seq, type, at, ref1, num, txt1 FROM events"
-	" WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10, 11) ORDER BY at, seq";
+	" WHERE booked = ?1 AND seq <= ?2 AND type BETWEEN 9 AND 11 ORDER BY at, seq";
 
 struct batch {
 	struct stream_row rows[STREAM_BATCH];
@@ -177,7 +177,7 @@ int sq_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 	struct sqlite_engine *q = sq(e);
 	sqlite3_stmt *s;
 	int rc = sq_prepare(q, "SELECT count(*) FROM events WHERE booked = ?1 AND seq <= ?2"
-			       " AND type IN (9, 10, 11)", &s);
+			       " AND type BETWEEN 9 AND 11", &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_int(s, 1, period);
