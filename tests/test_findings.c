@@ -312,12 +312,12 @@ Test(not_a_store, an_unknown_schema_version_is_named)
 	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
 	char want[800];
 	snprintf(want, sizeof want,
-		 "store \"%s\": schema version -1 is unknown (this library knows 1 to 4)", db_path);
+		 "store \"%s\": schema version -1 is unknown (this library knows 1 to 5)", db_path);
 	cr_assert_str_eq(referral_errmsg(st), want);
 	referral_store_free(st);
-	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = 5"), SQLITE_OK);
+	cr_assert_eq(raw_sql(db_path, "PRAGMA user_version = 6"), SQLITE_OK);
 	cr_assert_eq(referral_store_open(&st, db_path), REFERRAL_EIO);
-	cr_assert(strstr(referral_errmsg(st), "schema version 5 is newer"), "%s", referral_errmsg(st));
+	cr_assert(strstr(referral_errmsg(st), "schema version 6 is newer"), "%s", referral_errmsg(st));
 	referral_store_free(st);
 }
 

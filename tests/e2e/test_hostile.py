@@ -54,7 +54,7 @@ class Hostile(StoreCase):
         con.close()
         r = self.expect(IO, "verify", self.db)
         self.assertEqual(r.err, 'referral: store "%s": schema version -1 is unknown (this '
-                         'library knows 1 to 4)\n' % self.db)
+                         'library knows 1 to 5)\n' % self.db)
 
     def test_a_directory_as_input_says_so(self):
         r = self.expect(IO, "ingest", self.db, self.dir)
