@@ -196,7 +196,7 @@ static const char schema_v3[] =
 static const char schema_v4[] =
 	"DROP INDEX events_stream;"
 	"CREATE INDEX events_stream ON events(booked, at, seq, type, ref1, num, txt1)"
-	" WHERE type BETWEEN 9 AND 11;";
+	" WHERE " STREAM_COND ";";
 
 /* Version 5: the (ref1, type) index leaves out the orders and shares.
  * Orders are filed under their member, whose seq is random, so each one
@@ -543,6 +543,15 @@ static int sq_open(struct engine *e)
 		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": not a libreferral store", q->path);
 	if ((rc = tune(q)) || (rc = use_wal(q)))
 		return rc;
+	/* Versions 4 and 5 only rebuilt indexes and added a cache that only
+	 * ingest reads: a store of version 3 or 4 that cannot be written (a
+	 * read-only file, directory or mount) is read as it is, as the library
+	 * that made it read it, rather than refused for want of a migration. */
+	if (version >= 3 && version < SCHEMA_VERSION &&
+	    (q->immutable || sqlite3_db_readonly(q->db, "main") == 1)) {
+		q->version = version;
+		return prepare_all(q);
+	}
 	if (version < SCHEMA_VERSION) {
 		if ((rc = sq_begin(e, TX_PLAN)))
 			return rc;
@@ -728,6 +737,7 @@ int sqlite_engine_new(referral_store *st, const char *path, int create, struct e
 		return st_nomem(st);
 	q->base.ops = &sqlite_ops;
 	q->base.st = st;
+	q->version = SCHEMA_VERSION;
 	if (!(q->path = strdup(path)))
 		return st_nomem(st);
 	/* a handle is used by one thread at a time (referral.h): no mutexes */

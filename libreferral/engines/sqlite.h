@@ -51,6 +51,11 @@
  * query's condition contains the index's. */
 #define BY_REF(t) t "type <> 9 AND " t "type <> 11"
 
+/* The condition of events_stream, which a query of the period's stream
+ * repeats: since version 4 BETWEEN, before it an IN list. */
+#define STREAM_COND "type BETWEEN 9 AND 11"
+#define STREAM_COND_V3 "type IN (9, 10, 11)"
+
 /* Statements kept prepared for the life of the handle. */
 enum sqlite_stmt_id {
 	SQ_FIND,          /* type, id -> seq, at, booked, ref1, ref2, num, txt1, txt2 */
@@ -73,6 +78,10 @@ struct sqlite_engine {
 	/* inside a transaction that writes: a failure to open a file then is
 	 * one to write it */
 	int writing;
+	/* the file's schema version: SCHEMA_VERSION, or 3 or 4 for a store that
+	 * cannot be written, read without the migrations that only rebuild
+	 * indexes (sqlite.c) */
+	int version;
 	sqlite3_stmt *q[SQ_COUNT];
 	/* a lookup's texts, lent until the next one */
 	struct strbuf row_text;

@@ -100,7 +100,13 @@ int sq_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb
 	struct sqlite_engine *q = sq(e);
 	sqlite3_stmt *s;
 	int64_t mark = 0;
-	int rc = member > 0 ? member_events_mark(q, &mark) : 0, step;
+	int rc, step;
+	/* only a batch reads one member's points, and a store read without
+	 * its migrations (sqlite.c) takes no batch */
+	if (member > 0 && q->version < 5)
+		return st_fail(e->st, REFERRAL_EIO, "store \"%s\": cannot check a redeem: the store"
+			       " is read-only, at schema version %d", q->path, q->version);
+	rc = member > 0 ? member_events_mark(q, &mark) : 0;
 	if (rc || (rc = sq_prepare(q, member > 0 ? points_of_member : points_all, &s)))
 		return rc;
 	if (member > 0) {
