@@ -1117,3 +1117,59 @@ Test(points, member_get_of_unknown_member_rejected)
 	cr_expect(strstr(referral_errmsg(st), "d1") != NULL, "message: %s", referral_errmsg(st));
 	referral_store_free(st);
 }
+
+/* A redeem's balance is the same whether the member's orders and shares
+ * are read from the log or, once the log has grown by a few thousand
+ * events, from the index a redeem's check keeps of them (SQLite's
+ * member_events), partly from one and partly from the other. */
+Test(points, redeem_balance_is_the_same_across_the_member_index)
+{
+	char path[600], *plan = test_reference_plan();
+	referral_store *st = NULL;
+	snprintf(path, sizeof path, "%s", test_db_path());
+	cr_assert_eq(referral_store_create(&st, path, plan), REFERRAL_OK, "%s", referral_errmsg(st));
+	free(plan);
+	const int filler = 4500; /* more than the 4,096 the index may lag by */
+	size_t cap = (size_t)filler * 120 + 4096, n;
+	char *text = malloc(cap);
+
+	cr_assert_not_null(text);
+	n = (size_t)snprintf(text, cap, "%s",
+			       MEMBERS_ABC
+			       "{'type':'share_benefits','id':'sb1','at':'2026-01-02T00:00:00','from':'A','to':'B'}\n");
+	for (int i = 0; i < filler; i++)
+		n += (size_t)snprintf(text + n, cap - n,
+					"{'type':'order','id':'c%d','at':'2026-01-05T%02d:%02d:%02d',"
+					"'member':'C','amount':'1.00'}\n",
+					i, i / 3600, i / 60 % 60, i % 60);
+	/* A: 100 + 5 (a share) - 40 (refund) + 250 (bonus on B's 1000) by the
+	 * 7th = 315; 200 more on the 8th */
+	snprintf(text + n, cap - n, "%s",
+		 "{'type':'order','id':'oa1','at':'2026-01-06T00:00:00','member':'A','amount':'100.00'}\n"
+		 "{'type':'share','id':'sa1','at':'2026-01-06T01:00:00','member':'A'}\n"
+		 "{'type':'order','id':'ob1','at':'2026-01-06T02:00:00','member':'B','amount':'1000.00'}\n"
+		 "{'type':'refund','id':'fa1','at':'2026-01-07T00:00:00','order':'oa1','amount':'40.00'}\n"
+		 "{'type':'order','id':'oa2','at':'2026-01-08T00:00:00','member':'A','amount':'200.00'}\n");
+	ingest_ok(st, text);
+	free(text);
+
+	int rc = ingest(st, "{'type':'redeem','id':'r1','at':'2026-01-07T12:00:00','member':'A','points':'315.01'}\n");
+	cr_expect_eq(rc, REFERRAL_EINPUT, "rc %d: %s", rc, last_errors);
+	cr_expect(strstr(last_errors, "315.00") != NULL, "message does not show balance 315.00: %s",
+		  last_errors);
+	ingest_ok(st, "{'type':'redeem','id':'r1','at':'2026-01-07T12:00:00','member':'A','points':'315'}\n");
+	if (!test_pg()) /* the orders and the member share are in the index now */
+		cr_expect_eq(test_store_int(path, "SELECT count(*) FROM member_events"),
+			     filler + 4);
+	/* one more order after the index: 515 - 315 + 50 = 250 left on the 11th */
+	ingest_ok(st, "{'type':'order','id':'oa3','at':'2026-01-10T00:00:00','member':'A','amount':'50.00'}\n");
+	rc = ingest(st, "{'type':'redeem','id':'r2','at':'2026-01-11T00:00:00','member':'A','points':'250.01'}\n");
+	cr_expect_eq(rc, REFERRAL_EINPUT, "rc %d: %s", rc, last_errors);
+	cr_expect(strstr(last_errors, "250.00") != NULL, "message does not show balance 250.00: %s",
+		  last_errors);
+	ingest_ok(st, "{'type':'redeem','id':'r2','at':'2026-01-11T00:00:00','member':'A','points':'250'}\n");
+	/* lifetime 100 + 5 + 250 - 40 + 200 + 50 = 565 */
+	expect_points(st, "A", "565.00", "0.00");
+	expect_points(st, "C", "4500.00", "4500.00");
+	referral_store_free(st);
+}

@@ -146,13 +146,30 @@ static char *export_text(referral_store *st, const char *table, const char *peri
 	return t.p;
 }
 
+/* The query plan's detail of its first step that names `index`, or NULL. */
+static char *plan_using(sqlite3 *db, const char *sql, const char *index)
+{
+	sqlite3_stmt *q;
+	char *found = NULL;
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	while (!found && sqlite3_step(q) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(q, 3), index))
+			found = strdup((const char *)sqlite3_column_text(q, 3));
+	sqlite3_finalize(q);
+	return found;
+}
+
 /* The worked example, closed through 2026-03 by libreferral 0.1 (spec v1)
- * with schema version 1 (before the network cache) or 2, is migrated when
- * opened: its frozen statements release what they accrued and hold
- * nothing, every closed period verifies, and the next month closes. */
+ * with schema version 1 (before the network cache) or 2, or by 0.2 with
+ * version 3 (before the stream's index said BETWEEN) or 4 (when the
+ * (ref1, type) index held orders and shares), is migrated when opened:
+ * its frozen statements release what they accrued and hold nothing
+ * (versions 3 and 4: what they stored), every closed period verifies, the
+ * next month closes, and the stream and the lookups by reference read
+ * through their indexes. */
 static void migrates(const char *dump, int version)
 {
-	TEST_SQLITE_ONLY("migrations of SQLite files of schema versions 1 and 2");
+	TEST_SQLITE_ONLY("migrations of SQLite files of schema versions 1 to 4");
 	const char *path = test_db_path();
 	char file[512];
 	snprintf(file, sizeof file, "%s/stores/%s", REFERRAL_FIXTURES_DIR, dump);
@@ -188,14 +205,37 @@ static void migrates(const char *dump, int version)
 	sqlite3_stmt *q;
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
-	cr_assert_eq(sqlite3_column_int(q, 0), 3);
+	cr_assert_eq(sqlite3_column_int(q, 0), 5);
+	sqlite3_finalize(q);
+	/* the period's stream is read from its index, not from the table, and
+	 * so are the refunds of an order */
+	char *plan = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq, type, at, ref1, num, txt1"
+				" FROM events WHERE booked = 1 AND seq <= 99 AND type BETWEEN 9"
+				" AND 11 ORDER BY at, seq", "COVERING INDEX events_stream");
+	cr_assert_not_null(plan, "v%d: the stream does not read its index", version);
+	free(plan);
+	plan = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE ref1 = 9 AND type = 10"
+			  " AND type <> 9 AND type <> 11", "INDEX events_by_ref (ref1=? AND type=?)");
+	cr_assert_not_null(plan, "v%d: refunds are not read by their order", version);
+	free(plan);
+	/* orders and shares are no longer filed under their member */
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'events_by_ref'",
+					-1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_assert(strstr((const char *)sqlite3_column_text(q, 0), "WHERE type <> 9 AND type <> 11"),
+		  "v%d: %s", version, sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+	cr_assert_eq(count_rows(path, "member_events_mark"), 1);
 }
 
 Test(store, a_version_1_store_migrates) { migrates("basic-v1.sql", 1); }
 
 Test(store, a_version_2_store_migrates) { migrates("basic-v2.sql", 2); }
+
+Test(store, a_version_3_store_migrates) { migrates("basic-v3.sql", 3); }
+
+Test(store, a_version_4_store_migrates) { migrates("basic-v4.sql", 4); }
 
 Test(store, the_store_uses_wal)
 {

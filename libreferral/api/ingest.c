@@ -397,7 +397,10 @@ static int c_field_null_means_null(int type, int f)
 	       (type == REFERRAL_EV_MEMBER && f == F_DISTRIBUTOR);
 }
 
-int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
+/* A line of JSON: `plain` is the line already read by read_plain when it
+ * could be (a file's lines are read ahead), or NULL. */
+static int add_json(referral_batch *b, const char *json, size_t len, long line,
+		    struct event_in *plain)
 {
 	int rc = batch_usable(b);
 	if (rc)
@@ -406,9 +409,8 @@ int referral_batch_add_json(referral_batch *b, const char *json, size_t len, lon
 		return 0;
 
 	struct event_in e;
-	memset(&e, 0, offsetof(struct event_in, num));
-	if (read_plain(json, len, &e)) {
-		rc = ingest_event(b, &e, line);
+	if (plain || (memset(&e, 0, offsetof(struct event_in, num)), read_plain(json, len, &e))) {
+		rc = ingest_event(b, plain ? plain : &e, line);
 		return rc == REFERRAL_EIO ? batch_died(b, rc) : rc;
 	}
 	memset(&e, 0, offsetof(struct event_in, num));
@@ -462,6 +464,11 @@ out:
 	json_decref(root);
 	record_error(b, line, 0);
 	return rc;
+}
+
+int referral_batch_add_json(referral_batch *b, const char *json, size_t len, long line)
+{
+	return add_json(b, json, len, line, NULL);
 }
 
 int referral_batch_add_event(referral_batch *b, const referral_event *ev, long line)
@@ -543,6 +550,36 @@ static int prefetch_chunk(referral_batch *b, const struct chunk *c)
 	return rc;
 }
 
+/* How many lines ahead of the one being checked a file's lines are read
+ * (read_plain), so that the slots of the id caches their references will
+ * look up are fetched from memory meanwhile: otherwise each lookup of a
+ * large cache (two million members) waits for memory. */
+#define READ_AHEAD 8
+
+struct ahead {
+	struct event_in e;
+	int plain; /* read by read_plain */
+};
+
+/* Reads line i of the chunk into a, and prefetches the cache slots of the
+ * entities it names. */
+static void read_ahead(referral_batch *b, const struct chunk *c, int i, struct ahead *a)
+{
+	struct event_in *e = &a->e;
+	memset(e, 0, offsetof(struct event_in, num));
+	a->plain = read_plain(c->text.data + c->at[i], c->at[i + 1] - c->at[i], e);
+	if (!a->plain)
+		return;
+	const struct type_spec *sp = type_spec_of(e->type);
+	/* a share names a distributor or a member */
+	int fields[3] = {sp->ref1, sp->ref2, e->type == REFERRAL_EV_SHARE ? F_MEMBER : -1};
+	int types[3] = {sp->ref1_type, sp->ref2_type, REFERRAL_EV_MEMBER};
+	for (int k = 0; k < 3; k++)
+		if (fields[k] >= 0 && e->f[fields[k]].state == FS_STRING && b->cache[types[k]].built)
+			idcache_prefetch(&b->cache[types[k]].ids, e->f[fields[k]].s,
+					 e->f[fields[k]].n);
+}
+
 /* Reads up to CHUNK_LINES lines into c: lr_next's last answer (1: more
  * may come). */
 static int read_chunk(referral_batch *b, struct linereader *lr, struct chunk *c, int *nomem)
@@ -572,10 +609,15 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	const char *name = !path || !strcmp(path, "-") ? "-" : path;
 	struct linereader lr;
 	struct chunk *c = calloc(1, sizeof *c);
-	if (!c)
+	struct ahead *ring = calloc(READ_AHEAD + 1, sizeof *ring);
+	if (!c || !ring) {
+		free(c);
+		free(ring);
 		return batch_died(b, st_nomem(b->st));
+	}
 	if (lr_open(&lr, path)) {
 		free(c);
+		free(ring);
 		return st_fail(b->st, REFERRAL_EIO, "%s: cannot open: %s", name, strerror(errno));
 	}
 	b->file_size = lr.size > 0 ? lr.size : 0;
@@ -590,14 +632,19 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 			rc = batch_died(b, rc);
 			break;
 		}
+		for (int i = 0; i < c->n && i < READ_AHEAD; i++)
+			read_ahead(b, c, i, &ring[i]);
 		for (int i = 0; i < c->n; i++) {
 			line++;
 			b->file_done = c->offset[i];
 			if (b->st->progress && (line & 0xFFF) == 0)
 				b->st->progress(b->st->progress_ctx, "ingest", b->file_done,
 						b->file_size ? b->file_size : -1);
-			int r = referral_batch_add_json(b, c->text.data + c->at[i], c->at[i + 1] - c->at[i],
-							line);
+			if (i + READ_AHEAD < c->n)
+				read_ahead(b, c, i + READ_AHEAD, &ring[(i + READ_AHEAD) % (READ_AHEAD + 1)]);
+			struct ahead *a = &ring[i % (READ_AHEAD + 1)];
+			int r = add_json(b, c->text.data + c->at[i], c->at[i + 1] - c->at[i], line,
+					 a->plain ? &a->e : NULL);
 			if (r == REFERRAL_EIO || r == REFERRAL_EUSAGE) {
 				rc = r;
 				break;
@@ -609,6 +656,7 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 		rc = batch_died(b, st_fail(b->st, REFERRAL_EIO, "%s: %s", name, lr_error(&lr)));
 	sb_free(&c->text);
 	free(c);
+	free(ring);
 	lr_close(&lr);
 	if (!rc)
 		st_progress_end(b->st, "ingest", b->file_done);

@@ -3,22 +3,28 @@
  *   sqlite.c         the handle, schema and migrations, transactions, plans
  *                    and periods, and the table of operations
  *   sqlite_log.c     the event log: appending, and what ingest looks up
+ *   sqlite_points.c  the events of points: a redeem's check, the members export
  *   sqlite_settle.c  what settlement and grading read and write
  *   sqlite_blob.c    blobs through SQLite's incremental blob I/O
  *   sqlite_stream.c  the period's events, read on a thread of their own
  *   sqlite_export.c  the exports' rows and the scratch lines
  *
- * Storage layout (schema version 3; see sqlite.c for the DDL):
+ * Storage layout (schema version 5; see sqlite.c for the DDL):
  *   events      the append-only log: one row per accepted event, its ingest
  *               sequence `seq` (the row id), type, id, instant `at` (µs UTC),
  *               booking period, the seqs of the entities it names (ref1 is
  *               the owner looked up by, ref2 the other), one exact decimal
  *               (`num`) and up to two texts. Indexes: the key (type, id);
- *               (ref1, type) and (ref2, type) for the lookups of ingest and
+ *               (ref1, type) for every type but orders and shares
+ *               (BY_REF), and (ref2, type), for the lookups of ingest and
  *               points; events_network over the network's events, for
  *               settlement's load of the network; events_stream over the
  *               orders, refunds and shares by (booked, at, seq), holding
  *               every column the stream reads.
+ *   member_events, member_events_mark
+ *               the orders and member shares of each member, up to the
+ *               seq in the mark: a redeem's check brings it up to date
+ *               when the log has grown past it (sqlite_points.c).
  *   plans       plan versions with their effective period.
  *   closes      closed periods with the last event seq ingested at close.
  *   drafts      the settled draft of the earliest open period.
@@ -36,6 +42,19 @@
 
 #include "core.h"
 #include "engine.h"
+
+/* The condition of the partial index events_by_ref, which leaves out the
+ * orders and shares (types 9 and 11): most of the log, filed under a
+ * member or distributor at random, and read by ref1 only for a redeem's
+ * balance (sqlite_points.c). A query by ref1 repeats it, prefixed with the
+ * table's alias, for SQLite's planner uses a partial index only when the
+ * query's condition contains the index's. */
+#define BY_REF(t) t "type <> 9 AND " t "type <> 11"
+
+/* The condition of events_stream, which a query of the period's stream
+ * repeats: since version 4 BETWEEN, before it an IN list. */
+#define STREAM_COND "type BETWEEN 9 AND 11"
+#define STREAM_COND_V3 "type IN (9, 10, 11)"
 
 /* Statements kept prepared for the life of the handle. */
 enum sqlite_stmt_id {
@@ -59,6 +78,10 @@ struct sqlite_engine {
 	/* inside a transaction that writes: a failure to open a file then is
 	 * one to write it */
 	int writing;
+	/* the file's schema version: SCHEMA_VERSION, or 3 or 4 for a store that
+	 * cannot be written, read without the migrations that only rebuild
+	 * indexes (sqlite.c) */
+	int version;
 	sqlite3_stmt *q[SQ_COUNT];
 	/* a lookup's texts, lent until the next one */
 	struct strbuf row_text;

@@ -50,7 +50,7 @@ static const char *const export_sql[] = {
 		" ORDER BY 1, 2",
 	[EXPORT_MEMBERS] =
 		"SELECT m.seq, m.id, coalesce(s.id, '') FROM events m"
-		" LEFT JOIN events sb ON sb.type = 8 AND sb.ref1 = m.seq"
+		" LEFT JOIN events sb ON sb.type = 8 AND sb.ref1 = m.seq AND " BY_REF("sb.")
 		" LEFT JOIN events s ON s.seq = sb.ref2"
 		" WHERE m.type = 6 ORDER BY m.id",
 };

@@ -1,6 +1,6 @@
 /*
  * sqlite_log.c — the SQLite engine's event log: appending a batch's events,
- * and the lookups ingest and points make against it.
+ * and the lookups ingest makes against it (points: sqlite_points.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -243,57 +243,6 @@ int sq_sharers(struct engine *e, int64_t from,
 			sqlite3_column_int64(s, 2));
 	if (!rc && step != SQLITE_DONE)
 		rc = sq_fail(q, "reading sharers");
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Rows: type, at, booked, member (ref1, or the order's member), num, txt1,
- * the order's member, instant and booking period (refunds). */
-static const char points_all[] =
-	"SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
-	" FROM events e LEFT JOIN events o ON e.type = 10 AND o.seq = e.ref1"
-	" WHERE e.type IN (9, 10, 11, 12)";
-
-/* Her events and those of the members she shares with, up to ?2. */
-static const char points_of_member[] =
-	"WITH mem(seq) AS (SELECT ?1 UNION SELECT ref1 FROM events WHERE ref2 = ?1 AND type = 8) "
-	/* own orders, shares, redeems */
-	"SELECT e.type, e.at, e.booked, e.ref1, e.num, e.txt1, 0, 0, 0"
-	" FROM mem JOIN events e ON e.ref1 = mem.seq AND e.type IN (9, 11, 12)"
-	" WHERE e.at <= ?2"
-	" UNION ALL " /* refunds of their orders */
-	"SELECT e.type, e.at, e.booked, o.ref1, e.num, e.txt1, o.ref1, o.at, o.booked"
-	" FROM mem JOIN events o ON o.ref1 = mem.seq AND o.type = 9"
-	" JOIN events e ON e.ref1 = o.seq AND e.type = 10 WHERE e.at <= ?2";
-
-int sq_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
-{
-	struct sqlite_engine *q = sq(e);
-	sqlite3_stmt *s;
-	int rc = sq_prepare(q, member > 0 ? points_of_member : points_all, &s), step;
-	if (rc)
-		return rc;
-	if (member > 0) {
-		sqlite3_bind_int64(s, 1, member);
-		sqlite3_bind_int64(s, 2, at_max);
-	}
-	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *txt1 = (const char *)sqlite3_column_text(s, 5);
-		struct points_row r = {
-			.type = sqlite3_column_int(s, 0),
-			.at = sqlite3_column_int64(s, 1),
-			.booked = sqlite3_column_int(s, 2),
-			.member = sqlite3_column_int64(s, 3),
-			.num = (const char *)sqlite3_column_text(s, 4),
-			.by_member = txt1 && !strcmp(txt1, "member"),
-			.order_member = sqlite3_column_int64(s, 6),
-			.order_at = sqlite3_column_int64(s, 7),
-			.order_booked = sqlite3_column_int(s, 8),
-		};
-		rc = cb(ctx, &r);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = sq_fail(q, "reading points events");
 	sqlite3_finalize(s);
 	return rc;
 }

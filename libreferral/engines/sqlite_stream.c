@@ -25,9 +25,14 @@
  * bindings), and a ring this deep lets the reader use that time. */
 #define RING 512
 
-static const char stream_sql[] =
+/* The query of the stream, with the condition of its index as the store
+ * has it (sqlite.h). */
+static const char *const stream_sql[2] = {
 	"SELECT seq, type, at, ref1, num, txt1 FROM events"
-	" WHERE booked = ?1 AND seq <= ?2 AND type IN (9, 10, 11) ORDER BY at, seq";
+	" WHERE booked = ?1 AND seq <= ?2 AND " STREAM_COND " ORDER BY at, seq",
+	"SELECT seq, type, at, ref1, num, txt1 FROM events"
+	" WHERE booked = ?1 AND seq <= ?2 AND " STREAM_COND_V3 " ORDER BY at, seq",
+};
 
 struct batch {
 	struct stream_row rows[STREAM_BATCH];
@@ -119,7 +124,7 @@ static void *reader(void *arg)
 
 static int prepare(struct ev_stream *s, sqlite3 *db, int period, int64_t limit)
 {
-	if (sqlite3_prepare_v2(db, stream_sql, -1, &s->q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, stream_sql[s->eng->version < 4], -1, &s->q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int(s->q, 1, period);
 	sqlite3_bind_int64(s->q, 2, limit);
@@ -176,8 +181,10 @@ int sq_stream_count(struct engine *e, int period, int64_t limit, long long *out)
 {
 	struct sqlite_engine *q = sq(e);
 	sqlite3_stmt *s;
-	int rc = sq_prepare(q, "SELECT count(*) FROM events WHERE booked = ?1 AND seq <= ?2"
-			       " AND type IN (9, 10, 11)", &s);
+	int rc = sq_prepare(q, q->version < 4 ? "SELECT count(*) FROM events WHERE booked = ?1"
+						" AND seq <= ?2 AND " STREAM_COND_V3
+					      : "SELECT count(*) FROM events WHERE booked = ?1"
+						" AND seq <= ?2 AND " STREAM_COND, &s);
 	if (rc)
 		return rc;
 	sqlite3_bind_int(s, 1, period);

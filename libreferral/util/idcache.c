@@ -69,6 +69,12 @@ int idcache_get(const struct idcache *c, const char *id, size_t n, int64_t *seq,
 	}
 }
 
+void idcache_prefetch(const struct idcache *c, const char *id, size_t n)
+{
+	if (c->nslots)
+		__builtin_prefetch(&c->slots[hash_id(id, n) & (c->nslots - 1)]);
+}
+
 static void place(struct idcache_slot *slots, size_t nslots, uint64_t h, const struct idcache_slot *s)
 {
 	size_t i = h & (nslots - 1);

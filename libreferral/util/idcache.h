@@ -40,6 +40,9 @@ struct idcache {
 
 /* 1 with the seq and instant of `id`, or 0 if it is not in the cache. */
 int idcache_get(const struct idcache *c, const char *id, size_t n, int64_t *seq, int64_t *at);
+/* Asks the CPU to fetch the slot where a lookup of `id` starts, so that
+ * the lookup, made a few lines later, does not wait for memory. */
+void idcache_prefetch(const struct idcache *c, const char *id, size_t n);
 /* Adds `id` (1-255 bytes, not yet present) with seq > 0. 0, or -1 out of
  * memory (the cache is left as it was). */
 int idcache_put(struct idcache *c, const char *id, size_t n, int64_t seq, int64_t at);

@@ -12,12 +12,13 @@ written is a role's rights (tests/e2e/test_postgres_roles.py).
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import unittest
 
-from helpers import (BASE_EVENTS, IO, OK, REFERENCE_PLAN, StoreCase, jsonl, order, run,
-                     sqlite_only, write)
+from helpers import (BASE_EVENTS, IO, OK, REFERENCE_PLAN, StoreCase, fixture, jsonl, order,
+                     run, sqlite_only, write)
 
 
 def digest(path):
@@ -34,8 +35,8 @@ def mount(*args):
              " (a role's rights on PostgreSQL: test_postgres_roles.py)")
 class ReadOnly(StoreCase):
 
-    def setUp(self):
-        super().setUp()
+    def make_store(self):
+        """Makes self.db and sets self.want, the exports it gives."""
         self.expect(OK, "init", self.db, "--plan", REFERENCE_PLAN)
         self.expect(OK, "ingest", self.db,
                     write(self.path("base.jsonl"),
@@ -45,6 +46,10 @@ class ReadOnly(StoreCase):
                     write(self.path("feb.jsonl"), jsonl([order("o2", 10, "50.00", month=2)])))
         self.expect(OK, "settle", self.db, "2026-02")
         self.want = {t: self.export(t) for t in ("statements", "lines", "grades", "members")}
+
+    def setUp(self):
+        super().setUp()
+        self.make_store()
         self.ro_dir = self.path("ro")
         os.mkdir(self.ro_dir)
         self.mounted = False
@@ -122,6 +127,46 @@ class ReadOnly(StoreCase):
         r = self.expect(IO, "verify", self.ro_db)
         self.assertIn("write-ahead log %s-wal must be replayed" % self.ro_db, r.err)
         self.assertIn(self.cause, r.err)
+
+
+class OlderSchema(ReadOnly):
+    """A store of schema version 3 or 4 (made by 558d593 and 10c06b3) that
+    cannot be written is read as it is: versions 4 and 5 only rebuilt
+    indexes, which a store that cannot be written keeps as they were."""
+
+    VERSION = 3
+
+    def make_store(self):
+        dump = fixture("stores/basic-v%d.sql" % self.VERSION)
+        with open(dump, encoding="utf-8") as f:
+            sql = f.read()
+        for path in (self.db, self.path("migrated.db")):
+            con = sqlite3.connect(path)
+            con.executescript(sql)
+            con.close()
+        # what the same store gives once migrated, where it can be written
+        self.want = {t: self.expect(OK, "export", self.path("migrated.db"), t).out
+                     for t in ("statements", "lines", "grades", "members")}
+
+    def test_the_store_keeps_its_version(self):
+        self.expect(OK, "verify", self.ro_db)
+        con = sqlite3.connect("file:%s?mode=ro&immutable=1" % self.ro_db, uri=True)
+        self.assertEqual(con.execute("PRAGMA user_version").fetchone()[0], self.VERSION)
+        con.close()
+        self.assert_untouched()
+
+    def test_writing_names_what_is_read_only(self):
+        more = write(self.path("more.jsonl"), jsonl([order("o9", 10, "5.00", month=4)]))
+        for args in (["ingest", self.ro_db, more], ["close", self.ro_db, "2026-04"]):
+            with self.subTest(args=args[0]):
+                r = self.expect(IO, *args)
+                self.assertEqual(r.err, 'referral: store "%s": cannot write: %s\n'
+                                 % (self.ro_db, self.cause))
+        self.assert_untouched()
+
+
+class OlderSchema4(OlderSchema):
+    VERSION = 4
 
 
 if __name__ == "__main__":
