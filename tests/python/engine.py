@@ -23,9 +23,12 @@ def _psql(sql, check=True):
     """Runs SQL through psql on REFERRAL_TEST_PG, each statement in a
     transaction of its own; returns what the queries print, one row a line,
     fields separated by "|"."""
+    # under the sanitizers the Python suites preload ASan's runtime, which
+    # psql must not inherit (it hangs in it)
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     return subprocess.run(["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", PG, "-f", "-"],
                           input="SET client_min_messages = warning;\n" + sql, check=check,
-                          stdout=subprocess.PIPE, text=True).stdout
+                          stdout=subprocess.PIPE, text=True, env=env).stdout
 
 
 @atexit.register
