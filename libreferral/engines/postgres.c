@@ -359,17 +359,6 @@ int pg_idle(struct pg_engine *p)
 	return rc;
 }
 
-int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
-		 const char *what)
-{
-	int rc = copy_start(p, copy_sql, what);
-	if (rc)
-		return rc;
-	if (len > INT32_MAX || PQputCopyData(p->conn, data, (int)len) != 1)
-		rc = pg_fail(p, NULL, what);
-	return copy_end(p, rc, what);
-}
-
 int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
 	    int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what)
 {

@@ -166,7 +166,6 @@ int pg_flush(struct pg_engine *p);
  * and the event `seq` (0: none): sends what is pending if it may hold any
  * of them, or lets the lookup's statement go before it (keep_pending). */
 int pg_flush_for(struct pg_engine *p, unsigned types, int64_t seq);
-/* Sends `len` bytes of COPY text to `COPY ... FROM STDIN`. */
 /* Sends the COPY of `data` without waiting for its result: pg_idle()
  * reads it before the connection's next statement. */
 int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
@@ -176,8 +175,6 @@ int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, si
  * failure of that COPY. Every function that sends a statement calls it
  * first. */
 int pg_idle(struct pg_engine *p);
-int pg_copy_text(struct pg_engine *p, const char *copy_sql, const char *data, size_t len,
-		 const char *what);
 
 /* The operations of each file. */
 int pg_prefetch(struct engine *e, const struct prefetch *want);

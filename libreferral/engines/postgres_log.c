@@ -595,12 +595,9 @@ static int flush(struct pg_engine *p, int wait)
 	p->pending_types = 0;
 	p->keep_pending = 0;
 	refunds_clear(p->pending_refunds, &p->npending_refunds);
-	int rc = wait ? pg_copy_text(p, EVENTS_COPY, p->pending.data, p->pending.len,
-				     "appending events")
-		      : pg_copy_send(p, EVENTS_COPY, p->pending.data, p->pending.len,
-				     "appending events");
+	int rc = pg_copy_send(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
 	sb_reset(&p->pending);
-	return rc;
+	return !rc && wait ? pg_idle(p) : rc;
 }
 
 int pg_flush(struct pg_engine *p) { return flush(p, 1); }
