@@ -269,10 +269,13 @@ static int after_prefetch(struct pg_engine *p, struct key *carried, size_t ncarr
 		if (asked)
 			asked->appended = 1;
 	}
-	for (size_t i = 0; i < p->npending_refunds; i++)
-		if (refund_push(&f->added, &f->nadded, &f->cap_added, p->pending_refunds[i].order,
-				p->pending_refunds[i].amount))
-			return st_nomem(p->base.st);
+	/* the pending refunds become the first added: the flush below would
+	 * only free them */
+	f->added = p->pending_refunds;
+	f->nadded = p->npending_refunds;
+	f->cap_added = p->cap_pending_refunds;
+	p->pending_refunds = NULL;
+	p->npending_refunds = p->cap_pending_refunds = 0;
 	return flush(p, 0);
 }
 
