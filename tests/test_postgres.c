@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "idcache.h"
 #include "scenario.h"
 
 #define NETWORK                                                                    \
@@ -386,6 +387,80 @@ Test(concurrency, the_same_batch_sent_twice_at_once_is_stored_once, .timeout = 6
 	cr_assert_eq(test_store_int(uri, "SELECT max(seq) FROM events"), 4 + SHARED + 2 * ORDERS);
 }
 
+/* Whether a session of the database waits for an advisory lock. */
+static int someone_waits_for_a_lock(PGconn *c)
+{
+	PGresult *res =
+		PQexec(c, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+	cr_assert_eq(PQntuples(res), 1, "%s", PQresultErrorMessage(res));
+	int waits = atoi(PQgetvalue(res, 0, 0)) > 0;
+	PQclear(res);
+	return waits;
+}
+
+#define EARLY_ORDERS (IDCACHE_MIN_LOOKUPS + 200)
+
+/* A file batch large enough to load its member cache before it takes the
+ * append lock (ingest.c) waits for a batch that adds a member; once that
+ * one committed, the file's orders of the new member are good: what
+ * committed meanwhile reached the cache. */
+Test(concurrency, a_cache_loaded_before_the_lock_sees_what_committed_while_it_waited,
+     .timeout = 60)
+{
+	need_pg();
+	char uri[600], path[400];
+	new_brand(uri, sizeof uri, NETWORK);
+	snprintf(path, sizeof path, "%s/early-%d.jsonl", test_tmpdir(), (int)getpid());
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	/* every order names a member; every tenth the one added meanwhile */
+	for (int k = 0; k < EARLY_ORDERS; k++)
+		fprintf(f,
+			"{\"type\":\"order\",\"id\":\"e%d\",\"at\":\"2026-01-11T12:00:00\","
+			"\"member\":\"%s\",\"amount\":\"1.00\"}\n",
+			k, k % 10 == 9 ? "m_new" : "m1");
+	cr_assert_eq(fclose(f), 0);
+
+	referral_store *st = open_store(uri);
+	referral_batch *b = NULL;
+	cr_assert_eq(referral_batch_begin(st, &b, "member"), REFERRAL_OK);
+	const char *line = EV_MEMBER("m_new", "2026-01-05T09:00:00", "D1");
+	cr_assert_eq(referral_batch_add_json(b, line, strlen(line) - 1, 1), REFERRAL_OK,
+		     "%s", referral_errmsg(st));
+
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (!pid) {
+		referral_store *sc = NULL;
+		referral_batch *bc = NULL;
+		if (referral_store_open(&sc, uri) || referral_batch_begin(sc, &bc, "file"))
+			_exit(100);
+		int rc = referral_batch_add_file(bc, path);
+		if (!rc)
+			rc = referral_batch_commit(bc);
+		_exit(rc);
+	}
+	/* the file's batch has loaded its caches and waits for the lock */
+	PGconn *c = admin();
+	for (int i = 0; i < 300 && !someone_waits_for_a_lock(c); i++)
+		usleep(20000);
+	cr_assert(someone_waits_for_a_lock(c), "the file's batch never waited for the lock");
+	PQfinish(c);
+	cr_assert_eq(referral_batch_commit(b), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_batch_free(b);
+
+	cr_assert_eq(wait_status(pid), REFERRAL_OK);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events WHERE type = 9"), EARLY_ORDERS);
+	/* the member's seq comes before every order of the file */
+	long long after = test_store_int(uri, "SELECT count(*) FROM events o JOIN events m"
+					      " ON m.type = 6 AND m.id = 'm_new' AND o.ref1 = m.seq"
+					      " WHERE o.type = 9 AND o.seq > m.seq");
+	cr_assert_eq(after, EARLY_ORDERS / 10, "%lld orders of m_new after it; events: %lld", after,
+		     test_store_int(uri, "SELECT count(*) FROM events"));
+	assert_verifies(st);
+	referral_store_free(st);
+}
+
 /* The key of the brand's settle lock, as postgres.c makes it. */
 static long long settle_key(PGconn *c, const char *brand)
 {
@@ -547,6 +622,7 @@ Test(prefetch, answers_a_chunks_keys_and_a_key_appended_since)
 	ingest(st, NETWORK);
 	struct engine *e = st->eng;
 	cr_assert_eq(ENG(st, begin, TX_APPEND), 0, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, append_lock), 0, "%s", referral_errmsg(st));
 	int types[3] = {REFERRAL_EV_STORE, REFERRAL_EV_MEMBER, REFERRAL_EV_MEMBER};
 	const char *ids[3] = {"s1", "m1", "m2"};
 	size_t lens[3] = {2, 2, 2};

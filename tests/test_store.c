@@ -11,6 +11,7 @@
 
 #include <referral/referral.h>
 
+#include "core.h"
 #include "support.h"
 
 static char *plan_text;
@@ -209,15 +210,15 @@ static void migrates(const char *dump, int version)
 	sqlite3_finalize(q);
 	/* the period's stream is read from its index, not from the table, and
 	 * so are the refunds of an order */
-	char *plan = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq, type, at, ref1, num, txt1"
-				" FROM events WHERE booked = 1 AND seq <= 99 AND type BETWEEN 9"
-				" AND 11 ORDER BY at, seq", "COVERING INDEX events_stream");
-	cr_assert_not_null(plan, "v%d: the stream does not read its index", version);
-	free(plan);
-	plan = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE ref1 = 9 AND type = 10"
-			  " AND type <> 9 AND type <> 11", "INDEX events_by_ref (ref1=? AND type=?)");
-	cr_assert_not_null(plan, "v%d: refunds are not read by their order", version);
-	free(plan);
+	char *qp = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq, type, at, ref1, num, txt1"
+			      " FROM events WHERE booked = 1 AND seq <= 99 AND type BETWEEN 9"
+			      " AND 11 ORDER BY at, seq", "COVERING INDEX events_stream");
+	cr_assert_not_null(qp, "v%d: the stream does not read its index", version);
+	free(qp);
+	qp = plan_using(db, "EXPLAIN QUERY PLAN SELECT seq FROM events WHERE ref1 = 9 AND type = 10"
+			" AND type <> 9 AND type <> 11", "INDEX events_by_ref (ref1=? AND type=?)");
+	cr_assert_not_null(qp, "v%d: refunds are not read by their order", version);
+	free(qp);
 	/* orders and shares are no longer filed under their member */
 	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE name = 'events_by_ref'",
 					-1, &q, NULL), SQLITE_OK);
@@ -346,4 +347,56 @@ Test(store, a_batch_left_open_is_rolled_back_when_freed)
 	referral_batch_free(b);
 	referral_store_free(st);
 	cr_assert_eq(count_rows(path, "events"), 0);
+}
+
+/* ---- the storage interface ---------------------------------------------- */
+
+struct seen_ids {
+	char ids[4][8];
+	int n;
+};
+
+static int see_id(void *ctx, const char *id, size_t n, int64_t seq, int64_t at)
+{
+	struct seen_ids *s = ctx;
+	(void)at;
+	cr_assert_gt(seq, 0);
+	cr_assert_lt(s->n, 4);
+	snprintf(s->ids[s->n++], sizeof s->ids[0], "%.*s", (int)n, id);
+	return 0;
+}
+
+/* ids() from a seq gives what a batch's cache adds once it holds the
+ * append lock: the events of the type after that seq, and no other. */
+Test(store, the_ids_after_a_seq_are_those_appended_after_it)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s", test_db_path());
+	referral_store *st = new_store(path);
+	const char *ev =
+		"{\"type\":\"store\",\"id\":\"s1\",\"at\":\"2026-01-01T09:00:00\","
+		"\"name\":\"One\",\"region\":\"east\"}\n"
+		"{\"type\":\"distributor\",\"id\":\"D1\",\"at\":\"2026-01-02T09:00:00\","
+		"\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n"
+		"{\"type\":\"member\",\"id\":\"m1\",\"at\":\"2026-01-03T09:00:00\",\"distributor\":\"D1\"}\n"
+		"{\"type\":\"member\",\"id\":\"m2\",\"at\":\"2026-01-04T09:00:00\",\"distributor\":\"D1\"}\n"
+		"{\"type\":\"store\",\"id\":\"s2\",\"at\":\"2026-01-05T09:00:00\","
+		"\"name\":\"Two\",\"region\":\"east\"}\n"
+		"{\"type\":\"member\",\"id\":\"m3\",\"at\":\"2026-01-06T09:00:00\",\"distributor\":\"D1\"}\n";
+	cr_assert_eq(ingest(st, ev), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(ENG(st, begin, TX_READ), 0, "%s", referral_errmsg(st));
+	struct seen_ids all = {0}, after3 = {0}, after6 = {0};
+	cr_assert_eq(ENG(st, ids, REFERRAL_EV_MEMBER, 0, see_id, &all), 0, "%s", referral_errmsg(st));
+	cr_assert_eq(all.n, 3);
+	/* seqs follow the lines: m1 is 3, m2 4, s2 5, m3 6 */
+	cr_assert_eq(ENG(st, ids, REFERRAL_EV_MEMBER, 3, see_id, &after3), 0, "%s",
+		     referral_errmsg(st));
+	cr_assert_eq(after3.n, 2);
+	int m2 = !strcmp(after3.ids[0], "m2") || !strcmp(after3.ids[1], "m2");
+	int m3 = !strcmp(after3.ids[0], "m3") || !strcmp(after3.ids[1], "m3");
+	cr_assert(m2 && m3, "%s, %s", after3.ids[0], after3.ids[1]);
+	cr_assert_eq(ENG(st, ids, REFERRAL_EV_MEMBER, 6, see_id, &after6), 0);
+	cr_assert_eq(after6.n, 0);
+	ENG(st, rollback);
+	referral_store_free(st);
 }

@@ -4,13 +4,21 @@
  * checked (rules/ingest_rules.c) and appended to the log.
  *
  * A batch holds one transaction of the store open from begin to commit, in
- * which appends are exclusive (TX_APPEND): no other batch appends and no
- * period closes meanwhile. Each line is checked against the log as it
- * stands inside that transaction, which already holds the batch's earlier
- * good lines, and is appended at once when good, with the next seq. A bad
- * line is recorded and appends nothing, so a later line naming what it
- * would have created is bad too. Commit keeps the transaction only if no
- * line was bad.
+ * which appends are exclusive (TX_APPEND): from before its first line is
+ * checked to its end, no other batch appends and no period closes. Each
+ * line is checked against the log as it stands inside that transaction,
+ * which already holds the batch's earlier good lines, and is appended at
+ * once when good, with the next seq. A bad line is recorded and appends
+ * nothing, so a later line naming what it would have created is bad too.
+ * Commit keeps the transaction only if no line was bad.
+ *
+ * An engine may leave the exclusivity for later (append_lock()), so that
+ * the batches of several processes wait for one another only while they
+ * check and append: a batch reading a file then loads the id caches its
+ * first chunk of lines shows it will want (below) before it takes the
+ * lock, and once it holds it adds what other batches committed meanwhile,
+ * the events of a seq above the largest it loaded (batches commit in seq
+ * order, so nothing below it can appear later).
  *
  * References are resolved by id. A batch asks the engine at first, as a
  * small batch (an order service adding one order) should. Once it has made
@@ -18,7 +26,9 @@
  * for loading them all to pay, it loads every id of that type with its seq
  * and instant into an in-memory cache (idcache.h) in one read, and from
  * then on resolves that type, and tells new keys of it from stored ones,
- * without the engine. The threshold is IDCACHE_MIN_LOOKUPS, or
+ * without the engine (or before checking the first line, when the first
+ * chunk of a file shows the batch will get there). The threshold is
+ * IDCACHE_MIN_LOOKUPS, or
  * 1/CACHE_SHARE of the type's events when that is more: a lookup costs
  * about ten times as much as loading one id, so when the cache is built
  * the batch has already spent on lookups more than half of what the
@@ -26,7 +36,8 @@
  * the cheaper choice. Every event the batch appends afterwards goes into
  * the cache of its type once the append succeeded, so a rejected line
  * never enters it. The cache lives and dies with the batch: nothing else
- * appends meanwhile, and no later batch sees what a rolled-back one added.
+ * appends while the batch holds the lock, and no later batch sees what a
+ * rolled-back one added.
  * A cache takes 32 to 64 bytes an id (2M members take 128 MiB), and is only
  * built by a batch that has made 1/CACHE_SHARE as many lookups as its type
  * has events.
@@ -65,6 +76,7 @@ struct type_cache {
 	long lookups;    /* made through the engine so far */
 	long threshold;  /* build once lookups reach it; 0 = not sized yet */
 	long count;      /* events of the type when the threshold was sized */
+	int64_t last;    /* ids holds every event of the type up to this seq */
 };
 
 struct referral_batch {
@@ -74,6 +86,7 @@ struct referral_batch {
 	char *errors[MAX_REPORTED];
 	int dead;       /* a storage failure happened: only free is left */
 	int done;       /* committed or rolled back */
+	int locked;     /* appends are exclusive, next_seq is known */
 	struct checker ck; /* its message and scratch values */
 	int64_t next_seq; /* the seq the next event appended gets */
 	struct type_cache cache[EV_TYPES + 1]; /* used for the entity types */
@@ -98,14 +111,18 @@ static int load_id(void *ctx, const char *id, size_t n, int64_t seq, int64_t at)
 }
 
 /* Loads every id of `type` in the log (the batch's own events included)
- * into its cache, in one scan of the (type, id) index. */
+ * into its cache, in one scan of the (type, id) index. Before the batch
+ * holds the lock, the log's last seq is read first: the ids loaded then
+ * hold every event up to it, and maybe some after. */
 static int build_cache(referral_batch *b, int type)
 {
 	struct type_cache *tc = &b->cache[type];
 	if (idcache_reserve(&tc->ids, (size_t)tc->count + (size_t)tc->lookups))
 		return st_nomem(b->st);
 	struct idcache_loader l = {.c = &tc->ids};
-	int rc = ENG(b->st, ids, type, load_id, &l);
+	int rc = b->locked ? 0 : ENG(b->st, last_seq, &tc->last);
+	if (!rc)
+		rc = ENG(b->st, ids, type, 0, load_id, &l);
 	if (!rc && idcache_load_end(&l))
 		rc = st_nomem(b->st);
 	if (rc) {
@@ -114,6 +131,53 @@ static int build_cache(referral_batch *b, int type)
 	}
 	tc->built = 1;
 	return 0;
+}
+
+struct top_up {
+	referral_batch *b;
+	struct idcache *ids;
+};
+
+static int top_up_id(void *ctx, const char *id, size_t n, int64_t seq, int64_t at)
+{
+	struct top_up *t = ctx;
+	int64_t s, a;
+	if (idcache_get(t->ids, id, n, &s, &a))
+		return 0; /* loaded already */
+	return idcache_put(t->ids, id, n, seq, at) ? st_nomem(t->b->st) : 0;
+}
+
+/* Adds to a cache built before the batch took the lock the events of its
+ * type committed since: those with a seq above tc->last (batches commit
+ * in seq order, so every event up to it was committed when it was read). */
+static int top_up_cache(referral_batch *b, int type)
+{
+	struct top_up t = {b, &b->cache[type].ids};
+	return ENG(b->st, ids, type, b->cache[type].last, top_up_id, &t);
+}
+
+/* Sizes the threshold of `type` from its number of events, once. */
+static int size_threshold(referral_batch *b, int type)
+{
+	struct type_cache *tc = &b->cache[type];
+	long count = 0;
+	if (tc->threshold)
+		return 0;
+	int rc = ENG(b->st, count_type, type, &count);
+	if (rc)
+		return rc;
+	tc->count = count;
+	tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
+								  : IDCACHE_MIN_LOOKUPS;
+	return 0;
+}
+
+/* Whether `lookups` made over the first `done` bytes of the file being read
+ * will reach `threshold` over all of it, if the rest is like what was read. */
+static int file_will_reach(const referral_batch *b, long lookups, long threshold)
+{
+	return b->file_size > 0 && b->file_done > 0 &&
+	       (double)lookups * (double)b->file_size / (double)b->file_done >= (double)threshold;
 }
 
 /* Counts one lookup of `type` about to be made through the engine while its
@@ -127,23 +191,44 @@ static int count_lookup(referral_batch *b, int type)
 	    ++tc->lookups < (tc->threshold ? tc->threshold : IDCACHE_MIN_LOOKUPS))
 		return 0;
 	if (!tc->threshold) {
-		long count = 0;
-		int rc = ENG(b->st, count_type, type, &count);
+		int rc = size_threshold(b, type);
 		if (rc)
 			return rc;
-		tc->count = count;
-		tc->threshold = count / CACHE_SHARE > IDCACHE_MIN_LOOKUPS ? count / CACHE_SHARE
-									  : IDCACHE_MIN_LOOKUPS;
 		/* Reading a file, the batch can tell how many lookups of the type
 		 * it will make in all if the rest of the file is like what it has
 		 * read: when that reaches the threshold, waiting for it is waste. */
-		int expected = b->file_size > 0 && b->file_done > 0 &&
-			       (double)tc->lookups * (double)b->file_size / (double)b->file_done >=
-				       (double)tc->threshold;
-		if (tc->lookups < tc->threshold && !expected)
+		if (tc->lookups < tc->threshold && !file_will_reach(b, tc->lookups, tc->threshold))
 			return 0;
 	}
 	return build_cache(b, type);
+}
+
+/* Makes the batch's appends exclusive (see the top of this file) if they
+ * are not yet, tops up the caches loaded before, and reads what the
+ * batch's checks start from: the closed periods and the last seq. A
+ * failure kills the batch. */
+static int lock_batch(referral_batch *b)
+{
+	referral_store *st = b->st;
+	int rc = 0;
+	if (b->locked)
+		return 0;
+	if (st->eng->ops->append_lock) {
+		rc = ENG(st, append_lock);
+		for (int t = 1; t <= EV_TYPES && !rc; t++)
+			if (b->cache[t].built)
+				rc = top_up_cache(b, t);
+	}
+	if (!rc)
+		rc = st_load_state(st); /* another handle may have closed a period */
+	if (!rc && !(rc = ENG(st, last_seq, &b->next_seq)))
+		b->next_seq++;
+	if (rc) {
+		b->dead = 1;
+		return rc;
+	}
+	b->locked = 1;
+	return 0;
 }
 
 /* Finds the entity (type, id): 1 with its seq and instant, 0 if none,
@@ -284,6 +369,8 @@ static int ingest_event(referral_batch *b, struct event_in *e, long line)
 	referral_store *st = b->st;
 	int rc, late_check = checked_after_insert(e->type);
 
+	if ((rc = lock_batch(b)))
+		return rc;
 	if ((rc = check_fields(&b->ck, e)))
 		goto rejected;
 	int refs = resolve_refs(b, e);
@@ -350,10 +437,9 @@ int referral_batch_begin(referral_store *st, referral_batch **out, const char *s
 	mpq_init(b->ck.a);
 	mpq_init(b->ck.b);
 	int rc = ENG(st, begin, TX_APPEND);
-	if (!rc)
-		rc = st_load_state(st); /* another handle may have closed a period */
-	if (!rc && !(rc = ENG(st, last_seq, &b->next_seq)))
-		b->next_seq++;
+	/* exclusive already: read where the batch starts from at once */
+	if (!rc && !st->eng->ops->append_lock)
+		rc = lock_batch(b);
 	if (rc) {
 		ENG(st, rollback);
 		b->done = 1;
@@ -513,6 +599,63 @@ struct chunk {
 	int n;
 };
 
+/* A key a line looks up. */
+struct line_key {
+	int type, own; /* own: the event's own key, else an entity it names */
+	const char *id;
+	size_t n;
+};
+
+/* The keys line i of the chunk looks up, its own and those of the
+ * entities it names, into k: how many (none when it is not a plain line,
+ * read_plain). The ids point into the chunk. */
+static int line_keys(const struct chunk *c, int i, struct line_key k[3])
+{
+	struct event_in e;
+	int n = 0;
+	memset(&e, 0, offsetof(struct event_in, num));
+	if (!read_plain(c->text.data + c->at[i], c->at[i + 1] - c->at[i], &e))
+		return 0;
+	const struct type_spec *sp = type_spec_of(e.type);
+	int fields[3] = {F_ID, sp->ref1, sp->ref2}, of[3] = {e.type, sp->ref1_type, sp->ref2_type};
+	for (int j = 0; j < 3; j++)
+		if (fields[j] >= 0 && e.f[fields[j]].state == FS_STRING)
+			k[n++] = (struct line_key){of[j], j == 0, e.f[fields[j]].s, e.f[fields[j]].n};
+	return n;
+}
+
+/* Before the batch checks its first line, which is in chunk c: builds the
+ * id caches that the lookups of the chunk show the batch would build
+ * (count_lookup), so that an engine that makes a batch exclusive only
+ * from its first check (append_lock) has them loaded before. */
+static int early_caches(referral_batch *b, const struct chunk *c)
+{
+	long want[EV_TYPES + 1] = {0}, all = 0;
+	struct line_key k[3];
+	for (int i = 0; i < c->n; i++)
+		for (int j = 0, n = line_keys(c, i, k); j < n; j++)
+			if (is_entity_type(k[j].type) && !(k[j].own && checked_after_insert(k[j].type))) {
+				want[k[j].type]++;
+				all++;
+			}
+	b->file_done = c->offset[c->n - 1];
+	/* a large file: the counts that size the thresholds are taken here
+	 * too, for every type it looks up, rather than while others wait */
+	if (!file_will_reach(b, all, IDCACHE_MIN_LOOKUPS))
+		return 0;
+	for (int t = 1; t <= EV_TYPES; t++) {
+		struct type_cache *tc = &b->cache[t];
+		if (tc->built || !want[t])
+			continue;
+		int rc = size_threshold(b, t);
+		if (!rc && file_will_reach(b, want[t], tc->threshold))
+			rc = build_cache(b, t);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Gives the engine the keys the chunk's lines will look up: each event's
  * own key, and those of the entities it names that the batch does not
  * resolve from a cache, for the lines that are plain ones (read_plain). */
@@ -523,22 +666,16 @@ static int prefetch_chunk(referral_batch *b, const struct chunk *c)
 	const char **ids = malloc(cap * sizeof *ids);
 	size_t *lens = malloc(cap * sizeof *lens);
 	int rc = 0;
+	struct line_key k[3];
 	if (!types || !ids || !lens)
 		rc = st_nomem(b->st);
 	for (int i = 0; i < c->n && !rc; i++) {
-		struct event_in e;
-		memset(&e, 0, offsetof(struct event_in, num));
-		if (!read_plain(c->text.data + c->at[i], c->at[i + 1] - c->at[i], &e))
-			continue;
-		const struct type_spec *sp = type_spec_of(e.type);
-		int fields[3] = {F_ID, sp->ref1, sp->ref2}, of[3] = {e.type, sp->ref1_type, sp->ref2_type};
-		for (int k = 0; k < 3; k++) {
-			if (fields[k] < 0 || e.f[fields[k]].state != FS_STRING ||
-			    (k && b->cache[of[k]].built))
+		for (int j = 0, m = line_keys(c, i, k); j < m; j++) {
+			if (!k[j].own && b->cache[k[j].type].built)
 				continue;
-			types[n] = of[k];
-			ids[n] = e.f[fields[k]].s;
-			lens[n++] = e.f[fields[k]].n;
+			types[n] = k[j].type;
+			ids[n] = k[j].id;
+			lens[n++] = k[j].n;
 		}
 	}
 	struct prefetch want = {n, types, ids, lens};
@@ -626,6 +763,8 @@ int referral_batch_add_file(referral_batch *b, const char *path)
 	int got = 1;
 	while (!rc && got == 1) {
 		got = read_chunk(b, &lr, c, &rc);
+		if (!rc && c->n && !b->locked && !(rc = early_caches(b, c)))
+			rc = lock_batch(b);
 		if (!rc && c->n && b->st->eng->ops->prefetch)
 			rc = prefetch_chunk(b, c);
 		if (rc) {

@@ -104,7 +104,8 @@ typedef int (*points_cb)(void *ctx, const struct points_row *row);
 enum tx_kind {
 	TX_READ,    /* a consistent snapshot, for exports and lookups */
 	TX_VERIFY,  /* a snapshot, and no settle or close meanwhile */
-	TX_APPEND,  /* an ingest batch: appends never interleave, and no close meanwhile */
+	TX_APPEND,  /* an ingest batch: appends never interleave, and no close meanwhile
+		     * (from append_lock() on, where the engine has one) */
 	TX_SETTLE,  /* a draft: no other settle, close or verify meanwhile */
 	TX_CLOSE,   /* a close: as TX_SETTLE, and no append until it ends */
 	TX_PLAN     /* adding a plan version */
@@ -170,6 +171,13 @@ struct engine_ops {
 	int (*open)(struct engine *e);
 
 	int (*begin)(struct engine *e, enum tx_kind kind);
+	/* Makes a batch exclusive when begin(TX_APPEND) leaves that for later
+	 * (NULL when begin makes it so). Until it returns, a batch may read
+	 * what is committed but must not append; from then on no other batch
+	 * appends and no close runs until the batch ends, and reads see every
+	 * batch committed before. Batches commit in the order they take it,
+	 * so their seqs commit in ascending order. */
+	int (*append_lock)(struct engine *e);
 	int (*commit)(struct engine *e);
 	void (*rollback)(struct engine *e); /* without a transaction: nothing */
 
@@ -200,10 +208,11 @@ struct engine_ops {
 	 * the batch's transaction. ENGINE_EXISTS (nothing appended) when the
 	 * key of a row is already stored, which the batch then looks at. */
 	int (*append)(struct engine *e, const struct ev_row *rows, size_t n);
-	/* The number of events of a type, and all their ids (entity caches). */
+	/* The number of events of a type, and the ids of those with a seq
+	 * above `after` (0: all of them), for the entity caches. */
 	int (*count_type)(struct engine *e, int type, long *out);
-	int (*ids)(struct engine *e, int type, int (*cb)(void *ctx, const char *id, size_t n,
-							 int64_t seq, int64_t at), void *ctx);
+	int (*ids)(struct engine *e, int type, int64_t after,
+		   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx);
 	/* The termination instant of distributor `dist`: 1 with it, 0 if none. */
 	int (*termination)(struct engine *e, int64_t dist, int64_t *at);
 	/* Every binding of member `member` (the member event that bound her

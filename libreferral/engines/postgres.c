@@ -12,9 +12,11 @@
  *
  * Transactions (docs/design.md, "PostgreSQL engine"): a batch (TX_APPEND)
  * runs at READ COMMITTED and takes the brand's append lock, a
- * transaction-scoped advisory lock, first: batches of one brand append one
- * after the other, each reading the last seq once it holds the lock, so
- * seqs commit in order. A settle or a verify first takes the brand's
+ * transaction-scoped advisory lock, in append_lock(), before it checks its
+ * first event: batches of one brand check and append one after the other,
+ * each reading the last seq once it holds the lock, so seqs commit in
+ * order. What a batch reads before (the ids of its caches) it tops up
+ * once it holds the lock. A settle or a verify first takes the brand's
  * settle lock, a session-level advisory lock, waiting up to 5 seconds, and
  * then reads a REPEATABLE READ snapshot taken after it. A close takes the
  * settle lock and then the append lock, at READ COMMITTED: nothing appends
@@ -511,6 +513,7 @@ static int insert_plan(struct pg_engine *p, int effective, const char *body)
 static int pg_begin(struct engine *e, enum tx_kind kind);
 static int pg_commit(struct engine *e);
 static void pg_rollback(struct engine *e);
+static int pg_append_lock(struct engine *e);
 
 static int pg_create(struct engine *e, const char *plan_json, int start_period)
 {
@@ -630,28 +633,32 @@ static int settle_lock(struct pg_engine *p)
 	}
 }
 
-static void settle_unlock(struct pg_engine *p)
+void pg_session_unlock(struct pg_engine *p, int kind, int *held)
 {
 	char sql[96];
-	if (!p->settle_locked)
+	if (!*held)
 		return;
-	p->settle_locked = 0;
+	*held = 0;
 	if (PQstatus(p->conn) != CONNECTION_OK)
 		return; /* the server released it with the session */
-	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_unlock(%lld)",
-		 pg_lock_key(p, PG_LOCK_SETTLE));
+	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_unlock(%lld)", pg_lock_key(p, kind));
 	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
+}
+
+static void settle_unlock(struct pg_engine *p)
+{
+	pg_session_unlock(p, PG_LOCK_SETTLE, &p->settle_locked);
 }
 
 static int pg_begin(struct engine *e, enum tx_kind kind)
 {
 	struct pg_engine *p = pg(e);
-	char sql[96];
 	int rc;
 	int settling = kind == TX_SETTLE || kind == TX_CLOSE || kind == TX_VERIFY;
 	int appending = kind == TX_APPEND || kind == TX_CLOSE || kind == TX_PLAN;
 	pg_lookups_forget(p);
+	p->append_locked = 0;
 	if (settling && (rc = settle_lock(p)))
 		return rc;
 	/* the snapshot of a REPEATABLE READ transaction is taken by its first
@@ -660,15 +667,23 @@ static int pg_begin(struct engine *e, enum tx_kind kind)
 	if ((rc = pg_cmd(p, appending ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ",
 			 "beginning a transaction")))
 		goto fail;
-	if (appending) {
-		snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_xact_lock(%lld)",
-			 pg_lock_key(p, PG_LOCK_APPEND));
-		if ((rc = pg_cmd(p, sql, "waiting for the brand's other appends")))
-			goto fail;
-	}
+	/* a batch takes the append lock later, in pg_append_lock */
+	if (appending && kind != TX_APPEND && (rc = pg_append_lock(e)))
+		goto fail;
 	return 0;
 fail:
 	pg_rollback(e);
+	return rc;
+}
+
+static int pg_append_lock(struct engine *e)
+{
+	struct pg_engine *p = pg(e);
+	if (p->append_locked)
+		return 0;
+	int rc = pg_run(p, "SELECT pg_catalog.pg_advisory_xact_lock($1::bigint)",
+			pg_lock_key(p, PG_LOCK_APPEND), 0, "waiting for the brand's other appends");
+	p->append_locked = !rc;
 	return rc;
 }
 
@@ -679,6 +694,7 @@ static int pg_commit(struct engine *e)
 	pg_prefetch_forget(p);
 	PGresult *res = pg_exec(p, "COMMIT", 0, NULL, "commit", &rc);
 	pg_lookups_forget(p);
+	p->append_locked = 0;
 	/* a failed transaction "commits" as a rollback */
 	if (res && strcmp(PQcmdStatus(res), "COMMIT"))
 		rc = st_fail(e->st, REFERRAL_EIO, "brand \"%s\": commit: the transaction was rolled back",
@@ -694,13 +710,16 @@ static void pg_rollback(struct engine *e)
 {
 	struct pg_engine *p = pg(e);
 	pg_lookups_forget(p); /* what is pending was never sent: nothing to undo */
+	p->append_locked = 0;
 	if (p->conn && PQstatus(p->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(p->conn) != PQTRANS_IDLE) {
 		(void)pg_idle(p); /* rolled back whatever it says */
 		PQclear(PQexec(p->conn, "ROLLBACK"));
 	}
-	if (p->conn)
+	if (p->conn) {
 		settle_unlock(p);
+		pg_session_unlock(p, PG_LOCK_LOAD, &p->load_locked);
+	}
 }
 
 /* ---- plans and periods ---------------------------------------------------------- */
@@ -820,6 +839,7 @@ static const struct engine_ops postgres_ops = {
 	.create = pg_create,
 	.open = pg_open,
 	.begin = pg_begin,
+	.append_lock = pg_append_lock,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.plans = pg_plans,

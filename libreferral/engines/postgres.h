@@ -35,10 +35,13 @@
  * pg_flush_for), at the latest at commit.
  *
  * Locks (advisory, keyed by the schema's oid, so brands never block one
- * another): the append lock, transaction-scoped, taken by TX_APPEND,
- * TX_CLOSE and TX_PLAN; the settle lock, session-scoped around the
- * transaction, taken by TX_SETTLE, TX_CLOSE and TX_VERIFY with a bounded
- * wait (docs/design.md, "PostgreSQL engine").
+ * another): the append lock, transaction-scoped, taken by a batch's
+ * append_lock() (after it loaded its id caches) and by TX_CLOSE and
+ * TX_PLAN at begin; the load lock, session-scoped, around the loading of
+ * a batch's id cache before it holds the append lock (pg_ids); the settle
+ * lock, session-scoped around the transaction, taken by TX_SETTLE,
+ * TX_CLOSE and TX_VERIFY with a bounded wait (docs/design.md, "PostgreSQL
+ * engine").
  */
 #ifndef REFERRAL_POSTGRES_H
 #define REFERRAL_POSTGRES_H
@@ -50,6 +53,7 @@
 
 #define PG_LOCK_APPEND 1
 #define PG_LOCK_SETTLE 2
+#define PG_LOCK_LOAD 3
 
 /* A refund of an order, by the order's seq: its amount (owned or lent, as
  * its list says). */
@@ -67,6 +71,8 @@ struct pg_engine {
 	unsigned ns_oid;   /* the schema's oid: the lock keys' low half */
 	int ns_usage;      /* the role may use the schema */
 	int settle_locked; /* holds the session-level settle lock */
+	int append_locked; /* the transaction holds the append lock */
+	int load_locked;   /* holds the session-level load lock (pg_ids) */
 	unsigned cursors;  /* names the next cursor */
 	const char *sql;   /* the statement being run, for the rights messages */
 	char state[6];     /* the SQLSTATE of the last failure, "" for none */
@@ -95,6 +101,9 @@ struct pg_engine {
 
 static inline struct pg_engine *pg(struct engine *e) { return (struct pg_engine *)e; }
 
+/* Releases the session-level lock of `kind` if *held, quietly; clears
+ * *held. */
+void pg_session_unlock(struct pg_engine *p, int kind, int *held);
 /* The advisory lock key of `kind` (PG_LOCK_*) for the engine's brand. */
 long long pg_lock_key(const struct pg_engine *p, int kind);
 
@@ -182,7 +191,7 @@ int pg_find(struct engine *e, int type, const char *id, size_t n, struct ev_row 
 int pg_get(struct engine *e, int64_t seq, struct ev_row *out);
 int pg_append(struct engine *e, const struct ev_row *rows, size_t n);
 int pg_count_type(struct engine *e, int type, long *out);
-int pg_ids(struct engine *e, int type,
+int pg_ids(struct engine *e, int type, int64_t after,
 	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx);
 int pg_termination(struct engine *e, int64_t dist, int64_t *at);
 int pg_bindings(struct engine *e, int64_t member,

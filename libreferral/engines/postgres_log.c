@@ -652,6 +652,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 {
 	struct pg_engine *p = pg(e);
 	struct key *missing = NULL;
+	if (!p->append_locked)
+		return st_fail(e->st, REFERRAL_EIO, "storage: an append without the append lock");
 	if (n != 1) {
 		pg_prefetch_forget(p); /* keys it found missing may be among them */
 		int rc = n ? append_many(p, rows, n) : 0;
@@ -725,16 +727,33 @@ static int id_row(void *ctx, const PGresult *res, int i)
 		     pg_int(res, i, 2));
 }
 
-int pg_ids(struct engine *e, int type,
+/* A batch loads the ids of its caches before it waits for the append lock
+ * (ingest.c). Loading millions of ids costs the server and the client
+ * about as much as appending as many events, so batches of a brand load
+ * one at a time, under a session-level lock of their own: otherwise
+ * eight waiting batches would starve the one that appends. */
+int pg_ids(struct engine *e, int type, int64_t after,
 	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx)
 {
+	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
 	struct ids_ctx c = {cb, ctx};
-	int rc = pg_flush_for(pg(e), 1u << type, 0);
-	if (rc)
-		return rc;
-	return pg_each(pg(e), "SELECT id, seq, at FROM events WHERE type = $1", 1, PG_INTS(iv, type),
-		       id_row, &c, "loading ids");
+	int rc = pg_flush_for(p, 1u << type, 0);
+	if (!rc && !p->append_locked &&
+	    !(rc = pg_run(p, "SELECT pg_catalog.pg_advisory_lock($1::bigint)",
+			  pg_lock_key(p, PG_LOCK_LOAD), 0, "waiting for the brand's other loads")))
+		p->load_locked = 1;
+	/* what a batch adds to its cache is the end of the log: read by seq */
+	if (!rc)
+		rc = pg_each(p, after ? "SELECT id, seq, at FROM events WHERE seq > $2 AND type + 0 = $1"
+				      : "SELECT id, seq, at FROM events WHERE type = $1",
+			     after ? 2 : 1, PG_INTS(iv, type, after), id_row, &c, "loading ids");
+	if (!rc && p->load_locked) {
+		p->load_locked = 0;
+		rc = pg_run(p, "SELECT pg_catalog.pg_advisory_unlock($1::bigint)",
+			    pg_lock_key(p, PG_LOCK_LOAD), 0, "loading ids");
+	}
+	return rc; /* a failure rolls back, which releases the lock */
 }
 
 /* The instant of the first event of `type` whose ref1 is `ref1`: 1 with

@@ -111,7 +111,7 @@ int sq_find(struct engine *e, int type, const char *id, size_t n, struct ev_row 
 int sq_get(struct engine *e, int64_t seq, struct ev_row *out);
 int sq_append(struct engine *e, const struct ev_row *rows, size_t n);
 int sq_count_type(struct engine *e, int type, long *out);
-int sq_ids(struct engine *e, int type,
+int sq_ids(struct engine *e, int type, int64_t after,
 	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx);
 int sq_termination(struct engine *e, int64_t dist, int64_t *at);
 int sq_bindings(struct engine *e, int64_t member,

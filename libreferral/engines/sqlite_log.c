@@ -127,15 +127,21 @@ int sq_count_type(struct engine *e, int type, long *out)
 	return rc;
 }
 
-int sq_ids(struct engine *e, int type,
+int sq_ids(struct engine *e, int type, int64_t after,
 	   int (*cb)(void *ctx, const char *id, size_t n, int64_t seq, int64_t at), void *ctx)
 {
 	struct sqlite_engine *q = sq(e);
 	sqlite3_stmt *s;
-	int rc = sq_prepare(q, "SELECT id, seq, at FROM events WHERE type = ?1", &s), step;
+	/* after a seq: the end of the log, read by seq (the unary + keeps the
+	 * key index out of it) */
+	int rc = sq_prepare(q, after ? "SELECT id, seq, at FROM events WHERE seq > ?2 AND +type = ?1"
+				     : "SELECT id, seq, at FROM events WHERE type = ?1 AND ?2 = 0",
+			    &s),
+	    step;
 	if (rc)
 		return rc;
 	sqlite3_bind_int(s, 1, type);
+	sqlite3_bind_int64(s, 2, after);
 	while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(s, 0);
 		rc = id ? cb(ctx, id, (size_t)sqlite3_column_bytes(s, 0), sqlite3_column_int64(s, 1),
