@@ -10,13 +10,19 @@
 -- more:
 --
 --   acme_ingest   appends events (`referral ingest`, referral_ingest_*):
---                 reads the log and the plans, inserts into the log
+--                 reads the log and the plans, inserts into the log, and
+--                 keeps member_events, the cache a redeem's check reads
 --   acme_finance  settles, closes, adds plan versions and exports: writes
 --                 what settlement derives, never the log
 --   acme_auditor  reads: exports, explain, report, verify
 --
 -- Give people and services their own login roles and make them members:
 --   CREATE ROLE orders_service LOGIN PASSWORD '...' IN ROLE acme_ingest;
+--
+-- A brand made by an older library (schema version 1) is migrated when its
+-- owner first opens it (`referral verify` as that role will do); until
+-- then the three roles use it as it is. Run this script again after that:
+-- the tables the migration adds are granted like the others.
 --
 -- A call without the right fails with exit code 5 and a message naming the
 -- right and the table ("the role orders_service lacks the right to INSERT
@@ -44,8 +50,11 @@ SELECT format('CREATE ROLE %I NOLOGIN', r)
 GRANT USAGE ON SCHEMA :"brand" TO :"ingest", :"finance", :"auditor";
 GRANT SELECT ON ALL TABLES IN SCHEMA :"brand" TO :"ingest", :"finance", :"auditor";
 
--- ingest appends to the log, and only that
-GRANT INSERT ON :"brand".events TO :"ingest";
+-- ingest appends to the log, and to the cache of each member's orders and
+-- member shares that a redeem's check brings up to date as it goes (schema
+-- version 2; its triggers keep it what the log says)
+GRANT INSERT ON :"brand".events, :"brand".member_events TO :"ingest";
+GRANT UPDATE ON :"brand".member_events_mark TO :"ingest";
 
 -- finance writes what settlement derives: drafts are replaced, statements,
 -- grades, snapshots, holds and network caches of open periods rewritten

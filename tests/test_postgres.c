@@ -90,6 +90,28 @@ static referral_store *closed_brand(char *uri, size_t cap)
 	return st;
 }
 
+/* Makes the role `role` without login (dropped first, if a crashed run
+ * left it), with USAGE on the brand's schema and then `grants`, and puts
+ * the URI of a session as that role into as_role (options=-c role=...). */
+static void make_role(PGconn *c, const char *brand, const char *role, const char *grants,
+		      char *as_role, size_t cap)
+{
+	char sql[1200];
+	snprintf(sql, sizeof sql,
+		 "DROP ROLE IF EXISTS %s; CREATE ROLE %s NOLOGIN; GRANT USAGE ON SCHEMA %s TO %s;"
+		 " %s; GRANT %s TO CURRENT_USER",
+		 role, role, brand, role, grants, role);
+	admin_sql(c, sql);
+	snprintf(as_role, cap, "%s?options=-c%%20role%%3D%s&brand=%s", test_pg(), role, brand);
+}
+
+static void drop_role(PGconn *c, const char *role)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+	admin_sql(c, sql);
+}
+
 /* ---- brands --------------------------------------------------------------------- */
 
 Test(brand, init_of_an_existing_brand_is_refused_and_changes_nothing)
@@ -234,6 +256,195 @@ Test(schema, an_event_amount_altered_behind_the_triggers_is_caught_by_verify)
 	cr_assert_eq(rc, REFERRAL_EVERIFY, "verify: %d %s", rc, referral_errmsg(st));
 	cr_assert(strstr(referral_errmsg(st), "D1"), "%s", referral_errmsg(st));
 	referral_store_free(st);
+}
+
+Test(schema, member_events_holds_only_what_the_log_says)
+{
+	need_pg();
+	char uri[600];
+	new_brand(uri, sizeof uri,
+		  NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00")
+			  EV_ORDER("o2", "2026-01-11T12:00:00", "m1", "50.00"));
+#define SEQ(id) "(SELECT seq FROM events WHERE id = '" id "')"
+	/* a row that is no order or member share of its member, one of the
+	 * mark or below it, a mark over what member_events lacks or past the
+	 * log's end: refused */
+	static const char *const refused[] = {
+		"INSERT INTO member_events VALUES (" SEQ("m1") ", " SEQ("m1") ")",
+		"INSERT INTO member_events VALUES (" SEQ("D1") ", " SEQ("o1") ")",
+		"INSERT INTO member_events VALUES (" SEQ("m1") ", 0)",
+		"UPDATE member_events_mark SET last_seq = (SELECT max(seq) FROM events)",
+		"UPDATE member_events_mark SET last_seq = (SELECT max(seq) + 1 FROM events)",
+		"INSERT INTO member_events_mark VALUES (0)",
+		"DELETE FROM member_events_mark",
+		"TRUNCATE member_events_mark",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+		cr_assert_neq(test_store_sql(uri, refused[i]), 0, "%s was allowed", refused[i]);
+	/* what a redeem's check does is allowed; the rows then stay as they are */
+	cr_assert_eq(test_store_sql(uri, "INSERT INTO member_events SELECT ref1, seq FROM events"
+					 " WHERE type = 9; UPDATE member_events_mark SET last_seq ="
+					 " (SELECT max(seq) FROM events)"),
+		     0, "%s", test_store_error());
+	static const char *const frozen[] = {
+		"UPDATE member_events SET member = " SEQ("D1"),
+		"DELETE FROM member_events",
+		"TRUNCATE member_events",
+		"UPDATE member_events_mark SET last_seq = 0",
+		"INSERT INTO member_events VALUES (" SEQ("m1") ", " SEQ("o1") ")",
+	};
+	for (size_t i = 0; i < sizeof frozen / sizeof *frozen; i++)
+		cr_assert_neq(test_store_sql(uri, frozen[i]), 0, "%s was allowed", frozen[i]);
+#undef SEQ
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM member_events"), 2);
+	cr_assert_eq(test_store_int(uri, "SELECT last_seq FROM member_events_mark"), 6);
+}
+
+/* ---- schema versions ------------------------------------------------------------------ */
+
+/* A brand of the test's own (its URI into uri) holding the worked example
+ * closed through 2026-03 by libreferral 0.2 with schema version 1
+ * (tests/fixtures/stores/basic-pg-v1.sql, made for the brand basic_v1). */
+static void version_1_brand(char *uri, size_t cap)
+{
+	snprintf(uri, cap, "%s", test_db_path());
+	char *dump = test_read_file(REFERRAL_FIXTURES_DIR "/stores/basic-pg-v1.sql");
+	cr_assert_not_null(dump, "cannot read basic-pg-v1.sql");
+	struct text sql = {0};
+	const char *p = dump, *hit;
+	for (; (hit = strstr(p, "basic_v1")); p = hit + strlen("basic_v1")) {
+		text_add(&sql, p, (size_t)(hit - p));
+		text_add(&sql, brand_of(uri), strlen(brand_of(uri)));
+	}
+	text_add(&sql, p, strlen(p));
+	free(dump);
+	char *text = text_take(&sql);
+	PGconn *c = admin();
+	admin_sql(c, text);
+	PQfinish(c);
+	free(text);
+}
+
+#define REDEEM(id, at, member, points)                                                       \
+	"{\"type\":\"redeem\",\"id\":\"" id "\",\"at\":\"" at "\",\"member\":\"" member "\"," \
+	"\"points\":\"" points "\"}\n"
+
+/* m1 has 2391.37 - 1000.00 + 2000.00 = 3391.37 points by March (1 a yuan):
+ * a redeem of a fen more is refused, naming her balance, and one of them
+ * all is taken. */
+static void redeem_all_of_m1(referral_store *st)
+{
+	struct ingest_result r = ingest_try(st, REDEEM("r1", "2026-04-02T10:00:00", "m1", "3391.38"));
+	cr_assert_eq(r.errors, 1, "a redeem over the balance was taken");
+	cr_assert(strstr(r.first_error, "3391.37"), "%s", r.first_error);
+	ingest(st, REDEEM("r1", "2026-04-02T10:00:00", "m1", "3391.37"));
+	r = ingest_try(st, REDEEM("r2", "2026-04-03T10:00:00", "m1", "0.01"));
+	cr_assert_eq(r.errors, 1, "a redeem over the balance was taken");
+	cr_assert(strstr(r.first_error, "0.00"), "%s", r.first_error);
+}
+
+Test(schema, a_version_1_brand_is_used_as_it_is_by_a_role_that_may_not_migrate_it)
+{
+	need_pg();
+	char uri[600], as_role[800], role[64], grants[400];
+	version_1_brand(uri, sizeof uri);
+	const char *brand = brand_of(uri);
+	/* what docs/postgres-roles.sql gave the ingest role of a version 1 brand */
+	snprintf(role, sizeof role, "t_ingest_%d", (int)getpid());
+	snprintf(grants, sizeof grants,
+		 "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO %s; GRANT INSERT ON %s.events TO %s",
+		 brand, role, brand, role);
+	PGconn *c = admin();
+	make_role(c, brand, role, grants, as_role, sizeof as_role);
+	referral_store *st = open_store(as_role);
+	redeem_all_of_m1(st);
+	referral_store_free(st);
+	cr_assert_eq(test_store_int(uri, "SELECT version FROM meta"), 1);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM pg_catalog.pg_tables"
+					 " WHERE schemaname = current_schema() AND tablename LIKE 'member%'"),
+		     0);
+	drop_role(c, role);
+	PQfinish(c);
+}
+
+/* The plan of `query` (with parameters of `types`), generic, run with
+ * `args`, when the planner may not scan the table: whether it reads
+ * `index`. The network's index is dropped first, in a transaction rolled
+ * back: over a table this small it costs the same for a type of the
+ * network. */
+static int reads_index(const char *uri, const char *types, const char *query, const char *args,
+		       const char *index)
+{
+	char sql[1200];
+	PGconn *c = admin();
+	snprintf(sql, sizeof sql,
+		 "BEGIN; SET LOCAL search_path TO %s; DROP INDEX events_network;"
+		 " SET LOCAL enable_seqscan = off; SET LOCAL plan_cache_mode = force_generic_plan;"
+		 " PREPARE q(%s) AS %s",
+		 brand_of(uri), types, query);
+	admin_sql(c, sql);
+	snprintf(sql, sizeof sql, "EXPLAIN EXECUTE q(%s)", args);
+	PGresult *res = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+	int found = 0;
+	for (int i = 0; i < PQntuples(res); i++)
+		found |= strstr(PQgetvalue(res, i, 0), index) != NULL;
+	PQclear(res);
+	admin_sql(c, "ROLLBACK");
+	PQfinish(c);
+	return found;
+}
+
+/* The worked example of version 1 is migrated when the brand's owner opens
+ * it: its statements are as they were and verify, the next month closes,
+ * a redeem's check reads member_events, and the lookups by reference,
+ * which now say the index's condition, read the index the orders and
+ * shares left. */
+Test(schema, a_version_1_brand_migrates_when_its_owner_opens_it)
+{
+	need_pg();
+	char uri[600], file[512];
+	version_1_brand(uri, sizeof uri);
+	referral_store *st = open_store(uri);
+	cr_assert_eq(test_store_int(uri, "SELECT version FROM meta"), 2);
+	assert_verifies(st);
+	static const char *const periods[] = {"2026-01", "2026-02", "2026-03"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(file, sizeof file, "%s/basic/expected/close_%s.statements.csv",
+			 REFERRAL_FIXTURES_DIR, periods[i]);
+		char *want = test_read_file(file), *got = export_csv(st, "statements", periods[i]);
+		cr_assert_not_null(want, "cannot read %s", file);
+		cr_assert_str_eq(got, want, "statements %s", periods[i]);
+		free(want);
+		free(got);
+	}
+	redeem_all_of_m1(st);
+	close_period(st, "2026-04");
+	assert_verifies(st);
+	referral_store_free(st);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM pg_catalog.pg_index"
+					 " WHERE indexrelid = pg_catalog.to_regclass('events_by_ref')"
+					 " AND pg_catalog.pg_get_expr(indpred, indrelid)"
+					 " = '((type <> 9) AND (type <> 11))'"),
+		     1);
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM member_events_mark"), 1);
+	/* a termination or a sharer, an order's refunds (one, or a chunk's),
+	 * a member's bindings and redeems */
+	static const char *const lookups[][3] = {
+		{"bigint, integer", "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
+				    " AND type <> 9 AND type <> 11 ORDER BY at, seq LIMIT 1", "2, 5"},
+		{"bigint", "SELECT num FROM events WHERE ref1 = $1 AND type + 0 = 10"
+			   " AND type <> 9 AND type <> 11 ORDER BY at, seq", "5"},
+		{"bigint[]", "SELECT ref1, num FROM events WHERE ref1 = ANY($1) AND type + 0 = 10"
+			     " AND type <> 9 AND type <> 11", "'{5}'"},
+		{"bigint", "SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7"
+			   " AND type <> 9 AND type <> 11", "4"},
+		{"bigint", "SELECT seq FROM events e WHERE e.ref1 = $1 AND e.type + 0 = 12"
+			   " AND e.type <> 9 AND e.type <> 11", "4"},
+	};
+	for (size_t i = 0; i < sizeof lookups / sizeof *lookups; i++)
+		cr_assert(reads_index(uri, lookups[i][0], lookups[i][1], lookups[i][2], "events_by_ref "),
+			  "%s does not read events_by_ref", lookups[i][1]);
 }
 
 /* ---- processes at once ----------------------------------------------------------------- */
@@ -547,15 +758,10 @@ Test(rights, a_role_without_insert_on_statements_cannot_settle_and_changes_nothi
 	snprintf(role, sizeof role, "t_ingest_%d", (int)getpid());
 	PGconn *c = admin();
 	snprintf(sql, sizeof sql,
-		 "DROP ROLE IF EXISTS %s; CREATE ROLE %s NOLOGIN;"
-		 " GRANT USAGE ON SCHEMA %s TO %s;"
-		 " GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;"
-		 " REVOKE INSERT ON %s.statements FROM %s; GRANT %s TO CURRENT_USER",
-		 role, role, brand, role, brand, role, brand, role, role);
-	admin_sql(c, sql);
-	/* the session becomes the role at once (options=-c role=...) */
-	snprintf(as_role, sizeof as_role, "%s?options=-c%%20role%%3D%s&brand=%s", test_pg(), role,
-		 brand);
+		 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;"
+		 " REVOKE INSERT ON %s.statements FROM %s",
+		 brand, role, brand, role);
+	make_role(c, brand, role, sql, as_role, sizeof as_role);
 	st = open_store(as_role);
 	int rc = referral_settle(st, "2026-01");
 	cr_assert_eq(rc, REFERRAL_EIO, "settle: %d %s", rc, referral_errmsg(st));
@@ -574,8 +780,7 @@ Test(rights, a_role_without_insert_on_statements_cannot_settle_and_changes_nothi
 	snprintf(want, sizeof want, "the role %s lacks the right to USAGE on schema %s", role, brand);
 	cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
 	referral_store_free(st);
-	snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
-	admin_sql(c, sql);
+	drop_role(c, role);
 	PQfinish(c);
 }
 

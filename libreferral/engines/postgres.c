@@ -30,7 +30,7 @@
 
 #include "postgres.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* how long a settle, close or verify waits for another one of its brand */
 #define SETTLE_WAIT_MS 5000
 #define SETTLE_POLL_MS 100
@@ -386,8 +386,9 @@ int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
 
 /* ---- schema --------------------------------------------------------------------- */
 
-/* Made inside the brand's new schema, in the transaction of create(); the
- * functions keep the schema as their search_path. */
+/* Version 1, made inside the brand's new schema in the transaction of
+ * create(), which then runs the later versions' steps; the functions keep
+ * the schema as their search_path. */
 static const char schema_ddl[] =
 	"CREATE TABLE meta(version integer NOT NULL);"
 	"CREATE TABLE plans(version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
@@ -474,6 +475,59 @@ static const char schema_ddl[] =
 	" FOR EACH STATEMENT EXECUTE FUNCTION frozen_rows();"
 "INSERT INTO meta(version) VALUES (1);";
 
+/* Version 2: the (ref1, type) index leaves out the orders and shares.
+ * Orders are filed under their member, whose seq is random, so each one
+ * went to another leaf of a large index: the largest part of the server's
+ * time in a bulk ingest's COPY. Only a redeem's check reads orders and
+ * member shares by member; it reads them from member_events, which it
+ * brings up to date itself (postgres_log.c), starting empty here. The
+ * table is a cache of the log, like networks, but its triggers keep it
+ * what the log says: rows are only added, each an order or member share
+ * of its member above the mark, and the mark only moves forward, up to
+ * the log's last seq and over rows all added. */
+static const char schema_v2[] =
+	"DROP INDEX events_by_ref;"
+	"CREATE INDEX events_by_ref ON events(ref1, type) WHERE " PG_BY_REF("") ";"
+	"CREATE TABLE member_events(member bigint NOT NULL, seq bigint NOT NULL,"
+	" PRIMARY KEY(member, seq));"
+	"CREATE TABLE member_events_mark(last_seq bigint NOT NULL);"
+	"INSERT INTO member_events_mark(last_seq) VALUES (0);"
+	/* counts, not EXISTS: the planner takes an EXISTS for a search for one
+	 * row, a nested loop that the first fill of a large log (millions of
+	 * rows) pays with a probe a row */
+	"CREATE FUNCTION member_events_added() RETURNS trigger LANGUAGE plpgsql"
+	" SET search_path FROM CURRENT AS $$BEGIN"
+	" IF (SELECT count(*) FROM added a WHERE a.seq <= (SELECT last_seq FROM member_events_mark)) > 0"
+	"  OR (SELECT count(*) FROM added a WHERE NOT EXISTS(SELECT 1 FROM events e"
+	"  WHERE e.seq = a.seq AND e.ref1 = a.member"
+	"  AND (e.type = 9 OR (e.type = 11 AND e.txt1 = 'member')))) > 0 THEN"
+	"  RAISE EXCEPTION 'member_events holds the orders and member shares of the log"
+	" past its mark'; END IF;"
+	" RETURN NULL; END$$;"
+	"CREATE FUNCTION member_events_moved() RETURNS trigger LANGUAGE plpgsql"
+	" SET search_path FROM CURRENT AS $$BEGIN"
+	" IF NEW.last_seq < OLD.last_seq"
+	"  OR NEW.last_seq > (SELECT coalesce(max(seq), 0) FROM events)"
+	"  OR (SELECT count(*) FROM events e WHERE e.seq > OLD.last_seq AND e.seq <= NEW.last_seq"
+	"  AND (e.type = 9 OR (e.type = 11 AND e.txt1 = 'member')) AND NOT EXISTS(SELECT 1"
+	"  FROM member_events m WHERE m.member = e.ref1 AND m.seq = e.seq)) > 0 THEN"
+	"  RAISE EXCEPTION 'the mark of member_events moves forward, over what member_events"
+	" holds'; END IF;"
+	" RETURN NEW; END$$;"
+	"CREATE TRIGGER member_events_append_only BEFORE UPDATE OR DELETE ON member_events"
+	" FOR EACH ROW EXECUTE FUNCTION reject_change('member_events is append-only');"
+	"CREATE TRIGGER member_events_append_only_t BEFORE TRUNCATE ON member_events"
+	" FOR EACH STATEMENT EXECUTE FUNCTION reject_change('member_events is append-only');"
+	"CREATE TRIGGER member_events_checked AFTER INSERT ON member_events"
+	" REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION member_events_added();"
+	"CREATE TRIGGER member_events_mark_one BEFORE INSERT OR DELETE ON member_events_mark"
+	" FOR EACH ROW EXECUTE FUNCTION reject_change('member_events_mark holds one row');"
+	"CREATE TRIGGER member_events_mark_one_t BEFORE TRUNCATE ON member_events_mark"
+	" FOR EACH STATEMENT EXECUTE FUNCTION reject_change('member_events_mark holds one row');"
+	"CREATE TRIGGER member_events_mark_moved BEFORE UPDATE ON member_events_mark"
+	" FOR EACH ROW EXECUTE FUNCTION member_events_moved();"
+	"UPDATE meta SET version = 2;";
+
 /* The oid of the brand's schema into p->ns_oid: 1 when it exists, 0 if
  * not, or a negative status. */
 static int find_schema(struct pg_engine *p)
@@ -543,12 +597,46 @@ static int pg_create(struct engine *e, const char *plan_json, int start_period)
 	snprintf(sql, sizeof sql, "SET LOCAL search_path TO \"%s\"", p->brand);
 	if ((rc = pg_cmd(p, sql, "creating the brand")) ||
 	    (rc = pg_cmd(p, schema_ddl, "creating the brand's tables")) ||
+	    (rc = pg_cmd(p, schema_v2, "creating the brand's tables")) ||
 	    (rc = insert_plan(p, start_period, plan_json)) || (rc = pg_commit(e)))
 		goto fail;
+	p->version = SCHEMA_VERSION;
 	rc = find_schema(p);
 	return rc == 1 ? 0 : rc ? -rc : st_fail(e->st, REFERRAL_EIO, "brand \"%s\": vanished", p->brand);
 fail:
 	pg_rollback(e);
+	return rc;
+}
+
+/* Brings the brand to SCHEMA_VERSION in a transaction of its own, under
+ * the append lock: batches that began before it end first, and of two
+ * processes opening the brand at once the second finds it migrated. */
+static int migrate(struct pg_engine *p)
+{
+	char sql[160];
+	int rc = pg_cmd(p, "BEGIN", "migrating the brand's schema");
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_advisory_xact_lock(%lld)",
+		 pg_lock_key(p, PG_LOCK_APPEND));
+	PGresult *res = NULL;
+	if ((rc = pg_cmd(p, sql, "waiting for the brand's other appends")) ||
+	    !(res = pg_exec(p, "SELECT version FROM meta", 0, NULL, "reading the schema version", &rc)))
+		goto fail;
+	int version = PQntuples(res) == 1 ? (int)pg_int(res, 0, 0) : SCHEMA_VERSION;
+	PQclear(res);
+	/* the functions made keep the schema alone as their search_path, as
+	 * those create() made */
+	snprintf(sql, sizeof sql, "SET LOCAL search_path TO \"%s\"", p->brand);
+	if (version < 2 && ((rc = pg_cmd(p, sql, "migrating the brand's schema")) ||
+			    (rc = pg_cmd(p, schema_v2, "migrating the brand's schema to version 2"))))
+		goto fail;
+	if ((rc = pg_commit(&p->base)))
+		return rc;
+	p->version = SCHEMA_VERSION;
+	return 0;
+fail:
+	pg_rollback(&p->base);
 	return rc;
 }
 
@@ -567,10 +655,16 @@ static int pg_open(struct engine *e)
 		return st_fail(e->st, REFERRAL_EIO,
 			       "brand \"%s\": the role %s lacks the right to USAGE on schema %s", p->brand,
 			       p->role, p->brand);
-	/* a store's tables beside meta, as the SQLite engine asks of a file */
+	/* a store's tables beside meta, as the SQLite engine asks of a file,
+	 * and whether the role may migrate them: it owns the log (is a member
+	 * of its owner) and may create tables in the schema */
 	static const char version_sql[] =
 		"SELECT version, pg_catalog.to_regclass('plans') IS NOT NULL"
-		" AND pg_catalog.to_regclass('events') IS NOT NULL FROM meta";
+		" AND pg_catalog.to_regclass('events') IS NOT NULL,"
+		" (SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE')"
+		" AND pg_catalog.has_schema_privilege(c.relnamespace, 'CREATE')"
+		" FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('events'))"
+		" FROM meta";
 	PGresult *res = PQexec(p->conn, version_sql);
 	if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -585,6 +679,7 @@ static int pg_open(struct engine *e)
 	}
 	int version = PQntuples(res) == 1 ? (int)pg_int(res, 0, 0) : 0;
 	int ours = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't';
+	int may_migrate = PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
 	if (version > SCHEMA_VERSION)
 		return st_fail(e->st, REFERRAL_EIO,
@@ -596,7 +691,13 @@ static int pg_open(struct engine *e)
 			       p->brand, version, SCHEMA_VERSION);
 	if (version == 0 || !ours)
 		return st_fail(e->st, REFERRAL_EIO, "brand \"%s\": not a libreferral store", p->brand);
-	return 0;
+	/* Version 2 only rebuilt an index and added a cache that only a
+	 * redeem's check reads: a brand of version 1 opened by a role that may
+	 * not migrate it (the ingest, finance and auditor roles) is read and
+	 * written as it is, as the library that made it did, until its owner
+	 * opens it. */
+	p->version = version;
+	return version < SCHEMA_VERSION && may_migrate ? migrate(p) : 0;
 }
 
 /* ---- transactions and locks ----------------------------------------------------- */
@@ -958,6 +1059,7 @@ int postgres_engine_new(referral_store *st, const char *where, int create, struc
 		return st_nomem(st);
 	p->base.ops = &postgres_ops;
 	p->base.st = st;
+	p->version = SCHEMA_VERSION;
 	if ((rc = parse_name(p, where)))
 		return rc;
 	p->conn = PQconnectdb(p->conninfo);

@@ -10,7 +10,7 @@
  *   postgres_export.c  the exports' rows (cursors), the scratch lines (a TEMP
  *                      table filled by COPY), the events of a type
  *
- * Storage layout (schema version 1; see postgres.c for the DDL). Each brand
+ * Storage layout (schema version 2; see postgres.c for the DDL). Each brand
  * is a schema of its own, named as the brand (brand=acme: schema "acme"),
  * holding:
  *   meta        one row: the schema version.
@@ -18,16 +18,23 @@
  *               (µs UTC), booked, ref1, ref2, num, txt1, txt2, as in the
  *               SQLite engine. Texts are TEXT COLLATE "C": stored exactly as
  *               given, compared and sorted by their bytes. Indexes: the key
- *               (type, id), unique; (ref1, type); (ref2, type);
+ *               (type, id), unique; events_by_ref (ref1, type) over every
+ *               type but orders and shares (PG_BY_REF); (ref2, type);
  *               events_network (type, seq) over the network's types;
  *               events_stream (booked, at, seq) over the orders, refunds and
  *               shares, including what the stream reads.
+ *   member_events, member_events_mark
+ *               the orders and member shares of each member, up to the
+ *               seq in the mark: a redeem's check brings it up to date
+ *               when the log has grown past it (postgres_log.c).
  *   plans, closes, drafts, statements, grades
  *               as in the SQLite engine; exact values are TEXT.
  *   snapshots, holds, networks
  *               blobs, one row per part (period, part, data bytea).
  * Triggers reject UPDATE, DELETE and TRUNCATE of events and closes, and any
- * write to statements, grades, snapshots and holds of a closed period.
+ * write to statements, grades, snapshots and holds of a closed period; they
+ * keep member_events what the log says up to its mark, which only moves
+ * forward.
  *
  * Appends: one prepared INSERT ... ON CONFLICT DO NOTHING an event, or,
  * for an event whose key prefetch() found missing, a line of the pending
@@ -55,6 +62,15 @@
 #define PG_LOCK_SETTLE 2
 #define PG_LOCK_LOAD 3
 
+/* The condition of the partial index events_by_ref, which leaves out the
+ * orders and shares (types 9 and 11): most of the log, filed under a
+ * member or distributor at random, and read by ref1 only for a redeem's
+ * balance, through member_events (postgres_log.c). A query by ref1
+ * repeats it, prefixed with the table's alias, so that the planner can
+ * prove the index's condition whatever the type it is given (a parameter,
+ * or `type + 0 = N`, which it cannot prove anything from). */
+#define PG_BY_REF(t) t "type <> 9 AND " t "type <> 11"
+
 /* A refund of an order, by the order's seq: its amount (owned or lent, as
  * its list says). */
 struct pg_refund {
@@ -71,8 +87,13 @@ struct pg_engine {
 	unsigned ns_oid;   /* the schema's oid: the lock keys' low half */
 	int ns_usage;      /* the role may use the schema */
 	int settle_locked; /* holds the session-level settle lock */
-	int append_locked; /* the transaction holds the append lock */
+	/* holds the transaction's append lock: the batch may append, and a
+	 * redeem's check may bring member_events up to date (postgres_log.c) */
+	int append_locked;
 	int load_locked;   /* holds the session-level load lock (pg_ids) */
+	/* the brand's schema version: SCHEMA_VERSION, or 1 for a store the
+	 * role may not migrate, read and written as it is (postgres.c) */
+	int version;
 	unsigned cursors;  /* names the next cursor */
 	const char *sql;   /* the statement being run, for the rights messages */
 	char state[6];     /* the SQLSTATE of the last failure, "" for none */

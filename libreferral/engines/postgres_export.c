@@ -54,7 +54,7 @@ static const char *const export_sql[] = {
 		" WHERE %s ORDER BY 1, 2",
 	[EXPORT_MEMBERS] =
 		"SELECT m.seq::text, m.id, coalesce(s.id, '') FROM events m"
-		" LEFT JOIN events sb ON sb.type = 8 AND sb.ref1 = m.seq"
+		" LEFT JOIN events sb ON sb.type = 8 AND sb.ref1 = m.seq AND " PG_BY_REF("sb.")
 		" LEFT JOIN events s ON s.seq = sb.ref2"
 		" WHERE m.type = 6 AND %s ORDER BY m.id, sb.seq",
 };

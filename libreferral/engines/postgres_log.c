@@ -11,6 +11,16 @@
  * at the latest at commit. A batch of a file thus costs a query per chunk
  * and a COPY, not a round trip per event. Any other append is an INSERT
  * that tells a stored key at once.
+ *
+ * events_by_ref leaves out the orders and shares (postgres.h, PG_BY_REF),
+ * so a member's orders and member shares are found through member_events,
+ * which maps each member to the seqs of hers up to the seq in
+ * member_events_mark, and through the log after that seq, read by seq. A
+ * redeem's check runs inside a batch, which holds the append lock: when
+ * the log has grown past the mark by MEMBER_EVENTS_TAIL events or more, it
+ * first adds the newer orders and member shares to member_events and moves
+ * the mark. A brand that never redeems never fills it, and ingest of
+ * orders never touches it.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +30,10 @@
 #include "postgres.h"
 
 #define EVENT_COLS "seq, at, booked, ref1, ref2, num, txt1, txt2, type, id"
+
+/* How far the log may run past member_events before a redeem's check adds
+ * what is newer: the check reads that many events of the log at most. */
+#define MEMBER_EVENTS_TAIL 4096
 
 static const char find_sql[] = "SELECT " EVENT_COLS " FROM events WHERE type = $1 AND id = $2";
 static const char get_sql[] = "SELECT " EVENT_COLS " FROM events WHERE seq = $1";
@@ -224,7 +238,7 @@ static int index_rows(struct pg_engine *p, struct pg_prefetched *f)
 	/* type + 0: never the stream's index (see pg_refunds) */
 	p->keep_pending = 1;
 	f->refunds_res = pg_exec(p, "SELECT ref1, num FROM events WHERE ref1 = ANY($1::bigint[])"
-				    " AND type + 0 = 10",
+				    " AND type + 0 = 10 AND " PG_BY_REF(""),
 				 1, vals, "reading refunds", &rc);
 	sb_free(&list);
 	if (!f->refunds_res)
@@ -771,7 +785,8 @@ static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at
 	if (rc)
 		return -rc;
 	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
-				   " ORDER BY at, seq LIMIT 1", 2, PG_INTS(iv, ref1, type), what, &rc);
+				   " AND " PG_BY_REF("") " ORDER BY at, seq LIMIT 1",
+				2, PG_INTS(iv, ref1, type), what, &rc);
 	if (!res)
 		return -rc;
 	int found = PQntuples(res) > 0;
@@ -815,7 +830,8 @@ int pg_bindings(struct engine *e, int64_t member,
 	if (rc)
 		return rc;
 	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
-			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7",
+			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7"
+			      " AND " PG_BY_REF(""),
 		       1, PG_INTS(iv, member), binding_row, &c, "reading bindings");
 }
 
@@ -862,7 +878,8 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 	/* type + 0: the stream's index, partial over orders, refunds and
 	 * shares, is never the one to look up by order (the planner may take
 	 * it while the statistics are behind) */
-	return pg_each(p, "SELECT num FROM events WHERE ref1 = $1 AND type + 0 = 10 ORDER BY at, seq",
+	return pg_each(p, "SELECT num FROM events WHERE ref1 = $1 AND type + 0 = 10"
+			  " AND " PG_BY_REF("") " ORDER BY at, seq",
 		       1, PG_INTS(iv, order), refund_row, &c, "reading refunds");
 }
 
@@ -895,8 +912,33 @@ static const char points_all[] =
 	" FROM events e LEFT JOIN events o ON e.type = 10 AND o.seq = e.ref1"
 	" WHERE e.type IN (9, 10, 11, 12) ORDER BY e.seq";
 
-/* Her events and those of the members she shares with, up to $2. */
+/* Her events and those of the members she shares with ($1), up to the
+ * instant $2: their orders and member shares, from member_events up to the
+ * mark $3 (also when another transaction has moved it since) and from the
+ * log after it, their redeems, and the refunds of their orders. The log
+ * after the mark is read by seq, the redeems by member and the refunds by
+ * their order: type + 0 keeps the key index out of them, which the planner
+ * would scan for all of a type while its statistics count few of them. */
 static const char points_of_member[] =
+	"WITH mem(seq) AS (SELECT $1::bigint UNION SELECT ref1 FROM events WHERE ref2 = $1 AND type = 8),"
+	" own(seq) AS (SELECT x.seq FROM mem JOIN member_events x ON x.member = mem.seq"
+	" AND x.seq <= $3"
+	" UNION ALL SELECT e.seq FROM events e WHERE e.seq > $3 AND e.type + 0 IN (9, 11)"
+	" AND e.ref1 IN (SELECT seq FROM mem)"
+	" UNION ALL SELECT e.seq FROM mem JOIN events e ON e.ref1 = mem.seq AND e.type + 0 = 12"
+	" AND " PG_BY_REF("e.") ") "
+	"SELECT * FROM ("
+	"SELECT e.seq AS s, e.type, e.at, e.booked, e.ref1, e.num, e.txt1, 0::bigint, 0::bigint, 0"
+	" FROM own JOIN events e ON e.seq = own.seq WHERE e.at <= $2"
+	" UNION ALL "
+	"SELECT r.seq, r.type, r.at, r.booked, o.ref1, r.num, r.txt1, o.ref1, o.at, o.booked"
+	" FROM own JOIN events o ON o.seq = own.seq AND o.type + 0 = 9"
+	" JOIN events r ON r.ref1 = o.seq AND r.type + 0 = 10 AND " PG_BY_REF("r.")
+	" WHERE r.at <= $2) AS x ORDER BY s";
+
+/* The same on a brand of schema version 1, whose (ref1, type) index holds
+ * the orders and shares, and which has no member_events. */
+static const char points_of_member_v1[] =
 	"WITH mem(seq) AS (SELECT $1::bigint UNION SELECT ref1 FROM events WHERE ref2 = $1 AND type = 8) "
 	"SELECT * FROM ("
 	/* own orders, shares, redeems */
@@ -933,12 +975,48 @@ static int points_row(void *ctx, const PGresult *res, int i)
 	return c->cb(c->ctx, &r);
 }
 
+/* The mark of member_events into *mark, after adding the orders and member
+ * shares the log holds past it when the transaction holds the append lock
+ * and they are MEMBER_EVENTS_TAIL or more events. */
+static int member_events_mark(struct pg_engine *p, int64_t *mark)
+{
+	int rc;
+	PGresult *res = pg_exec(p, "SELECT (SELECT last_seq FROM member_events_mark),"
+				   " (SELECT coalesce(max(seq), 0) FROM events)",
+				0, NULL, "reading member_events_mark", &rc);
+	if (!res)
+		return rc;
+	*mark = pg_int(res, 0, 0);
+	int64_t last = pg_int(res, 0, 1);
+	PQclear(res);
+	if (!p->append_locked || last - *mark < MEMBER_EVENTS_TAIL)
+		return 0;
+	if ((rc = pg_run(p, "INSERT INTO member_events(member, seq) SELECT ref1, seq FROM events"
+			    " WHERE seq > $1 AND seq <= $2 AND (type = 9 OR (type = 11 AND txt1 = 'member'))"
+			    " ORDER BY ref1, seq", *mark, last, "adding to member_events")) ||
+	    (rc = pg_run(p, "UPDATE member_events_mark SET last_seq = $1", last, 0,
+			 "adding to member_events")))
+		return rc;
+	*mark = last;
+	return 0;
+}
+
 int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
 {
+	struct pg_engine *p = pg(e);
 	struct pg_ints iv;
 	struct points_ctx c = {cb, ctx, member > 0 ? 1 : 0};
-	return pg_each(pg(e), member > 0 ? points_of_member : points_all, member > 0 ? 2 : 0,
-		       PG_INTS(iv, member, at_max), points_row, &c, "reading points events");
+	int64_t mark = 0;
+	int rc;
+	if (member <= 0)
+		return pg_each(p, points_all, 0, NULL, points_row, &c, "reading points events");
+	if (p->version < 2)
+		return pg_each(p, points_of_member_v1, 2, PG_INTS(iv, member, at_max), points_row, &c,
+			       "reading points events");
+	if ((rc = member_events_mark(p, &mark)))
+		return rc;
+	return pg_each(p, points_of_member, 3, PG_INTS(iv, member, at_max, mark), points_row, &c,
+		       "reading points events");
 }
 
 struct events_ctx {

@@ -64,9 +64,9 @@ class Hostile(StoreCase):
     def test_an_unknown_schema_version_is_named(self):
         store_sql(self.db, "PRAGMA user_version = -1", pg="UPDATE meta SET version = -1")
         r = self.expect(IO, "verify", self.db)
-        # schema versions: SQLite files 1 to 5, PostgreSQL brands 1 (docs/design.md)
+        # schema versions: SQLite files 1 to 5, PostgreSQL brands 1 to 2 (docs/design.md)
         if PG:
-            want = 'brand "%s": schema version -1 is unknown (this library knows 1 to 1)' % (
+            want = 'brand "%s": schema version -1 is unknown (this library knows 1 to 2)' % (
                 brand_of(self.db))
         else:
             want = 'store "%s": schema version -1 is unknown (this library knows 1 to 5)' % self.db

@@ -11,13 +11,18 @@ import os
 import subprocess
 import unittest
 
-from helpers import IO, OK, SOURCE_DIR, VERIFY, fixture, run
+import tempfile
+
+from helpers import INPUT, IO, OK, SOURCE_DIR, VERIFY, at, fixture, jsonl, order, run, write
 
 PG = os.environ.get("REFERRAL_TEST_PG")
 ROLES_SQL = os.path.join(SOURCE_DIR, "docs", "postgres-roles.sql")
 BASIC = fixture("basic")
 TABLES = ("events", "plans", "closes", "drafts", "statements", "grades", "snapshots",
-          "holds", "networks")
+          "holds", "networks", "member_events", "member_events_mark")
+# more events than a redeem's check lets the log run past member_events
+# (MEMBER_EVENTS_TAIL in libreferral/engines/postgres_log.c)
+TAIL = 4096
 
 
 def psql(sql, *extra):
@@ -95,6 +100,21 @@ class RolesTest(unittest.TestCase):
         self.ok("_finance", "close", "2026-01")
         self.ok("_finance", "plan", plan, "--from", "2026-03")
         self.ok("_ingest", "ingest", batch2)
+        # a redeem's check past the tail brings member_events up to date:
+        # m1 has 2391.37 - 1000.00 + 4,100 orders of 1.00 = 5491.37 points
+        with tempfile.TemporaryDirectory(prefix="referral-roles-") as tmp:
+            def batch(name, events):
+                return write(os.path.join(tmp, name), jsonl(events))
+            self.ok("_ingest", "ingest", batch("orders.jsonl", [
+                order("p%d" % i, 10, "1.00", month=2) for i in range(TAIL + 4)]))
+            redeem = {"type": "redeem", "id": "r1", "at": at(20, 12, 2), "member": "m1"}
+            r = run("ingest", self.as_role("_ingest"),
+                    batch("over.jsonl", [dict(redeem, points="5491.38")]))
+            self.assertEqual(r.code, INPUT, r)
+            self.assertIn("the balance 5491.37 of member", r.err)
+            self.ok("_ingest", "ingest", batch("redeem.jsonl", [dict(redeem, points="5491.37")]))
+        self.assertEqual(psql("SELECT count(*) FROM %s.member_events" % self.brand),
+                         str(TAIL + 4 + 1))
         self.refused("_finance", "INSERT", "events", "ingest",
                      os.path.join(BASIC, "batch3.jsonl"))
         # the auditor reads all there is
