@@ -948,6 +948,41 @@ Test(file_batch, stores_what_sqlite_stores_once_each_with_dense_seqs, .timeout =
 	referral_store_free(sq);
 }
 
+/* Ingests the file at `path` into a new brand and a new SQLite file holding
+ * NETWORK, and checks that both give the same status, counts and first
+ * message, and store as much. */
+static void judges_as_on_sqlite(const char *path, const char *what)
+{
+	char uri[600], file[400];
+	static int n;
+	long in[2], dups[2];
+	int rc[2];
+	char first[2][600];
+	new_brand(uri, sizeof uri, NETWORK);
+	snprintf(file, sizeof file, "%s/judge%d-%d.db", test_tmpdir(), n++, (int)getpid());
+	referral_store *st[2] = {open_store(uri), store_at(file, NULL)};
+	ingest(st[1], NETWORK);
+	for (int k = 0; k < 2; k++) {
+		referral_batch *b = NULL;
+		cr_assert_eq(referral_batch_begin(st[k], &b, "file"), REFERRAL_OK);
+		cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s", referral_errmsg(st[k]));
+		rc[k] = referral_batch_commit(b);
+		in[k] = referral_batch_ingested(b);
+		dups[k] = referral_batch_duplicates(b);
+		const char *m = referral_batch_error_count(b) ? referral_batch_error(b, 0) : "";
+		snprintf(first[k], sizeof first[k], "%s", m ? m : "?");
+		referral_batch_free(b);
+	}
+	cr_assert_eq(rc[0], rc[1], "%s: %d on PostgreSQL, %d on SQLite", what, rc[0], rc[1]);
+	cr_assert_eq(in[0], in[1], "%s", what);
+	cr_assert_eq(dups[0], dups[1], "%s", what);
+	cr_assert_str_eq(first[0], first[1], "%s", what);
+	long long want = rc[0] ? 4 : 4 + in[0];
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), want, "%s", what);
+	referral_store_free(st[0]);
+	referral_store_free(st[1]);
+}
+
 /* The rules see the file's own earlier events, pending or not: each file
  * gives the status, counts and first message it gives on a SQLite file. */
 Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 120)
@@ -970,35 +1005,98 @@ Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 12
 		EV_ORDER("early", "2026-01-01T10:00:00", "fm4", "1.00"),
 	};
 	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
-		char uri[600], file[400], path[400];
-		long in[2], dups[2];
-		int rc[2];
+		char what[32];
+		snprintf(what, sizeof what, "case %zu", i);
+		judges_as_on_sqlite(write_batch_file(tails[i]), what);
+	}
+}
+
+/* ---- a network's batch: terminations, sharers and bindings looked up in bulk -------------- */
+
+#define NET_MANY 1200 /* beyond the lookups after which a batch loads them all */
+
+/* Writes a network file: NET_MANY distributors nd<i>, nd0 terminated, a
+ * member nm<i> bound to each other one, a member "solo" bound to none and
+ * a share of benefits from nm1 to each other member; then `tail`. Each
+ * line of the tail thus meets the terminations and sharers of a batch
+ * that has looked up many of them. Returns its path (static). */
+static const char *write_network_file(const char *tail)
+{
+	static char path[400];
+	static int n;
+	snprintf(path, sizeof path, "%s/net%d-%d.jsonl", test_tmpdir(), (int)getpid(), n++);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < NET_MANY; i++)
+		fprintf(f, "{\"type\":\"distributor\",\"id\":\"nd%d\",\"at\":\"2026-01-02T09:00:00\","
+			   "\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n", i);
+	fputs(EV_TERM("nt0", "2026-01-03T09:00:00", "nd0"), f);
+	for (int i = 1; i < NET_MANY; i++)
+		fprintf(f, "{\"type\":\"member\",\"id\":\"nm%d\",\"at\":\"2026-01-05T09:00:00\","
+			   "\"distributor\":\"nd%d\"}\n", i, i);
+	fputs(EV_MEMBER0("solo", "2026-01-05T09:00:00"), f);
+	for (int i = 2; i < NET_MANY; i++)
+		fprintf(f, "{\"type\":\"share_benefits\",\"id\":\"ns%d\",\"at\":\"2026-01-06T09:00:00\","
+			   "\"from\":\"nm1\",\"to\":\"nm%d\"}\n", i, i);
+	fputs(tail, f);
+	fclose(f);
+	return path;
+}
+
+Test(network_batch, rules_after_many_lookups_judge_as_on_sqlite, .timeout = 120)
+{
+	need_pg();
+	static const struct {
+		const char *what, *tail, *error;
+	} cases[] = {
+		{"all of it", "", NULL},
+		{"bound to a distributor the file terminated before the lookups grew many",
+		 EV_MEMBER("late0", "2026-01-07T09:00:00", "nd0"), "is terminated at or before"},
+		{"bound to a distributor terminated after they did",
+		 EV_TERM("nt5", "2026-01-07T09:00:00", "nd5")
+		 EV_MEMBER("late5", "2026-01-08T09:00:00", "nd5"), "is terminated at or before"},
+		{"a second sharer",
+		 "{\"type\":\"share_benefits\",\"id\":\"again\",\"at\":\"2026-01-09T09:00:00\","
+		 "\"from\":\"nm3\",\"to\":\"nm1199\"}\n", "already has a sharer"},
+		{"a sharer for a member who had none",
+		 "{\"type\":\"share_benefits\",\"id\":\"first\",\"at\":\"2026-01-09T09:00:00\","
+		 "\"from\":\"nm3\",\"to\":\"solo\"}\n", NULL},
+		{"a bind over a bind the file made just before",
+		 EV_BIND("sb1", "2026-01-09T09:00:00", "solo", "nd3")
+		 EV_BIND("sb2", "2026-01-10T09:00:00", "solo", "nd4"), "already has a binding"},
+		{"binds of two members in turn",
+		 EV_BIND("sb1", "2026-01-09T09:00:00", "solo", "nd3")
+		 EV_MEMBER0("solo2", "2026-01-09T10:00:00")
+		 EV_BIND("sb2", "2026-01-10T09:00:00", "solo2", "nd4"), NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		const char *path = write_network_file(cases[i].tail);
+		judges_as_on_sqlite(path, cases[i].what);
+		/* and the judgement is the one the rules give */
+		char uri[600];
+		long in, dups;
 		new_brand(uri, sizeof uri, NETWORK);
-		snprintf(file, sizeof file, "%s/rules%zu-%d.db", test_tmpdir(), i, (int)getpid());
-		snprintf(path, sizeof path, "%s", write_batch_file(tails[i]));
-		referral_store *st[2] = {open_store(uri), store_at(file, NULL)};
-		ingest(st[1], NETWORK);
-		char first[2][600];
-		for (int k = 0; k < 2; k++) {
-			referral_batch *b = NULL;
-			cr_assert_eq(referral_batch_begin(st[k], &b, "file"), REFERRAL_OK);
-			cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK, "%s",
-				     referral_errmsg(st[k]));
-			rc[k] = referral_batch_commit(b);
-			in[k] = referral_batch_ingested(b);
-			dups[k] = referral_batch_duplicates(b);
-			const char *m = referral_batch_error_count(b) ? referral_batch_error(b, 0) : "";
-			snprintf(first[k], sizeof first[k], "%s", m ? m : "?");
-			referral_batch_free(b);
+		referral_store *st = open_store(uri);
+		referral_batch *b = NULL;
+		cr_assert_eq(referral_batch_begin(st, &b, "file"), REFERRAL_OK);
+		cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK);
+		int rc = referral_batch_commit(b);
+		in = referral_batch_ingested(b);
+		dups = referral_batch_duplicates(b);
+		if (cases[i].error) {
+			cr_assert_eq(rc, REFERRAL_EINPUT, "%s", cases[i].what);
+			cr_assert(strstr(referral_batch_error(b, 0), cases[i].error), "%s: %s",
+				  cases[i].what, referral_batch_error(b, 0));
+		} else {
+			cr_assert_eq(rc, REFERRAL_OK, "%s: %s", cases[i].what,
+				     referral_batch_error_count(b) ? referral_batch_error(b, 0) : "");
+			cr_assert_eq(dups, 0);
+			cr_assert_eq(in, 3 * NET_MANY - 1 + (long)(strlen(cases[i].tail) ? 1 : 0) *
+						       (long)(strstr(cases[i].tail, "solo2") ? 3 : 1),
+				     "%s", cases[i].what);
 		}
-		cr_assert_eq(rc[0], rc[1], "case %zu: %d on PostgreSQL, %d on SQLite", i, rc[0], rc[1]);
-		cr_assert_eq(in[0], in[1], "case %zu", i);
-		cr_assert_eq(dups[0], dups[1], "case %zu", i);
-		cr_assert_str_eq(first[0], first[1], "case %zu", i);
-		long long want = rc[0] ? 4 : 4 + in[0];
-		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), want, "case %zu", i);
-		referral_store_free(st[0]);
-		referral_store_free(st[1]);
+		referral_batch_free(b);
+		referral_store_free(st);
 	}
 }
 

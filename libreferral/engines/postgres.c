@@ -928,6 +928,7 @@ static void pg_free(struct engine *e)
 	sb_free(&p->pending);
 	pg_lookups_forget(p);
 	free(p->pending_refunds);
+	idmap_free(&p->pending_binds);
 	PQfinish(p->conn);
 	free(p->brand);
 	free(p->conninfo);

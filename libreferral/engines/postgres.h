@@ -57,6 +57,7 @@
 
 #include "core.h"
 #include "engine.h"
+#include "idmap.h"
 
 #define PG_LOCK_APPEND 1
 #define PG_LOCK_SETTLE 2
@@ -112,6 +113,9 @@ struct pg_engine {
 	 * what the server does not yet hold */
 	struct pg_refund *pending_refunds;
 	size_t npending_refunds, cap_pending_refunds;
+	/* the members with a bind pending, so that a lookup of another
+	 * member's bindings need not send them first */
+	struct idmap pending_binds;
 	/* a COPY of pending events was sent and its result not read yet
 	 * (pg_idle) */
 	int copy_inflight;

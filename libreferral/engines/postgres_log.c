@@ -451,10 +451,71 @@ struct memo_entry {
 
 #define MEMO_SLOTS (1u << 14) /* a power of two */
 
+/* Every first instant of one type by ref1, loaded in one query once a
+ * transaction has asked the server FIRSTS_AFTER times for that type: a
+ * batch of the network checks a termination for each of its members and
+ * binds, among 100,000 distributors or more, which the memo above cannot
+ * hold. Terminations and sharers are few beside the log (at most one a
+ * distributor or member), and under the append lock the table, with what
+ * the batch appends noted into it, is the log's. */
+#define FIRSTS_AFTER 1024
+
+struct pg_firsts {
+	int loaded;
+	unsigned misses;
+	struct idmap map; /* ref1 -> index into at */
+	int64_t *at;
+	size_t n, cap;
+};
+
 struct pg_memo {
 	struct memo_entry slot[MEMO_SLOTS];
 	size_t used;
+	struct pg_firsts firsts[2]; /* terminations, sharers (firsts_of) */
 };
+
+/* The table of `type`, or NULL for a type that has none. */
+static struct pg_firsts *firsts_of(struct pg_memo *m, int type)
+{
+	if (!m)
+		return NULL;
+	if (type == REFERRAL_EV_TERMINATE)
+		return &m->firsts[0];
+	if (type == REFERRAL_EV_SHARE_BENEFITS)
+		return &m->firsts[1];
+	return NULL;
+}
+
+static void firsts_free(struct pg_firsts *f)
+{
+	idmap_free(&f->map);
+	free(f->at);
+	*f = (struct pg_firsts){0};
+}
+
+/* Sets ref1's first instant to `at` unless an earlier one is known: 0, or
+ * -1 when memory is short. */
+static int firsts_note(struct pg_firsts *f, int64_t ref1, int64_t at)
+{
+	int32_t i = idmap_get(&f->map, ref1);
+	if (i >= 0) {
+		if (at < f->at[i])
+			f->at[i] = at;
+		return 0;
+	}
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 1024;
+		int64_t *a = realloc(f->at, cap * sizeof *a);
+		if (!a)
+			return -1;
+		f->at = a;
+		f->cap = cap;
+	}
+	if (f->n >= INT32_MAX || idmap_put(&f->map, ref1, (int32_t)f->n))
+		return -1;
+	f->at[f->n++] = at;
+	return 0;
+}
 
 static size_t memo_hash(int64_t ref1, int type)
 {
@@ -469,18 +530,35 @@ static void memo_clear(struct pg_memo *m)
 	m->used = 0;
 }
 
+/* Frees the memo and its tables. */
+static void memo_free(struct pg_memo *m)
+{
+	if (!m)
+		return;
+	firsts_free(&m->firsts[0]);
+	firsts_free(&m->firsts[1]);
+	free(m);
+}
+
 /* The entry of (ref1, type), free (found -1) to be filled when it is new;
  * NULL when memory is short (the lookup then asks the server). A table
  * half full starts over. */
-static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
+static struct pg_memo *memo_get(struct pg_engine *p)
 {
 	struct pg_memo *m = p->memo;
-	if (!m) {
-		if (!(m = malloc(sizeof *m)))
-			return NULL;
+	if (!m && (m = malloc(sizeof *m))) {
 		memo_clear(m);
+		m->firsts[0] = m->firsts[1] = (struct pg_firsts){0};
 		p->memo = m;
 	}
+	return m;
+}
+
+static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
+{
+	struct pg_memo *m = memo_get(p);
+	if (!m)
+		return NULL;
 	size_t i = memo_hash(ref1, type);
 	while (m->slot[i].found >= 0 && (m->slot[i].ref1 != ref1 || m->slot[i].type != type))
 		i = (i + 1) & (MEMO_SLOTS - 1);
@@ -493,33 +571,39 @@ static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
 }
 
 /* An event of (ref1, type) at `at` was appended: a remembered answer
- * becomes it, unless the first one remembered comes earlier. */
-static void memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
+ * becomes it, unless the first one remembered comes earlier. 0, or 1 when
+ * memory is short. */
+static int memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
 {
 	struct pg_memo *m = p->memo;
+	struct pg_firsts *f = firsts_of(m, type);
+	if (f && f->loaded && firsts_note(f, ref1, at))
+		return 1;
 	if (!m || !m->used)
-		return;
+		return 0;
 	size_t i = memo_hash(ref1, type);
 	for (; m->slot[i].found >= 0; i = (i + 1) & (MEMO_SLOTS - 1)) {
 		struct memo_entry *x = &m->slot[i];
 		if (x->ref1 == ref1 && x->type == type) {
 			if (!x->found || at < x->at) /* (at, seq): a later seq ties no earlier */
 				*x = (struct memo_entry){ref1, type, 1, at};
-			return;
+			return 0;
 		}
 	}
+	return 0;
 }
 
 void pg_lookups_forget(struct pg_engine *p)
 {
 	pg_prefetch_forget(p);
-	free(p->memo);
+	memo_free(p->memo);
 	p->memo = NULL;
 	sb_reset(&p->pending);
 	p->npending = 0;
 	p->pending_types = 0;
 	p->keep_pending = 0;
 	refunds_clear(p->pending_refunds, &p->npending_refunds);
+	idmap_free(&p->pending_binds);
 }
 
 /* ---- lookups -------------------------------------------------------------------- */
@@ -612,6 +696,7 @@ static int flush(struct pg_engine *p, int wait)
 	p->pending_types = 0;
 	p->keep_pending = 0;
 	refunds_clear(p->pending_refunds, &p->npending_refunds);
+	idmap_free(&p->pending_binds);
 	int rc = pg_copy_send(p, EVENTS_COPY, p->pending.data, p->pending.len, "appending events");
 	sb_reset(&p->pending);
 	return !rc && wait ? pg_idle(p) : rc;
@@ -654,9 +739,11 @@ static void refunds_clear(struct pg_refund *list, size_t *n)
 	*n = 0;
 }
 
-/* Notes refund `r` as pending. */
-static int note_pending_refund(struct pg_engine *p, const struct ev_row *r)
+/* Notes a refund or bind `r` as pending: 0, or 1 when memory is short. */
+static int note_pending(struct pg_engine *p, const struct ev_row *r)
 {
+	if (r->type == REFERRAL_EV_BIND)
+		return idmap_set(&p->pending_binds, r->ref1, 0) != 0;
 	return r->type == REFERRAL_EV_REFUND &&
 	       refund_push(&p->pending_refunds, &p->npending_refunds, &p->cap_pending_refunds, r->ref1,
 			   r->num);
@@ -672,7 +759,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		pg_prefetch_forget(p); /* keys it found missing may be among them */
 		int rc = n ? append_many(p, rows, n) : 0;
 		for (size_t i = 0; i < n && !rc; i++)
-			memo_note(p, rows[i].ref1, rows[i].type, rows[i].at);
+			if (memo_note(p, rows[i].ref1, rows[i].type, rows[i].at))
+				rc = st_nomem(e->st);
 		return rc;
 	}
 	const struct ev_row *r = rows;
@@ -681,10 +769,9 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return ENGINE_EXISTS;
 	if (known == 0) {
 		missing->appended = 1;
-		if (put_event((void *)r, 0, &p->pending) || note_pending_refund(p, r) ||
-		    prefetch_note(p, r))
+		if (put_event((void *)r, 0, &p->pending) || note_pending(p, r) ||
+		    prefetch_note(p, r) || memo_note(p, r->ref1, r->type, r->at))
 			return st_nomem(e->st);
-		memo_note(p, r->ref1, r->type, r->at);
 		if (!p->npending++)
 			p->pending_from = r->seq;
 		p->pending_types |= 1u << r->type;
@@ -706,10 +793,8 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return rc;
 	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
 	PQclear(res);
-	if (!rc && prefetch_note(p, r))
+	if (!rc && (prefetch_note(p, r) || memo_note(p, r->ref1, r->type, r->at)))
 		rc = st_nomem(e->st);
-	if (!rc)
-		memo_note(p, r->ref1, r->type, r->at);
 	return rc;
 }
 
@@ -770,16 +855,61 @@ int pg_ids(struct engine *e, int type, int64_t after,
 	return rc; /* a failure rolls back, which releases the lock */
 }
 
+struct firsts_load {
+	struct pg_engine *p;
+	struct pg_firsts *f;
+};
+
+static int firsts_row(void *ctx, const PGresult *res, int i)
+{
+	struct firsts_load *l = ctx;
+	return firsts_note(l->f, pg_int(res, i, 0), pg_int(res, i, 1)) ? st_nomem(l->p->base.st) : 0;
+}
+
+/* Loads every first instant of the table's type (terminations or
+ * sharers), what is pending sent first: 0 or the failure (the table then
+ * stays unloaded and empty). */
+static int firsts_load(struct pg_engine *p, struct pg_firsts *f, int type, const char *what)
+{
+	/* the type spelled out, so that the plan may use a partial index */
+	const char *sql = type == REFERRAL_EV_TERMINATE
+				  ? "SELECT ref1, min(at) FROM events WHERE type = 5 GROUP BY ref1"
+				  : "SELECT ref1, min(at) FROM events WHERE type = 8 GROUP BY ref1";
+	struct firsts_load l = {p, f};
+	int rc = pg_flush_for(p, 1u << type, 0);
+	if (!rc)
+		rc = pg_each(p, sql, 0, NULL, firsts_row, &l, what);
+	if (rc) {
+		firsts_free(f);
+		return rc;
+	}
+	f->loaded = 1;
+	return 0;
+}
+
 /* The instant of the first event of `type` whose ref1 is `ref1`: 1 with
  * it, 0 if none, or a negative status. Remembered for the transaction. */
 static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
 {
 	struct pg_ints iv;
+	struct pg_firsts *f = firsts_of(memo_get(p), type);
+	if (f && f->loaded) {
+		int32_t i = idmap_get(&f->map, ref1);
+		if (i >= 0 && at)
+			*at = f->at[i];
+		return i >= 0;
+	}
 	struct memo_entry *m = memo_find(p, ref1, type);
 	if (m && m->found >= 0) {
 		if (m->found && at)
 			*at = m->at;
 		return m->found;
+	}
+	if (f && ++f->misses >= FIRSTS_AFTER) {
+		int rc = firsts_load(p, f, type, what);
+		if (rc)
+			return -rc;
+		return first_by_ref(p, ref1, type, at, what);
 	}
 	int rc = pg_flush_for(p, 1u << type, 0);
 	if (rc)
@@ -825,11 +955,13 @@ int pg_bindings(struct engine *e, int64_t member,
 {
 	struct pg_ints iv;
 	struct binding_ctx c = {cb, ctx};
-	/* the member's own event (any seq pending) and binds */
-	int rc = pg_flush_for(pg(e), 1u << REFERRAL_EV_BIND, member);
+	/* the member's own event (any seq pending) and binds: what is pending
+	 * goes first only when it holds either */
+	struct pg_engine *p = pg(e);
+	int rc = idmap_get(&p->pending_binds, member) >= 0 ? pg_flush(p) : pg_flush_for(p, 0, member);
 	if (rc)
 		return rc;
-	return pg_each(pg(e), "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
+	return pg_each(p, "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
 			      " UNION ALL SELECT at, num, ref2 FROM events WHERE ref1 = $1 AND type = 7"
 			      " AND " PG_BY_REF(""),
 		       1, PG_INTS(iv, member), binding_row, &c, "reading bindings");
