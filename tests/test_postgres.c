@@ -1016,10 +1016,11 @@ Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 12
 #define NET_MANY 1200 /* beyond the lookups after which a batch loads them all */
 
 /* Writes a network file: NET_MANY distributors nd<i>, nd0 terminated, a
- * member nm<i> bound to each other one, a member "solo" bound to none and
- * a share of benefits from nm1 to each other member; then `tail`. Each
- * line of the tail thus meets the terminations and sharers of a batch
- * that has looked up many of them. Returns its path (static). */
+ * member nm<i> bound to each other one, a member "solo" bound to none,
+ * members nf<i> bound to none who then bind to nd<i>, and a share of
+ * benefits from nm1 to each other member; then `tail`. Each line of the
+ * tail thus meets the terminations, sharers and binds of a batch that has
+ * looked up many of them. Returns its path (static). */
 static const char *write_network_file(const char *tail)
 {
 	static char path[400];
@@ -1035,6 +1036,12 @@ static const char *write_network_file(const char *tail)
 		fprintf(f, "{\"type\":\"member\",\"id\":\"nm%d\",\"at\":\"2026-01-05T09:00:00\","
 			   "\"distributor\":\"nd%d\"}\n", i, i);
 	fputs(EV_MEMBER0("solo", "2026-01-05T09:00:00"), f);
+	for (int i = 1; i < NET_MANY; i++)
+		fprintf(f, "{\"type\":\"member\",\"id\":\"nf%d\",\"at\":\"2026-01-05T09:00:00\","
+			   "\"distributor\":null}\n", i);
+	for (int i = 1; i < NET_MANY; i++)
+		fprintf(f, "{\"type\":\"bind\",\"id\":\"nb%d\",\"at\":\"2026-01-06T09:00:00\","
+			   "\"member\":\"nf%d\",\"distributor\":\"nd%d\"}\n", i, i, i);
 	for (int i = 2; i < NET_MANY; i++)
 		fprintf(f, "{\"type\":\"share_benefits\",\"id\":\"ns%d\",\"at\":\"2026-01-06T09:00:00\","
 			   "\"from\":\"nm1\",\"to\":\"nm%d\"}\n", i, i);
@@ -1064,6 +1071,10 @@ Test(network_batch, rules_after_many_lookups_judge_as_on_sqlite, .timeout = 120)
 		{"a bind over a bind the file made just before",
 		 EV_BIND("sb1", "2026-01-09T09:00:00", "solo", "nd3")
 		 EV_BIND("sb2", "2026-01-10T09:00:00", "solo", "nd4"), "already has a binding"},
+		{"a bind over one the file made before the lookups grew many",
+		 EV_BIND("again", "2026-01-09T09:00:00", "nf5", "nd6"), "already has a binding"},
+		{"a bind over the binding a member joined with",
+		 EV_BIND("again", "2026-01-09T09:00:00", "nm3", "nd9"), "already has a binding"},
 		{"binds of two members in turn",
 		 EV_BIND("sb1", "2026-01-09T09:00:00", "solo", "nd3")
 		 EV_MEMBER0("solo2", "2026-01-09T10:00:00")
@@ -1091,7 +1102,7 @@ Test(network_batch, rules_after_many_lookups_judge_as_on_sqlite, .timeout = 120)
 			cr_assert_eq(rc, REFERRAL_OK, "%s: %s", cases[i].what,
 				     referral_batch_error_count(b) ? referral_batch_error(b, 0) : "");
 			cr_assert_eq(dups, 0);
-			cr_assert_eq(in, 3 * NET_MANY - 1 + (long)(strlen(cases[i].tail) ? 1 : 0) *
+			cr_assert_eq(in, 5 * NET_MANY - 3 + (long)(strlen(cases[i].tail) ? 1 : 0) *
 						       (long)(strstr(cases[i].tail, "solo2") ? 3 : 1),
 				     "%s", cases[i].what);
 		}

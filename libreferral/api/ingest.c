@@ -658,7 +658,9 @@ static int early_caches(referral_batch *b, const struct chunk *c)
 
 /* Gives the engine the keys the chunk's lines will look up: each event's
  * own key, and those of the entities it names that the batch does not
- * resolve from a cache, for the lines that are plain ones (read_plain). */
+ * resolve from a cache, for the lines that are plain ones (read_plain). A
+ * bind's member goes too, cached or not: her own event holds the binding
+ * the bind's check reads, which an engine may then fetch with the rest. */
 static int prefetch_chunk(referral_batch *b, const struct chunk *c)
 {
 	size_t cap = (size_t)c->n * 3, n = 0;
@@ -670,8 +672,11 @@ static int prefetch_chunk(referral_batch *b, const struct chunk *c)
 	if (!types || !ids || !lens)
 		rc = st_nomem(b->st);
 	for (int i = 0; i < c->n && !rc; i++) {
-		for (int j = 0, m = line_keys(c, i, k); j < m; j++) {
-			if (!k[j].own && b->cache[k[j].type].built)
+		int m = line_keys(c, i, k);
+		int bind = m > 0 && k[0].own && k[0].type == REFERRAL_EV_BIND;
+		for (int j = 0; j < m; j++) {
+			if (!k[j].own && b->cache[k[j].type].built &&
+			    !(bind && k[j].type == REFERRAL_EV_MEMBER))
 				continue;
 			types[n] = k[j].type;
 			ids[n] = k[j].id;

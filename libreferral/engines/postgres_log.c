@@ -468,10 +468,28 @@ struct pg_firsts {
 	size_t n, cap;
 };
 
+/* Every bind by member, loaded in one query once a transaction has asked
+ * the server for FIRSTS_AFTER members' bindings: with the member's own
+ * event from the chunk's prefetch, a bind's check then makes no round
+ * trip. Binds are few beside the log, and under the append lock the table,
+ * with what the batch appends noted into it, is the log's. */
+struct pg_binds {
+	int loaded;
+	unsigned misses;
+	struct idmap map; /* member -> index of her last bind in b */
+	struct {
+		int64_t at, dist;
+		int months;
+		int32_t prev; /* her bind before, or -1 */
+	} *b;
+	size_t n, cap;
+};
+
 struct pg_memo {
 	struct memo_entry slot[MEMO_SLOTS];
 	size_t used;
 	struct pg_firsts firsts[2]; /* terminations, sharers (firsts_of) */
+	struct pg_binds binds;
 };
 
 /* The table of `type`, or NULL for a type that has none. */
@@ -491,6 +509,36 @@ static void firsts_free(struct pg_firsts *f)
 	idmap_free(&f->map);
 	free(f->at);
 	*f = (struct pg_firsts){0};
+}
+
+static void binds_free(struct pg_binds *B)
+{
+	idmap_free(&B->map);
+	free(B->b);
+	*B = (struct pg_binds){0};
+}
+
+/* Adds a bind of `member`: 0, or -1 when memory is short. */
+static int binds_note(struct pg_binds *B, int64_t member, int64_t at, int months, int64_t dist)
+{
+	if (B->n == B->cap) {
+		size_t cap = B->cap ? 2 * B->cap : 1024;
+		void *b = realloc(B->b, cap * sizeof *B->b);
+		if (!b)
+			return -1;
+		B->b = b;
+		B->cap = cap;
+	}
+	if (B->n >= INT32_MAX)
+		return -1;
+	int32_t prev = idmap_get(&B->map, member);
+	if (idmap_set(&B->map, member, (int32_t)B->n))
+		return -1;
+	B->b[B->n].at = at;
+	B->b[B->n].dist = dist;
+	B->b[B->n].months = months;
+	B->b[B->n++].prev = prev;
+	return 0;
 }
 
 /* Sets ref1's first instant to `at` unless an earlier one is known: 0, or
@@ -537,6 +585,7 @@ static void memo_free(struct pg_memo *m)
 		return;
 	firsts_free(&m->firsts[0]);
 	firsts_free(&m->firsts[1]);
+	binds_free(&m->binds);
 	free(m);
 }
 
@@ -549,6 +598,7 @@ static struct pg_memo *memo_get(struct pg_engine *p)
 	if (!m && (m = malloc(sizeof *m))) {
 		memo_clear(m);
 		m->firsts[0] = m->firsts[1] = (struct pg_firsts){0};
+		m->binds = (struct pg_binds){0};
 		p->memo = m;
 	}
 	return m;
@@ -570,14 +620,19 @@ static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
 	return &m->slot[i];
 }
 
-/* An event of (ref1, type) at `at` was appended: a remembered answer
- * becomes it, unless the first one remembered comes earlier. 0, or 1 when
- * memory is short. */
-static int memo_note(struct pg_engine *p, int64_t ref1, int type, int64_t at)
+/* Event `r` was appended: a remembered answer of its (ref1, type) becomes
+ * it, unless the first one remembered comes earlier, and a loaded table of
+ * its type adds it. 0, or 1 when memory is short. */
+static int memo_note(struct pg_engine *p, const struct ev_row *r)
 {
 	struct pg_memo *m = p->memo;
+	int64_t ref1 = r->ref1, at = r->at;
+	int type = r->type;
 	struct pg_firsts *f = firsts_of(m, type);
 	if (f && f->loaded && firsts_note(f, ref1, at))
+		return 1;
+	if (m && type == REFERRAL_EV_BIND && m->binds.loaded &&
+	    binds_note(&m->binds, ref1, at, r->num ? atoi(r->num) : 0, r->ref2))
 		return 1;
 	if (!m || !m->used)
 		return 0;
@@ -759,7 +814,7 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		pg_prefetch_forget(p); /* keys it found missing may be among them */
 		int rc = n ? append_many(p, rows, n) : 0;
 		for (size_t i = 0; i < n && !rc; i++)
-			if (memo_note(p, rows[i].ref1, rows[i].type, rows[i].at))
+			if (memo_note(p, &rows[i]))
 				rc = st_nomem(e->st);
 		return rc;
 	}
@@ -770,7 +825,7 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 	if (known == 0) {
 		missing->appended = 1;
 		if (put_event((void *)r, 0, &p->pending) || note_pending(p, r) ||
-		    prefetch_note(p, r) || memo_note(p, r->ref1, r->type, r->at))
+		    prefetch_note(p, r) || memo_note(p, r))
 			return st_nomem(e->st);
 		if (!p->npending++)
 			p->pending_from = r->seq;
@@ -793,7 +848,7 @@ int pg_append(struct engine *e, const struct ev_row *rows, size_t n)
 		return rc;
 	rc = strcmp(PQcmdTuples(res), "1") ? ENGINE_EXISTS : 0;
 	PQclear(res);
-	if (!rc && (prefetch_note(p, r) || memo_note(p, r->ref1, r->type, r->at)))
+	if (!rc && (prefetch_note(p, r) || memo_note(p, r)))
 		rc = st_nomem(e->st);
 	return rc;
 }
@@ -950,15 +1005,67 @@ static int binding_row(void *ctx, const PGresult *res, int i)
 	return c->cb(c->ctx, pg_int(res, i, 0), (int)pg_int(res, i, 1), pg_int(res, i, 2));
 }
 
+static int bind_row(void *ctx, const PGresult *res, int i)
+{
+	struct firsts_load *l = ctx;
+	const char *months = pg_text_or_null(res, i, 2);
+	return binds_note(&l->p->memo->binds, pg_int(res, i, 0), pg_int(res, i, 1),
+			  months ? atoi(months) : 0, pg_int(res, i, 3))
+		       ? st_nomem(l->p->base.st)
+		       : 0;
+}
+
+/* Loads every bind of the brand, what is pending sent first: 0 or the
+ * failure (the table then stays unloaded and empty). */
+static int binds_load(struct pg_engine *p)
+{
+	struct firsts_load l = {p, NULL};
+	int rc = pg_flush_for(p, 1u << REFERRAL_EV_BIND, 0);
+	if (!rc) /* type 7 spelled out: the events_network index */
+		rc = pg_each(p, "SELECT ref1, at, num, ref2 FROM events WHERE type = 7", 0, NULL,
+			     bind_row, &l, "reading bindings");
+	if (rc) {
+		binds_free(&p->memo->binds);
+		return rc;
+	}
+	p->memo->binds.loaded = 1;
+	return 0;
+}
+
+/* The bindings of `member` without a round trip, when the binds are loaded
+ * and the chunk's prefetch holds her own event: 1 answered (status in
+ * *rc), 0 not. */
+static int bindings_at_hand(struct pg_engine *p, int64_t member,
+			    int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx,
+			    int *rc)
+{
+	struct pg_binds *B = &p->memo->binds;
+	struct ev_row own;
+	if (!B->loaded || !prefetched_seq(p, member, &own) || own.type != REFERRAL_EV_MEMBER)
+		return 0;
+	*rc = own.ref2 ? cb(ctx, own.at, own.num ? atoi(own.num) : 0, own.ref2) : 0;
+	for (int32_t i = idmap_get(&B->map, member); i >= 0 && !*rc; i = B->b[i].prev)
+		*rc = cb(ctx, B->b[i].at, B->b[i].months, B->b[i].dist);
+	return 1;
+}
+
 int pg_bindings(struct engine *e, int64_t member,
 		int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx)
 {
 	struct pg_ints iv;
 	struct binding_ctx c = {cb, ctx};
+	struct pg_engine *p = pg(e);
+	int rc = 0;
+	if (!memo_get(p))
+		return st_nomem(e->st);
+	if (!p->memo->binds.loaded && ++p->memo->binds.misses >= FIRSTS_AFTER &&
+	    (rc = binds_load(p)))
+		return rc;
+	if (bindings_at_hand(p, member, cb, ctx, &rc))
+		return rc;
 	/* the member's own event (any seq pending) and binds: what is pending
 	 * goes first only when it holds either */
-	struct pg_engine *p = pg(e);
-	int rc = idmap_get(&p->pending_binds, member) >= 0 ? pg_flush(p) : pg_flush_for(p, 0, member);
+	rc = idmap_get(&p->pending_binds, member) >= 0 ? pg_flush(p) : pg_flush_for(p, 0, member);
 	if (rc)
 		return rc;
 	return pg_each(p, "SELECT at, num, ref2 FROM events WHERE seq = $1 AND ref2 IS NOT NULL"
