@@ -339,6 +339,8 @@ int pg_copy_send(struct pg_engine *p, const char *copy_sql, const char *data, si
 	if (PQputCopyEnd(p->conn, NULL) != 1)
 		return copy_end(p, pg_fail(p, NULL, what), what);
 	p->copy_inflight = 1;
+	p->copy_sql = copy_sql;
+	p->copy_what = what;
 	return 0;
 }
 
@@ -352,12 +354,26 @@ int pg_idle(struct pg_engine *p)
 	p->copy_inflight = 0;
 	while ((res = PQgetResult(p->conn))) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && !rc) {
-			p->sql = "COPY events"; /* for the rights messages */
-			rc = pg_fail(p, res, "appending events");
+			p->sql = p->copy_sql; /* for the rights messages */
+			rc = pg_fail(p, res, p->copy_what);
 		} else {
 			PQclear(res);
 		}
 	}
+	return rc;
+}
+
+int pg_copy_async(struct pg_engine *p, const char *copy_sql, size_t n,
+		  int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what)
+{
+	struct strbuf buf = {0};
+	int rc = p->npending ? pg_flush(p) : 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (put(ctx, i, &buf))
+			rc = st_nomem(p->base.st);
+	if (!rc && buf.len)
+		rc = pg_copy_send(p, copy_sql, buf.data, buf.len, what);
+	sb_free(&buf);
 	return rc;
 }
 

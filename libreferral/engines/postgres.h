@@ -119,6 +119,7 @@ struct pg_engine {
 	/* a COPY of pending events was sent and its result not read yet
 	 * (pg_idle) */
 	int copy_inflight;
+	const char *copy_sql, *copy_what; /* of the COPY in flight, for its failure */
 	/* the answers of first_by_ref() this transaction (postgres_log.c) */
 	struct pg_memo *memo;
 	struct ev_stream *stream; /* the stream open, if any */
@@ -158,6 +159,11 @@ int pg_each(struct pg_engine *p, const char *sql, int n, const char *const *vals
  * (pg_copy_field helps). */
 int pg_copy(struct pg_engine *p, const char *copy_sql, size_t n,
 	    int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what);
+/* As pg_copy, but the rows are sent in one message and the COPY's result
+ * is read before the connection's next statement (pg_idle), so that the
+ * server stores them while the client goes on. */
+int pg_copy_async(struct pg_engine *p, const char *copy_sql, size_t n,
+		  int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what);
 /* Appends a COPY text field (NULL: \N), escaped, and the separator `end`. */
 int pg_copy_field(struct strbuf *line, const char *text, char end);
 int pg_copy_int(struct strbuf *line, int64_t v, char end);

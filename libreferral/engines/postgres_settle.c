@@ -54,9 +54,14 @@ int pg_network_events(struct engine *e, int type, int64_t after, int64_t limit, 
 {
 	struct pg_ints iv;
 	struct network_ctx c = {cb, ctx, type};
+	/* (type, seq) compared as rows: only events_network can use that, and
+	 * it finds the members after a cached network's seq at once; with
+	 * type = $1 and seq > $2 the planner takes the primary key instead
+	 * (members are early in the log, which its statistics do not show)
+	 * and reads every event since */
 	return pg_each(pg(e), "SELECT seq, at, booked, ref1, ref2, num FROM events"
-			      " WHERE type BETWEEN 2 AND 7 AND type = $1 AND seq > $2 AND seq <= $3"
-			      " ORDER BY seq",
+			      " WHERE type BETWEEN 2 AND 7 AND (type, seq) > ($1, $2)"
+			      " AND (type, seq) <= ($1, $3) ORDER BY type, seq",
 		       3, PG_INTS(iv, type, after, limit), network_row, &c, "reading the network");
 }
 
@@ -227,7 +232,7 @@ int pg_put_statements(struct engine *e, const struct statement_row *rows, size_t
 {
 	if (!n)
 		return 0;
-	return pg_copy(pg(e), "COPY statements(period, dist, store, grade, opening_carry,"
+	return pg_copy_async(pg(e), "COPY statements(period, dist, store, grade, opening_carry,"
 			      " commission, bounty, override, accrued, total, payable, closing_carry,"
 			      " members, sales, shares, released, held) FROM STDIN",
 		       n, put_statement, (void *)rows, "writing statements");
@@ -246,7 +251,7 @@ int pg_put_grades(struct engine *e, const struct grade_row *rows, size_t n)
 {
 	if (!n)
 		return 0;
-	return pg_copy(pg(e), "COPY grades(period, dist, grade, members, sales, shares,"
+	return pg_copy_async(pg(e), "COPY grades(period, dist, grade, members, sales, shares,"
 			      " store_rating, next_grade) FROM STDIN",
 		       n, put_grade, (void *)rows, "writing grades");
 }
