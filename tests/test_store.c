@@ -400,3 +400,108 @@ Test(store, the_ids_after_a_seq_are_those_appended_after_it)
 	ENG(st, rollback);
 	referral_store_free(st);
 }
+
+/* ---- verify and the redeem cache ------------------------------------------------ */
+
+/* A store whose member m1 has ORDERS orders and then a redeem: the
+ * redeem's check fills member_events, its mark at the last order. */
+#define ORDERS 4200 /* beyond what the check reads of the log past the mark */
+
+static referral_store *redeemed_store(const char *path)
+{
+	referral_store *st = new_store(path);
+	size_t cap = 400 + (size_t)ORDERS * 120, len = 0;
+	char *ev = malloc(cap);
+	cr_assert_not_null(ev);
+	len += (size_t)snprintf(ev + len, cap - len,
+				"{\"type\":\"store\",\"id\":\"s1\",\"at\":\"2026-01-01T09:00:00\","
+				"\"name\":\"One\",\"region\":\"east\"}\n"
+				"{\"type\":\"distributor\",\"id\":\"D1\",\"at\":\"2026-01-02T09:00:00\","
+				"\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n"
+				"{\"type\":\"member\",\"id\":\"m1\",\"at\":\"2026-01-03T09:00:00\","
+				"\"distributor\":\"D1\"}\n");
+	for (int i = 0; i < ORDERS; i++)
+		len += (size_t)snprintf(ev + len, cap - len,
+					"{\"type\":\"order\",\"id\":\"o%d\",\"at\":\"2026-01-05T10:%02d:%02d\","
+					"\"member\":\"m1\",\"amount\":\"10.00\"}\n",
+					i, i / 60 % 60, i % 60);
+	cr_assert_eq(ingest(st, ev), REFERRAL_OK, "%s", referral_errmsg(st));
+	free(ev);
+	cr_assert_eq(ingest(st, "{\"type\":\"redeem\",\"id\":\"r1\",\"at\":\"2026-01-20T09:00:00\","
+				"\"member\":\"m1\",\"points\":\"1\"}\n"),
+		     REFERRAL_OK, "%s", referral_errmsg(st));
+	return st;
+}
+
+/* SQL that changes member_events behind its guards: on PostgreSQL with the
+ * brand's triggers off for the statement's transaction. */
+static void tamper(const char *path, const char *sql)
+{
+	char full[600];
+	if (test_pg())
+		snprintf(full, sizeof full,
+			 "BEGIN; ALTER TABLE member_events DISABLE TRIGGER USER;"
+			 " ALTER TABLE member_events_mark DISABLE TRIGGER USER; %s;"
+			 " ALTER TABLE member_events ENABLE TRIGGER USER;"
+			 " ALTER TABLE member_events_mark ENABLE TRIGGER USER; COMMIT", sql);
+	else
+		snprintf(full, sizeof full, "%s", sql);
+	cr_assert_eq(raw_sql(path, full), 0, "%s", test_store_error());
+}
+
+Test(store, verify_passes_a_redeem_cache_filled_from_the_log, .timeout = 60)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s", test_db_path());
+	referral_store *st = redeemed_store(path);
+	/* the check filled it: every order of m1, up to the last one */
+	cr_assert_eq(count_rows(path, "member_events"), ORDERS);
+	cr_assert_eq(test_store_int(path, "SELECT last_seq FROM member_events_mark"), 3 + ORDERS);
+	cr_assert_eq(referral_verify(st), REFERRAL_OK, "%s", referral_errmsg(st));
+	referral_store_free(st);
+}
+
+/* The redeemed store changed by `sql`: verify names what `message` says,
+ * and changes nothing. */
+static void verify_after_tamper(const char *sql, const char *message)
+{
+	char path[600];
+	snprintf(path, sizeof path, "%s", test_db_path());
+	referral_store *st = redeemed_store(path);
+	tamper(path, sql);
+	long events = count_rows(path, "events"), cached = count_rows(path, "member_events");
+	cr_assert_eq(referral_verify(st), REFERRAL_EVERIFY);
+	cr_assert_str_eq(referral_errmsg(st), message);
+	cr_assert_eq(count_rows(path, "events"), events);
+	cr_assert_eq(count_rows(path, "member_events"), cached);
+	referral_store_free(st);
+}
+
+#define CACHE_DISAGREES \
+	"verify: member_events, the cache a redeem's check reads, disagrees with the log at "
+
+Test(store, verify_names_a_redeem_cache_row_the_log_does_not_back, .timeout = 60)
+{
+	/* D1's event (seq 2) filed as an order of m1 (seq 3) */
+	verify_after_tamper("INSERT INTO member_events(member, seq) VALUES (3, 2)",
+			    CACHE_DISAGREES "member m1 and event D1");
+}
+
+Test(store, verify_names_a_redeem_cache_row_of_an_event_not_in_the_log, .timeout = 60)
+{
+	verify_after_tamper("INSERT INTO member_events(member, seq) VALUES (3, 999999)",
+			    CACHE_DISAGREES "member m1 and event seq 999999 (not in the log)");
+}
+
+Test(store, verify_names_an_order_the_redeem_cache_lacks, .timeout = 60)
+{
+	/* o17 (seq 21) taken out of the cache */
+	verify_after_tamper("DELETE FROM member_events WHERE seq = 21",
+			    CACHE_DISAGREES "member m1 and event o17");
+}
+
+Test(store, verify_names_a_redeem_cache_mark_that_is_not_one_row, .timeout = 60)
+{
+	verify_after_tamper("INSERT INTO member_events_mark(last_seq) VALUES (1)",
+			    "verify: member_events_mark, the mark of the redeem cache, is not one row");
+}

@@ -136,6 +136,8 @@ int referral_verify(referral_store *st)
 			rc = verify_period(st, c.period[i], c.last_seq[i]);
 		if (!rc)
 			rc = verify_conservation(st);
+		if (!rc)
+			rc = verify_member_events(st);
 	}
 	st->phase = NULL;
 	ENG(st, rollback);

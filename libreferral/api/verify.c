@@ -307,6 +307,33 @@ int verify_period(referral_store *st, int period, int64_t last_seq)
 	return rc;
 }
 
+/* ---- the redeem cache ---------------------------------------------------------- */
+
+/* The id of the event `seq`, or its seq when the log has none. */
+static void name_of(referral_store *st, int64_t seq, char *buf, size_t cap)
+{
+	ENG(st, id_of, seq, buf, cap);
+	if (!strcmp(buf, "?"))
+		snprintf(buf, cap, "seq %lld (not in the log)", (long long)seq);
+}
+
+int verify_member_events(referral_store *st)
+{
+	int64_t member = 0, seq = 0;
+	int found = ENG(st, member_events_check, &member, &seq);
+	if (found <= 0)
+		return -found;
+	if (!member && !seq)
+		return st_fail(st, REFERRAL_EVERIFY, "verify: member_events_mark, the mark of the "
+			       "redeem cache, is not one row");
+	char who[80], what[80];
+	name_of(st, member, who, sizeof who);
+	name_of(st, seq, what, sizeof what);
+	return st_fail(st, REFERRAL_EVERIFY,
+		       "verify: member_events, the cache a redeem's check reads, disagrees with the"
+		       " log at member %s and event %s", who, what);
+}
+
 /* ---- conservation --------------------------------------------------------------- */
 
 /* Per distributor: the sum of her lines (each period's accrued, checked

@@ -15,4 +15,8 @@ int verify_period(referral_store *st, int period, int64_t last_seq);
  * closing carry equal the exact sum of her lines. */
 int verify_conservation(referral_store *st);
 
+/* member_events, the cache of members' orders and shares a redeem's check
+ * reads, holds exactly what the log says up to its mark. */
+int verify_member_events(referral_store *st);
+
 #endif

@@ -238,6 +238,12 @@ struct engine_ops {
 	 * at <= at_max. */
 	int (*points_events)(struct engine *e, int64_t member, int64_t at_max, points_cb cb,
 			     void *ctx);
+	/* Where member_events, the cache of each member's orders and member
+	 * shares up to its mark, and the log disagree: 1 with the member and
+	 * the event's seq of the first disagreement found (both 0: the mark is
+	 * not one row), 0 when they agree (or the store has no such cache), or
+	 * a negative status. */
+	int (*member_events_check)(struct engine *e, int64_t *member, int64_t *seq);
 
 	/* ---- settlement -------------------------------------------------------- */
 

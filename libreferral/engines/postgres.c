@@ -363,6 +363,22 @@ int pg_idle(struct pg_engine *p)
 	return rc;
 }
 
+int pg_first_row(struct pg_engine *p, const char *sql, int n, const char *const *vals,
+		 const char *what, int64_t *a, int64_t *b)
+{
+	int rc;
+	PGresult *res = pg_exec(p, sql, n, vals, what, &rc);
+	if (!res)
+		return -rc;
+	int found = PQntuples(res) > 0;
+	if (found) {
+		*a = pg_int(res, 0, 0);
+		*b = pg_int(res, 0, 1);
+	}
+	PQclear(res);
+	return found;
+}
+
 int pg_copy_async(struct pg_engine *p, const char *copy_sql, size_t n,
 		  int (*put)(void *ctx, size_t i, struct strbuf *line), void *ctx, const char *what)
 {
@@ -981,6 +997,7 @@ static const struct engine_ops postgres_ops = {
 	.refunds = pg_refunds,
 	.sharers = pg_sharers,
 	.points_events = pg_points_events,
+	.member_events_check = pg_member_events_check,
 	.network_count = pg_network_count,
 	.network_events = pg_network_events,
 	.stream_open = pg_stream_open,

@@ -145,6 +145,10 @@ int pg_fail(struct pg_engine *p, PGresult *res, const char *what);
  * query, command OK otherwise), or NULL with the failure recorded in *rc. */
 PGresult *pg_exec(struct pg_engine *p, const char *sql, int n, const char *const *vals,
 		  const char *what, int *rc);
+/* Runs a query and reads two integers of its first row into *a and *b:
+ * 1, 0 when it gives no row, or a negative status. */
+int pg_first_row(struct pg_engine *p, const char *sql, int n, const char *const *vals,
+		 const char *what, int64_t *a, int64_t *b);
 /* Runs a command: 0 or the status. */
 int pg_cmd(struct pg_engine *p, const char *sql, const char *what);
 /* Runs `sql` with $1 = a and, when it names it, $2 = b (integers). */
@@ -234,6 +238,7 @@ int pg_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 int pg_sharers(struct engine *e, int64_t from,
 	       int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at), void *ctx);
 int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx);
+int pg_member_events_check(struct engine *e, int64_t *member, int64_t *seq);
 
 int pg_network_count(struct engine *e, int64_t after, int64_t limit, size_t *dists,
 		     size_t *bindings);

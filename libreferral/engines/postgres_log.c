@@ -1240,6 +1240,28 @@ static int member_events_mark(struct pg_engine *p, int64_t *mark)
 	return 0;
 }
 
+int pg_member_events_check(struct engine *e, int64_t *member, int64_t *seq)
+{
+	struct pg_engine *p = pg(e);
+	if (p->version < 2) /* version 1 has no member_events */
+		return 0;
+	/* rows the log does not back, rows the log has up to the mark and the
+	 * table lacks, and a mark that is not one row */
+	return pg_first_row(
+		p,
+		"(SELECT x.member, x.seq FROM member_events x LEFT JOIN events e USING (seq)"
+		"  WHERE e.seq IS NULL OR e.ref1 IS DISTINCT FROM x.member"
+		"  OR e.type NOT IN (9, 11) OR (e.type = 11 AND e.txt1 IS DISTINCT FROM 'member')"
+		"  OR x.seq > (SELECT max(last_seq) FROM member_events_mark) LIMIT 1)"
+		" UNION ALL (SELECT e.ref1, e.seq FROM events e"
+		"  WHERE e.seq <= (SELECT max(last_seq) FROM member_events_mark)"
+		"  AND (e.type = 9 OR (e.type = 11 AND e.txt1 = 'member')) AND NOT EXISTS"
+		"  (SELECT FROM member_events x WHERE x.member = e.ref1 AND x.seq = e.seq) LIMIT 1)"
+		" UNION ALL SELECT 0, 0 WHERE (SELECT count(*) FROM member_events_mark) <> 1"
+		" LIMIT 1",
+		0, NULL, "checking member_events", member, seq);
+}
+
 int pg_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
 {
 	struct pg_engine *p = pg(e);

@@ -259,18 +259,12 @@ int pg_put_grades(struct engine *e, const struct grade_row *rows, size_t n)
 int pg_cache_find(struct engine *e, int before, int64_t limit, int *period, int64_t *last_seq)
 {
 	struct pg_ints iv;
-	int rc;
-	PGresult *res = pg_exec(pg(e), "SELECT period, last_seq FROM networks WHERE part = 0"
-				       " AND period < $1 AND last_seq <= $2 ORDER BY period DESC LIMIT 1",
-				2, PG_INTS(iv, before, limit), "reading the network cache", &rc);
-	if (!res)
-		return -rc;
-	int found = PQntuples(res) > 0;
-	if (found) {
-		*period = (int)pg_int(res, 0, 0);
-		*last_seq = pg_int(res, 0, 1);
-	}
-	PQclear(res);
+	int64_t p = 0;
+	int found = pg_first_row(pg(e), "SELECT period, last_seq FROM networks WHERE part = 0"
+					" AND period < $1 AND last_seq <= $2 ORDER BY period DESC LIMIT 1",
+				 2, PG_INTS(iv, before, limit), "reading the network cache", &p, last_seq);
+	if (found > 0)
+		*period = (int)p;
 	return found;
 }
 

@@ -701,6 +701,7 @@ static const struct engine_ops sqlite_ops = {
 	.refunds = sq_refunds,
 	.sharers = sq_sharers,
 	.points_events = sq_points_events,
+	.member_events_check = sq_member_events_check,
 	.network_count = sq_network_count,
 	.network_events = sq_network_events,
 	.stream_open = sq_stream_open,

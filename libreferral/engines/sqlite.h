@@ -123,6 +123,7 @@ int sq_refunds(struct engine *e, int64_t order, int (*cb)(void *ctx, const char 
 int sq_sharers(struct engine *e, int64_t from,
 	       int (*cb)(void *ctx, int64_t to, int64_t from, int64_t at), void *ctx);
 int sq_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx);
+int sq_member_events_check(struct engine *e, int64_t *member, int64_t *seq);
 
 int sq_network_count(struct engine *e, int64_t after, int64_t limit, size_t *dists,
 		     size_t *bindings);

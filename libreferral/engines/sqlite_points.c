@@ -95,6 +95,41 @@ static int member_events_mark(struct sqlite_engine *q, int64_t *mark)
 	return 0;
 }
 
+/* A row of member_events the log does not hold as an order or member
+ * share of that member up to the mark, then an order or member share up
+ * to the mark the table lacks, then a mark that is not one row. */
+static const char member_events_check_sql[] =
+	"SELECT x.member, x.seq FROM member_events x LEFT JOIN events e ON e.seq = x.seq"
+	" WHERE e.seq IS NULL OR coalesce(e.ref1, 0) <> x.member"
+	" OR NOT (e.type = 9 OR (e.type = 11 AND e.txt1 = 'member'))"
+	" OR x.seq > (SELECT max(last_seq) FROM member_events_mark)"
+	" UNION ALL SELECT e.ref1, e.seq FROM events e"
+	" WHERE e.seq <= (SELECT max(last_seq) FROM member_events_mark)"
+	" AND (e.type = 9 OR (e.type = 11 AND e.txt1 = 'member'))"
+	" AND NOT EXISTS (SELECT 1 FROM member_events x WHERE x.member = e.ref1 AND x.seq = e.seq)"
+	" UNION ALL SELECT 0, 0 WHERE (SELECT count(*) FROM member_events_mark) <> 1"
+	" LIMIT 1";
+
+int sq_member_events_check(struct engine *e, int64_t *member, int64_t *seq)
+{
+	struct sqlite_engine *q = sq(e);
+	sqlite3_stmt *s;
+	if (q->version < 5)
+		return 0;
+	int rc = sq_prepare(q, member_events_check_sql, &s), step;
+	if (rc)
+		return -rc;
+	if ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		*member = sqlite3_column_int64(s, 0);
+		*seq = sqlite3_column_int64(s, 1);
+		rc = 1;
+	} else if (step != SQLITE_DONE) {
+		rc = -sq_fail(q, "checking member_events");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
 int sq_points_events(struct engine *e, int64_t member, int64_t at_max, points_cb cb, void *ctx)
 {
 	struct sqlite_engine *q = sq(e);
