@@ -784,6 +784,49 @@ Test(rights, a_role_without_insert_on_statements_cannot_settle_and_changes_nothi
 	PQfinish(c);
 }
 
+/* Statements and grades go to the server without waiting for each COPY's
+ * result: one the server refuses still fails the operation with the
+ * server's own message, and leaves nothing. */
+Test(schema, a_statements_or_grades_copy_the_server_refuses_fails_with_its_message)
+{
+	need_pg();
+	char uri[600], sql[800];
+	snprintf(uri, sizeof uri, "%s", test_db_path());
+	const char *brand = brand_of(uri);
+	referral_store *st = store_at(uri, NULL);
+	ingest(st, NETWORK EV_ORDER("o1", "2026-01-10T12:00:00", "m1", "100.00"));
+	PGconn *c = admin();
+	static const char *const tables[] = {"statements", "grades"};
+	for (int k = 0; k < 2; k++) {
+		snprintf(sql, sizeof sql,
+			 "CREATE FUNCTION %s.refuse_%s() RETURNS trigger LANGUAGE plpgsql AS"
+			 " $$BEGIN RAISE EXCEPTION '%s are refused today'; END$$;"
+			 " CREATE TRIGGER refuse AFTER INSERT ON %s.%s"
+			 " FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse_%s()",
+			 brand, tables[k], tables[k], brand, tables[k], brand, tables[k]);
+		admin_sql(c, sql);
+		/* a settle writes statements only; a close writes both */
+		int rc = k == 0 ? referral_settle(st, "2026-01") : referral_close(st, "2026-01");
+		cr_assert_eq(rc, REFERRAL_EIO, "%s: %d %s", tables[k], rc, referral_errmsg(st));
+		char want[80];
+		snprintf(want, sizeof want, "writing %s", tables[k]);
+		cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+		snprintf(want, sizeof want, "%s are refused today", tables[k]);
+		cr_assert(strstr(referral_errmsg(st), want), "%s", referral_errmsg(st));
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM statements"), 0);
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM grades"), 0);
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM drafts"), 0);
+		cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM closes"), 0);
+		snprintf(sql, sizeof sql, "DROP TRIGGER refuse ON %s.%s", brand, tables[k]);
+		admin_sql(c, sql);
+	}
+	/* and without the triggers it closes */
+	cr_assert_eq(referral_close(st, "2026-01"), REFERRAL_OK, "%s", referral_errmsg(st));
+	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM closes"), 1);
+	referral_store_free(st);
+	PQfinish(c);
+}
+
 Test(connection, a_lost_connection_is_a_clear_storage_error)
 {
 	need_pg();

@@ -104,6 +104,12 @@ void pg_close_cursor(struct pg_engine *p, const char *name)
 	char sql[64];
 	if (PQstatus(p->conn) != CONNECTION_OK || PQtransactionStatus(p->conn) == PQTRANS_INERROR)
 		return;
+	/* a COPY sent without waiting (statements, grades) is in flight: its
+	 * result is for the next statement that reports, not for this quiet
+	 * one, and the transaction's end closes the cursor (a cursor WITH
+	 * HOLD is only opened outside a transaction, where nothing is) */
+	if (p->copy_inflight)
+		return;
 	snprintf(sql, sizeof sql, "CLOSE %s", name);
 	(void)pg_idle(p); /* what failed there was said already */
 	PQclear(PQexec(p->conn, sql));
