@@ -8,9 +8,10 @@
 # CREATE DATABASE ... TEMPLATE, as the SQLite runs copy their file.
 #
 # Each run measures, on a copy: `referral ingest` of the measured month,
-# VACUUM (ANALYZE) of the log, close, and (first run) verify; then, on another copy, the same month cut
-# in PG_WRITERS files (bench/split.py) and ingested by that many processes
-# at once, closed, and its statements compared with the serial copy's.
+# VACUUM (ANALYZE) of the log, close, and (first run) verify; then, on
+# another copy, the same month cut in PG_WRITERS files (bench/split.py)
+# and ingested by that many processes at once, closed, and its statements
+# compared with the serial copy's.
 # Uses run.sh's helpers (timed, record, log) and variables.
 
 PG_BASE_DB=referral_bench_base

@@ -911,13 +911,20 @@ Test(prefetch, answers_a_chunks_keys_and_a_key_appended_since)
 /* Writes the lines of a file: FILE_MEMBERS members bound to D1 and an order
  * of each, then a repeat of m1 (stored before), a repeat of the file's own
  * fm5, and `extra` (NULL: none). Returns its path (static). */
+/* A new file for a batch, named from `stem`, at path (400 bytes). */
+static FILE *new_batch_file(char *path, const char *stem)
+{
+	static int n;
+	snprintf(path, 400, "%s/%s%d-%d.jsonl", test_tmpdir(), stem, (int)getpid(), n++);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	return f;
+}
+
 static const char *write_batch_file(const char *extra)
 {
 	static char path[400];
-	static int n;
-	snprintf(path, sizeof path, "%s/batch%d-%d.jsonl", test_tmpdir(), (int)getpid(), n++);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
+	FILE *f = new_batch_file(path, "batch");
 	for (int i = 0; i < FILE_MEMBERS; i++)
 		fprintf(f,
 			"{\"type\":\"member\",\"id\":\"fm%d\",\"at\":\"2026-01-05T09:00:00\","
@@ -991,10 +998,17 @@ Test(file_batch, stores_what_sqlite_stores_once_each_with_dense_seqs, .timeout =
 	referral_store_free(sq);
 }
 
+/* What a batch of a file gave: its status, counts and first message. */
+struct judgement {
+	int rc;
+	long in, dups;
+	char first[600];
+};
+
 /* Ingests the file at `path` into a new brand and a new SQLite file holding
  * NETWORK, and checks that both give the same status, counts and first
- * message, and store as much. */
-static void judges_as_on_sqlite(const char *path, const char *what)
+ * message, and store as much. Returns PostgreSQL's judgement. */
+static struct judgement judges_as_on_sqlite(const char *path, const char *what)
 {
 	char uri[600], file[400];
 	static int n;
@@ -1024,6 +1038,9 @@ static void judges_as_on_sqlite(const char *path, const char *what)
 	cr_assert_eq(test_store_int(uri, "SELECT count(*) FROM events"), want, "%s", what);
 	referral_store_free(st[0]);
 	referral_store_free(st[1]);
+	struct judgement j = {rc[0], in[0], dups[0], ""};
+	snprintf(j.first, sizeof j.first, "%s", first[0]);
+	return j;
 }
 
 /* The rules see the file's own earlier events, pending or not: each file
@@ -1067,10 +1084,7 @@ Test(file_batch, rules_on_the_files_own_events_judge_as_on_sqlite, .timeout = 12
 static const char *write_network_file(const char *tail)
 {
 	static char path[400];
-	static int n;
-	snprintf(path, sizeof path, "%s/net%d-%d.jsonl", test_tmpdir(), (int)getpid(), n++);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
+	FILE *f = new_batch_file(path, "net");
 	for (int i = 0; i < NET_MANY; i++)
 		fprintf(f, "{\"type\":\"distributor\",\"id\":\"nd%d\",\"at\":\"2026-01-02T09:00:00\","
 			   "\"kind\":\"mom\",\"store\":\"s1\",\"recruiter\":null}\n", i);
@@ -1124,33 +1138,19 @@ Test(network_batch, rules_after_many_lookups_judge_as_on_sqlite, .timeout = 120)
 		 EV_BIND("sb2", "2026-01-10T09:00:00", "solo2", "nd4"), NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-		const char *path = write_network_file(cases[i].tail);
-		judges_as_on_sqlite(path, cases[i].what);
+		struct judgement j =
+			judges_as_on_sqlite(write_network_file(cases[i].tail), cases[i].what);
 		/* and the judgement is the one the rules give */
-		char uri[600];
-		long in, dups;
-		new_brand(uri, sizeof uri, NETWORK);
-		referral_store *st = open_store(uri);
-		referral_batch *b = NULL;
-		cr_assert_eq(referral_batch_begin(st, &b, "file"), REFERRAL_OK);
-		cr_assert_eq(referral_batch_add_file(b, path), REFERRAL_OK);
-		int rc = referral_batch_commit(b);
-		in = referral_batch_ingested(b);
-		dups = referral_batch_duplicates(b);
 		if (cases[i].error) {
-			cr_assert_eq(rc, REFERRAL_EINPUT, "%s", cases[i].what);
-			cr_assert(strstr(referral_batch_error(b, 0), cases[i].error), "%s: %s",
-				  cases[i].what, referral_batch_error(b, 0));
+			cr_assert_eq(j.rc, REFERRAL_EINPUT, "%s", cases[i].what);
+			cr_assert(strstr(j.first, cases[i].error), "%s: %s", cases[i].what, j.first);
 		} else {
-			cr_assert_eq(rc, REFERRAL_OK, "%s: %s", cases[i].what,
-				     referral_batch_error_count(b) ? referral_batch_error(b, 0) : "");
-			cr_assert_eq(dups, 0);
-			cr_assert_eq(in, 5 * NET_MANY - 3 + (long)(strlen(cases[i].tail) ? 1 : 0) *
-						       (long)(strstr(cases[i].tail, "solo2") ? 3 : 1),
+			cr_assert_eq(j.rc, REFERRAL_OK, "%s: %s", cases[i].what, j.first);
+			cr_assert_eq(j.dups, 0);
+			cr_assert_eq(j.in, 5 * NET_MANY - 3 + (long)(strlen(cases[i].tail) ? 1 : 0) *
+							 (long)(strstr(cases[i].tail, "solo2") ? 3 : 1),
 				     "%s", cases[i].what);
 		}
-		referral_batch_free(b);
-		referral_store_free(st);
 	}
 }
 

@@ -451,117 +451,84 @@ struct memo_entry {
 
 #define MEMO_SLOTS (1u << 14) /* a power of two */
 
-/* Every first instant of one type by ref1, loaded in one query once a
- * transaction has asked the server FIRSTS_AFTER times for that type: a
- * batch of the network checks a termination for each of its members and
- * binds, among 100,000 distributors or more, which the memo above cannot
- * hold. Terminations and sharers are few beside the log (at most one a
- * distributor or member), and under the append lock the table, with what
- * the batch appends noted into it, is the log's. */
-#define FIRSTS_AFTER 1024
+/* The events of one type by ref1, loaded in one query once a transaction
+ * has asked the server TABLE_AFTER times about that type: a batch of the
+ * network checks a termination for each of its members and binds, among
+ * 100,000 distributors or more, which the memo above cannot hold, and a
+ * bind's check asks for the member's binds. Terminations and sharers
+ * (their first instant by ref1) and binds are few beside the log, and
+ * under the append lock a table, with what the batch appends noted into
+ * it, is the log's. With the member's own event from the chunk's
+ * prefetch, a bind's check then makes no round trip. */
+#define TABLE_AFTER 1024
 
-struct pg_firsts {
+struct pg_table {
 	int loaded;
 	unsigned misses;
-	struct idmap map; /* ref1 -> index into at */
-	int64_t *at;
-	size_t n, cap;
-};
-
-/* Every bind by member, loaded in one query once a transaction has asked
- * the server for FIRSTS_AFTER members' bindings: with the member's own
- * event from the chunk's prefetch, a bind's check then makes no round
- * trip. Binds are few beside the log, and under the append lock the table,
- * with what the batch appends noted into it, is the log's. */
-struct pg_binds {
-	int loaded;
-	unsigned misses;
-	struct idmap map; /* member -> index of her last bind in b */
+	struct idmap map; /* ref1 -> index of its last entry in e */
 	struct {
-		int64_t at, dist;
+		int64_t at, dist; /* dist, months: a bind's */
 		int months;
-		int32_t prev; /* her bind before, or -1 */
-	} *b;
+		int32_t prev; /* the entry of the same ref1 before, or -1 */
+	} *e;
 	size_t n, cap;
 };
+
+enum { T_TERMINATIONS, T_SHARERS, T_BINDS, T_TABLES };
 
 struct pg_memo {
 	struct memo_entry slot[MEMO_SLOTS];
 	size_t used;
-	struct pg_firsts firsts[2]; /* terminations, sharers (firsts_of) */
-	struct pg_binds binds;
+	struct pg_table table[T_TABLES]; /* table_of */
 };
 
-/* The table of `type`, or NULL for a type that has none. */
-static struct pg_firsts *firsts_of(struct pg_memo *m, int type)
+/* The table of events of `type`, or NULL for a type that has none. */
+static struct pg_table *table_of(struct pg_memo *m, int type)
 {
 	if (!m)
 		return NULL;
-	if (type == REFERRAL_EV_TERMINATE)
-		return &m->firsts[0];
-	if (type == REFERRAL_EV_SHARE_BENEFITS)
-		return &m->firsts[1];
-	return NULL;
-}
-
-static void firsts_free(struct pg_firsts *f)
-{
-	idmap_free(&f->map);
-	free(f->at);
-	*f = (struct pg_firsts){0};
-}
-
-static void binds_free(struct pg_binds *B)
-{
-	idmap_free(&B->map);
-	free(B->b);
-	*B = (struct pg_binds){0};
-}
-
-/* Adds a bind of `member`: 0, or -1 when memory is short. */
-static int binds_note(struct pg_binds *B, int64_t member, int64_t at, int months, int64_t dist)
-{
-	if (B->n == B->cap) {
-		size_t cap = B->cap ? 2 * B->cap : 1024;
-		void *b = realloc(B->b, cap * sizeof *B->b);
-		if (!b)
-			return -1;
-		B->b = b;
-		B->cap = cap;
+	switch (type) {
+	case REFERRAL_EV_TERMINATE: return &m->table[T_TERMINATIONS];
+	case REFERRAL_EV_SHARE_BENEFITS: return &m->table[T_SHARERS];
+	case REFERRAL_EV_BIND: return &m->table[T_BINDS];
+	default: return NULL;
 	}
-	if (B->n >= INT32_MAX)
-		return -1;
-	int32_t prev = idmap_get(&B->map, member);
-	if (idmap_set(&B->map, member, (int32_t)B->n))
-		return -1;
-	B->b[B->n].at = at;
-	B->b[B->n].dist = dist;
-	B->b[B->n].months = months;
-	B->b[B->n++].prev = prev;
-	return 0;
 }
 
-/* Sets ref1's first instant to `at` unless an earlier one is known: 0, or
- * -1 when memory is short. */
-static int firsts_note(struct pg_firsts *f, int64_t ref1, int64_t at)
+static void table_free(struct pg_table *t)
 {
-	int32_t i = idmap_get(&f->map, ref1);
-	if (i >= 0) {
-		if (at < f->at[i])
-			f->at[i] = at;
+	idmap_free(&t->map);
+	free(t->e);
+	*t = (struct pg_table){0};
+}
+
+/* Adds an event of `type` (ref1, at, and a bind's months and dist): a bind
+ * is one entry more of its member, a termination or sharer the ref1's
+ * first instant unless an earlier one is known. 0, or -1 when memory is
+ * short. */
+static int table_note(struct pg_table *t, int type, int64_t ref1, int64_t at, int months,
+		      int64_t dist)
+{
+	int32_t prev = idmap_get(&t->map, ref1);
+	if (prev >= 0 && type != REFERRAL_EV_BIND) {
+		if (at < t->e[prev].at)
+			t->e[prev].at = at;
 		return 0;
 	}
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 1024;
-		int64_t *a = realloc(f->at, cap * sizeof *a);
-		if (!a)
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		void *e = realloc(t->e, cap * sizeof *t->e);
+		if (!e)
 			return -1;
-		f->at = a;
-		f->cap = cap;
+		t->e = e;
+		t->cap = cap;
 	}
-	if (f->n >= INT32_MAX || idmap_put(&f->map, ref1, (int32_t)f->n))
+	if (t->n >= INT32_MAX || idmap_set(&t->map, ref1, (int32_t)t->n))
 		return -1;
-	f->at[f->n++] = at;
+	t->e[t->n].at = at;
+	t->e[t->n].dist = dist;
+	t->e[t->n].months = months;
+	t->e[t->n++].prev = prev;
 	return 0;
 }
 
@@ -583,27 +550,28 @@ static void memo_free(struct pg_memo *m)
 {
 	if (!m)
 		return;
-	firsts_free(&m->firsts[0]);
-	firsts_free(&m->firsts[1]);
-	binds_free(&m->binds);
+	for (int k = 0; k < T_TABLES; k++)
+		table_free(&m->table[k]);
 	free(m);
 }
 
-/* The entry of (ref1, type), free (found -1) to be filled when it is new;
- * NULL when memory is short (the lookup then asks the server). A table
- * half full starts over. */
+/* The transaction's memo, made when first asked for; NULL when memory is
+ * short. */
 static struct pg_memo *memo_get(struct pg_engine *p)
 {
 	struct pg_memo *m = p->memo;
 	if (!m && (m = malloc(sizeof *m))) {
 		memo_clear(m);
-		m->firsts[0] = m->firsts[1] = (struct pg_firsts){0};
-		m->binds = (struct pg_binds){0};
+		for (int k = 0; k < T_TABLES; k++)
+			m->table[k] = (struct pg_table){0};
 		p->memo = m;
 	}
 	return m;
 }
 
+/* The entry of (ref1, type), free (found -1) to be filled when it is new;
+ * NULL when memory is short (the lookup then asks the server). A table
+ * half full starts over. */
 static struct memo_entry *memo_find(struct pg_engine *p, int64_t ref1, int type)
 {
 	struct pg_memo *m = memo_get(p);
@@ -628,11 +596,8 @@ static int memo_note(struct pg_engine *p, const struct ev_row *r)
 	struct pg_memo *m = p->memo;
 	int64_t ref1 = r->ref1, at = r->at;
 	int type = r->type;
-	struct pg_firsts *f = firsts_of(m, type);
-	if (f && f->loaded && firsts_note(f, ref1, at))
-		return 1;
-	if (m && type == REFERRAL_EV_BIND && m->binds.loaded &&
-	    binds_note(&m->binds, ref1, at, r->num ? atoi(r->num) : 0, r->ref2))
+	struct pg_table *t = table_of(m, type);
+	if (t && t->loaded && table_note(t, type, ref1, at, r->num ? atoi(r->num) : 0, r->ref2))
 		return 1;
 	if (!m || !m->used)
 		return 0;
@@ -910,35 +875,45 @@ int pg_ids(struct engine *e, int type, int64_t after,
 	return rc; /* a failure rolls back, which releases the lock */
 }
 
-struct firsts_load {
+struct table_load {
 	struct pg_engine *p;
-	struct pg_firsts *f;
+	struct pg_table *t;
+	int type;
 };
 
-static int firsts_row(void *ctx, const PGresult *res, int i)
+static int table_row(void *ctx, const PGresult *res, int i)
 {
-	struct firsts_load *l = ctx;
-	return firsts_note(l->f, pg_int(res, i, 0), pg_int(res, i, 1)) ? st_nomem(l->p->base.st) : 0;
+	struct table_load *l = ctx;
+	const char *months = pg_text_or_null(res, i, 2);
+	return table_note(l->t, l->type, pg_int(res, i, 0), pg_int(res, i, 1),
+			  months ? atoi(months) : 0, pg_int(res, i, 3))
+		       ? st_nomem(l->p->base.st)
+		       : 0;
 }
 
-/* Loads every first instant of the table's type (terminations or
- * sharers), what is pending sent first: 0 or the failure (the table then
- * stays unloaded and empty). */
-static int firsts_load(struct pg_engine *p, struct pg_firsts *f, int type, const char *what)
+/* Counts a lookup of `type` that went to the server, and at the
+ * TABLE_AFTER-th loads the table, what is pending sent first: 0 or the
+ * failure (the table then stays unloaded and empty). */
+static int table_miss(struct pg_engine *p, struct pg_table *t, int type, const char *what)
 {
-	/* the type spelled out, so that the plan may use a partial index */
+	if (t->loaded || ++t->misses < TABLE_AFTER)
+		return 0;
+	/* the types spelled out, so that the plan may use a partial index
+	 * (events_network, for terminations and binds) */
 	const char *sql = type == REFERRAL_EV_TERMINATE
-				  ? "SELECT ref1, min(at) FROM events WHERE type = 5 GROUP BY ref1"
-				  : "SELECT ref1, min(at) FROM events WHERE type = 8 GROUP BY ref1";
-	struct firsts_load l = {p, f};
+				  ? "SELECT ref1, min(at), NULL, NULL FROM events WHERE type = 5 GROUP BY ref1"
+			  : type == REFERRAL_EV_SHARE_BENEFITS
+				  ? "SELECT ref1, min(at), NULL, NULL FROM events WHERE type = 8 GROUP BY ref1"
+				  : "SELECT ref1, at, num, ref2 FROM events WHERE type = 7";
+	struct table_load l = {p, t, type};
 	int rc = pg_flush_for(p, 1u << type, 0);
 	if (!rc)
-		rc = pg_each(p, sql, 0, NULL, firsts_row, &l, what);
+		rc = pg_each(p, sql, 0, NULL, table_row, &l, what);
 	if (rc) {
-		firsts_free(f);
+		table_free(t);
 		return rc;
 	}
-	f->loaded = 1;
+	t->loaded = 1;
 	return 0;
 }
 
@@ -947,11 +922,11 @@ static int firsts_load(struct pg_engine *p, struct pg_firsts *f, int type, const
 static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at, const char *what)
 {
 	struct pg_ints iv;
-	struct pg_firsts *f = firsts_of(memo_get(p), type);
-	if (f && f->loaded) {
-		int32_t i = idmap_get(&f->map, ref1);
+	struct pg_table *t = table_of(memo_get(p), type);
+	if (t && t->loaded) {
+		int32_t i = idmap_get(&t->map, ref1);
 		if (i >= 0 && at)
-			*at = f->at[i];
+			*at = t->e[i].at;
 		return i >= 0;
 	}
 	struct memo_entry *m = memo_find(p, ref1, type);
@@ -960,13 +935,12 @@ static int first_by_ref(struct pg_engine *p, int64_t ref1, int type, int64_t *at
 			*at = m->at;
 		return m->found;
 	}
-	if (f && ++f->misses >= FIRSTS_AFTER) {
-		int rc = firsts_load(p, f, type, what);
-		if (rc)
-			return -rc;
+	int rc = t ? table_miss(p, t, type, what) : 0;
+	if (rc)
+		return -rc;
+	if (t && t->loaded)
 		return first_by_ref(p, ref1, type, at, what);
-	}
-	int rc = pg_flush_for(p, 1u << type, 0);
+	rc = pg_flush_for(p, 1u << type, 0);
 	if (rc)
 		return -rc;
 	PGresult *res = pg_exec(p, "SELECT at FROM events WHERE ref1 = $1 AND type = $2"
@@ -1005,33 +979,6 @@ static int binding_row(void *ctx, const PGresult *res, int i)
 	return c->cb(c->ctx, pg_int(res, i, 0), (int)pg_int(res, i, 1), pg_int(res, i, 2));
 }
 
-static int bind_row(void *ctx, const PGresult *res, int i)
-{
-	struct firsts_load *l = ctx;
-	const char *months = pg_text_or_null(res, i, 2);
-	return binds_note(&l->p->memo->binds, pg_int(res, i, 0), pg_int(res, i, 1),
-			  months ? atoi(months) : 0, pg_int(res, i, 3))
-		       ? st_nomem(l->p->base.st)
-		       : 0;
-}
-
-/* Loads every bind of the brand, what is pending sent first: 0 or the
- * failure (the table then stays unloaded and empty). */
-static int binds_load(struct pg_engine *p)
-{
-	struct firsts_load l = {p, NULL};
-	int rc = pg_flush_for(p, 1u << REFERRAL_EV_BIND, 0);
-	if (!rc) /* type 7 spelled out: the events_network index */
-		rc = pg_each(p, "SELECT ref1, at, num, ref2 FROM events WHERE type = 7", 0, NULL,
-			     bind_row, &l, "reading bindings");
-	if (rc) {
-		binds_free(&p->memo->binds);
-		return rc;
-	}
-	p->memo->binds.loaded = 1;
-	return 0;
-}
-
 /* The bindings of `member` without a round trip, when the binds are loaded
  * and the chunk's prefetch holds her own event: 1 answered (status in
  * *rc), 0 not. */
@@ -1039,13 +986,13 @@ static int bindings_at_hand(struct pg_engine *p, int64_t member,
 			    int (*cb)(void *ctx, int64_t at, int months, int64_t dist), void *ctx,
 			    int *rc)
 {
-	struct pg_binds *B = &p->memo->binds;
+	struct pg_table *t = &p->memo->table[T_BINDS];
 	struct ev_row own;
-	if (!B->loaded || !prefetched_seq(p, member, &own) || own.type != REFERRAL_EV_MEMBER)
+	if (!t->loaded || !prefetched_seq(p, member, &own) || own.type != REFERRAL_EV_MEMBER)
 		return 0;
 	*rc = own.ref2 ? cb(ctx, own.at, own.num ? atoi(own.num) : 0, own.ref2) : 0;
-	for (int32_t i = idmap_get(&B->map, member); i >= 0 && !*rc; i = B->b[i].prev)
-		*rc = cb(ctx, B->b[i].at, B->b[i].months, B->b[i].dist);
+	for (int32_t i = idmap_get(&t->map, member); i >= 0 && !*rc; i = t->e[i].prev)
+		*rc = cb(ctx, t->e[i].at, t->e[i].months, t->e[i].dist);
 	return 1;
 }
 
@@ -1058,8 +1005,7 @@ int pg_bindings(struct engine *e, int64_t member,
 	int rc = 0;
 	if (!memo_get(p))
 		return st_nomem(e->st);
-	if (!p->memo->binds.loaded && ++p->memo->binds.misses >= FIRSTS_AFTER &&
-	    (rc = binds_load(p)))
+	if ((rc = table_miss(p, &p->memo->table[T_BINDS], REFERRAL_EV_BIND, "reading bindings")))
 		return rc;
 	if (bindings_at_hand(p, member, cb, ctx, &rc))
 		return rc;
